@@ -1,0 +1,3 @@
+from xbuild.cli.main import run
+
+run()

@@ -1,0 +1,84 @@
+"""Entry point: builds the typer app from one module per command and maps errors to exit codes."""
+
+from __future__ import annotations
+
+import logging
+import sys
+
+import typer
+
+from xbuild import __version__
+from xbuild.cli import console
+from xbuild.errors import ExitCode, XbuildError
+
+app = typer.Typer(
+    name="xbuild",
+    help="Wheels, Lambda zips and a verify gate that are right for THE TARGET, not for this machine.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    rich_markup_mode=None,
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        console.out.print(f"xbuild {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Debug logs on stderr: why each decision was taken."),
+    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+) -> None:
+    console.setup_logging(verbose)
+
+
+def _register() -> None:
+    # Imported here so that each command module stays independent and `main` owns the wiring.
+    from xbuild.cli import targets
+
+    targets.register(app)
+    for name in ("doctor", "verify", "plan", "build", "bundle", "matrix"):
+        try:
+            module = __import__(f"xbuild.cli.{name}", fromlist=["register"])
+        except ModuleNotFoundError as exc:
+            if exc.name != f"xbuild.cli.{name}":
+                raise
+            continue
+        module.register(app)
+
+
+_register()
+
+
+def report(exc: XbuildError) -> int:
+    console.err.print(f"[bold red]ERROR[/] {exc.message}", markup=True, highlight=False)
+    if exc.hint:
+        console.err.print(f"[bold]TIP[/] {exc.hint}", markup=True, highlight=False)
+    return int(exc.exit_code)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI; the only place that turns exceptions into exit codes."""
+    try:
+        app(args=argv, prog_name="xbuild")
+    except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
+        code = exc.code
+        return code if isinstance(code, int) else (0 if code is None else int(ExitCode.USAGE))
+    except XbuildError as exc:
+        return report(exc)
+    except KeyboardInterrupt:
+        console.err.print("interrupted; nothing was left half-written", markup=False)
+        return 130
+    except Exception as exc:  # noqa: BLE001 - last line of defence: never show a traceback
+        logging.getLogger("xbuild").debug("internal error", exc_info=True)
+        console.err.print(f"ERROR internal error: {type(exc).__name__}: {exc}", markup=False)
+        console.err.print("TIP rerun with -v for details and report it", markup=False)
+        return int(ExitCode.ENGINE)
+    return 0
+
+
+def run() -> None:
+    sys.exit(main())
