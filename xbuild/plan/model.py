@@ -1,0 +1,101 @@
+"""The plan: one decision per distribution, with its reason. Pure data, serialisable to JSON."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from xbuild.target import Target
+
+SCHEMA_VERSION = 1
+
+
+class Action(StrEnum):
+    WHEEL = "wheel"  # download this wheel
+    BUILD = "build"  # build this sdist (or local project) through `route`
+
+
+class SourcePolicy(StrEnum):
+    PREFER_BINARY = "prefer-binary"
+    NEWEST = "newest"
+    NEVER = "never"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedFile:
+    filename: str
+    url: str  # credentials are redacted before a URL lands here
+    sha256: str | None
+    size: int | None = None
+    index_url: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"url": self.url, "filename": self.filename, "sha256": self.sha256, "size": self.size}
+
+
+@dataclass(frozen=True, kw_only=True)
+class RoutePlan:
+    route: str  # a name from the route registry
+    image: str | None
+    possible: bool  # can this host carry it out right now?
+    reason: str
+    alternatives: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlannedDist:
+    name: str
+    version: str
+    action: Action
+    file: PlannedFile
+    reason: str
+    requested_by: tuple[str, ...]
+    route: RoutePlan | None = None
+    metadata_source: str = "index"  # index | pkg-info | prepared-on-host | wheel
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "version": self.version,
+            "action": str(self.action),
+            "file": self.file.to_json(),
+            "route": self.route.route if self.route else None,
+            "image": self.route.image if self.route else None,
+            "possible": self.route.possible if self.route else True,
+            "reason": self.reason,
+            "route_reason": self.route.reason if self.route else None,
+            "alternatives": list(self.route.alternatives) if self.route else [],
+            "requested_by": list(self.requested_by),
+            "metadata_source": self.metadata_source,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class Plan:
+    target: Target
+    distributions: tuple[PlannedDist, ...]
+    source_policy: SourcePolicy
+    index_urls: tuple[str, ...] = ()
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def builds(self) -> tuple[PlannedDist, ...]:
+        return tuple(d for d in self.distributions if d.action is Action.BUILD)
+
+    @property
+    def feasible(self) -> bool:
+        return all(d.route is None or d.route.possible for d in self.distributions)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "ok": self.feasible,
+            "target": self.target.to_json(),
+            "python": self.target.python,
+            "source_policy": str(self.source_policy),
+            "index_urls": list(self.index_urls),
+            "distributions": [d.to_json() for d in self.distributions],
+            "build_requirements": {d.name: [] for d in self.builds},
+            "notes": list(self.notes),
+        }
