@@ -13,9 +13,14 @@ out = Console(soft_wrap=True, highlight=False)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
+def dumps(data: Any) -> str:
+    return json.dumps(data, indent=2, sort_keys=False) + "\n"
+
+
 def print_json(data: Any) -> None:
-    # Plain print: rich would re-wrap or colour the JSON, and consumers parse it.
-    out.print(json.dumps(data, indent=2, sort_keys=False), markup=False, highlight=False)
+    # Plain write: rich would re-wrap or colour the JSON, and consumers parse it.
+    out.file.write(dumps(data))
+    out.file.flush()
 
 
 def setup_logging(verbose: int) -> None:

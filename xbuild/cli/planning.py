@@ -1,0 +1,118 @@
+"""Options -> Plan, shared by `plan`, `build` and `bundle` (glue only: every rule lives in the library)."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from xbuild.cli.options import resolve_target
+from xbuild.errors import UsageError
+from xbuild.index import IndexClient
+from xbuild.index.cache import HttpCache, default_cache_dir
+from xbuild.index.urls import index_urls_from_env
+from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
+from xbuild.plan.model import Plan, SourcePolicy
+from xbuild.plan.planner import make_plan
+from xbuild.plan.prepare import HostMetadataPreparer
+from xbuild.routes.base import RouteName
+from xbuild.routes.hostinfo import detect_build_host
+from xbuild.target import Target
+
+log = logging.getLogger(__name__)
+PYPI = "https://pypi.org/simple"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanOptions:
+    requirements: tuple[str, ...] = ()
+    requirement_files: tuple[Path, ...] = ()
+    constraint_files: tuple[Path, ...] = ()
+    project: Path | None = None
+    extras: tuple[str, ...] = ()
+    groups: tuple[str, ...] = ()
+    python_platform: str | None = None
+    python_version: str | None = None
+    python: Path | None = None
+    source_policy: str = "prefer-binary"
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
+    index_url: str | None = None
+    extra_index_urls: tuple[str, ...] = ()
+    find_links: tuple[str, ...] = ()
+    offline: bool = False
+    image: str | None = None
+    route: str | None = None
+
+
+def require_target(options: PlanOptions) -> Target:
+    target = resolve_target(options.python_platform, options.python_version, options.python)
+    if target is None:
+        raise UsageError("no target given", hint="pass --python-platform TARGET (see `xbuild targets`), "
+                         "e.g. --python-platform aws-lambda-python3.12-arm64")
+    return target
+
+
+def parse_policy(text: str) -> SourcePolicy:
+    try:
+        return SourcePolicy(text)
+    except ValueError:
+        raise UsageError(f"unknown --source-policy {text!r}",
+                         hint="use prefer-binary, newest or never") from None
+
+
+def parse_route(text: str | None) -> RouteName | None:
+    if text in (None, "auto"):
+        return None
+    try:
+        return RouteName(text)
+    except ValueError:
+        raise UsageError(f"unknown --route {text!r}", hint="use auto, native, container or emulated") from None
+
+
+def index_urls(options: PlanOptions, inputs: Inputs) -> tuple[str, ...]:
+    """CLI flags win over requirement-file options, which win over UV_/PIP_ environment variables."""
+    env_index, env_extras = index_urls_from_env(os.environ)
+    if inputs.no_index:
+        return ()
+    primary = options.index_url or inputs.index_url or env_index or PYPI
+    extras = (*options.extra_index_urls, *inputs.extra_index_urls, *env_extras)
+    return tuple(dict.fromkeys((primary, *extras)))
+
+
+def gather_inputs(options: PlanOptions) -> Inputs:
+    if not (options.requirements or options.requirement_files or options.project):
+        raise UsageError("nothing to plan", hint="pass requirements, -r FILE or --project DIR")
+    inputs = collect_inputs(options.requirements, options.requirement_files, options.constraint_files,
+                            project=options.project, extras=options.extras, groups=options.groups)
+    only = set(inputs.only_binary).union(*(binary_names(v) for v in options.only_binary))
+    none = set(inputs.no_binary).union(*(binary_names(v) for v in options.no_binary))
+    return Inputs(requirements=inputs.requirements, constraints=inputs.constraints,
+                  index_url=inputs.index_url, extra_index_urls=inputs.extra_index_urls,
+                  find_links=inputs.find_links, no_index=inputs.no_index,
+                  only_binary=frozenset(only), no_binary=frozenset(none))
+
+
+def open_client(options: PlanOptions, inputs: Inputs) -> tuple[IndexClient, tuple[str, ...]]:
+    urls = index_urls(options, inputs)
+    links = (*options.find_links, *inputs.find_links)
+    cache = HttpCache(default_cache_dir(os.environ))
+    return IndexClient(urls, links, cache=cache, offline=options.offline), urls
+
+
+def plan_from_options(options: PlanOptions) -> Plan:
+    target = require_target(options)
+    inputs = gather_inputs(options)
+    policy = parse_policy(options.source_policy)
+    route = parse_route(options.route)
+    client, urls = open_client(options, inputs)
+    with client:
+        preparer = HostMetadataPreparer(client.download)
+        return make_plan(inputs, target, client, host=detect_build_host(), policy=policy,
+                         image=options.image, route=route, prepare=preparer, index_urls=urls)
+
+
+def running_python() -> tuple[int, int, int]:
+    return sys.version_info[0], sys.version_info[1], sys.version_info[2]

@@ -1,0 +1,261 @@
+"""resolvelib provider: the resolver asks, the index client answers, the TARGET judges.
+
+Markers, Requires-Python and wheel tags are all evaluated against the target's marker
+environment and tag order; nothing here reads the host.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from packaging.metadata import parse_email
+from packaging.requirements import InvalidRequirement, Requirement
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
+from packaging.version import Version
+from resolvelib import AbstractProvider
+
+from xbuild.errors import InputError
+from xbuild.index import DistFile, ProjectPage
+from xbuild.plan.candidates import Candidate, select
+from xbuild.plan.inputs import Inputs, UserRequirement
+from xbuild.plan.model import Action, SourcePolicy
+from xbuild.target import Target
+
+log = logging.getLogger(__name__)
+
+
+class Finder(Protocol):
+    """What the provider needs from an index client (a recording double satisfies it in tests)."""
+
+    def project(self, name: str) -> ProjectPage: ...
+
+    def prefetch(self, names: Iterable[str]) -> None: ...
+
+    def metadata(self, file: DistFile) -> bytes: ...
+
+
+class MetadataPreparer(Protocol):
+    """Produces METADATA for a source whose static metadata cannot be trusted (PEP 643)."""
+
+    def __call__(self, candidate: Candidate) -> bytes: ...
+
+
+@dataclass(frozen=True)
+class Req:
+    """A requirement as the resolver sees it, with where it came from."""
+
+    name: NormalizedName
+    extras: frozenset[str]
+    specifier: SpecifierSet
+    origin: str
+    url: str | None = None
+
+    @property
+    def identifier(self) -> str:
+        return _identifier(self.name, self.extras)
+
+    def __str__(self) -> str:
+        extras = f"[{','.join(sorted(self.extras))}]" if self.extras else ""
+        return f"{self.name}{extras}{self.specifier}" + (f" @ {self.url}" if self.url else "")
+
+
+def _identifier(name: str, extras: frozenset[str]) -> str:
+    return f"{name}[{','.join(sorted(extras))}]" if extras else name
+
+
+def to_req(req: Requirement, origin: str) -> Req:
+    return Req(name=canonicalize_name(req.name), extras=frozenset(canonicalize_name(e) for e in req.extras),
+               specifier=req.specifier, origin=origin, url=req.url)
+
+
+@dataclass
+class ProviderState:
+    """What the provider learnt while resolving, for reasons and error messages."""
+
+    dropped: dict[str, list[str]] = field(default_factory=dict)
+    metadata_source: dict[tuple[str, str], str] = field(default_factory=dict)
+    requires_python_cache: dict[str, bytes] = field(default_factory=dict)
+
+
+class TargetProvider(AbstractProvider[Req, Candidate, str]):
+    def __init__(
+        self,
+        *,
+        target: Target,
+        finder: Finder,
+        inputs: Inputs,
+        policy: SourcePolicy,
+        prepare: MetadataPreparer | None = None,
+    ) -> None:
+        self.target = target
+        self.finder = finder
+        self.policy = policy
+        self.prepare = prepare
+        self.environment = target.marker_environment()
+        self.constraints: dict[str, SpecifierSet] = {}
+        for c in inputs.constraints:
+            self.constraints[c.name] = self.constraints.get(c.name, SpecifierSet()) & c.requirement.specifier
+        self.pins: dict[str, set[str]] = {}
+        self.require_hashes = inputs.require_hashes
+        for r in inputs.requirements:
+            if r.hashes:
+                self.pins.setdefault(r.name, set()).update(h.split(":", 1)[1] for h in r.hashes)
+        self.locals: dict[str, UserRequirement] = {r.name: r for r in inputs.requirements if r.local_path}
+        self.only_binary = inputs.only_binary
+        self.no_binary = inputs.no_binary
+        self.state = ProviderState()
+
+    # resolvelib protocol -------------------------------------------------------------------
+
+    def identify(self, requirement_or_candidate: Req | Candidate) -> str:
+        return _identifier(requirement_or_candidate.name, requirement_or_candidate.extras)
+
+    def get_preference(self, identifier: str, resolutions: Mapping[str, Candidate],
+                       candidates: Mapping[str, Iterator[Candidate]], information: Mapping[str, Any],
+                       backtrack_causes: Sequence[Any]) -> tuple[bool, bool, str]:
+        infos = list(information[identifier])
+        pinned = any(_is_pin(i.requirement.specifier) for i in infos)
+        causes = {c.requirement.name for c in backtrack_causes}
+        # Resolve pins and conflict causes first; the rest alphabetically for stable output.
+        return (not pinned, identifier.split("[")[0] not in causes, identifier)
+
+    def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Req]],
+                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
+        reqs = list(requirements[identifier])
+        name = canonicalize_name(identifier.split("[")[0])
+        extras = frozenset().union(*(r.extras for r in reqs)) if reqs else frozenset()
+        bad = {c.version for c in incompatibilities[identifier]}
+        if name in self.locals:
+            return [c for c in [self._local_candidate(name, extras)] if c.version not in bad]
+        specifier = self.constraints.get(name, SpecifierSet())
+        for r in reqs:
+            specifier &= r.specifier
+        files = self._files(name)
+        selection = select(name, files, self.target, specifier, policy=self._policy_for(name),
+                           extras=extras, no_binary=self._binary_flag(name, self.no_binary))
+        self.state.dropped[name] = list(selection.dropped)
+        found = [c for c in selection.candidates if c.version not in bad]
+        if found and found[0].file is not None:
+            log.debug("%s: %d candidates, trying %s first", identifier, len(found), found[0].version)
+        return found
+
+    def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
+        if requirement.url or candidate.local_path:
+            return requirement.name == candidate.name
+        return requirement.specifier.contains(candidate.version, prereleases=True)
+
+    def get_dependencies(self, candidate: Candidate) -> list[Req]:
+        deps: list[Req] = []
+        if candidate.extras:
+            # An extra depends on its own base at the same version, so both resolve together.
+            base = Req(name=candidate.name, extras=frozenset(), origin=f"{candidate.name}[extras]",
+                       specifier=SpecifierSet(f"=={candidate.version}"))
+            deps.append(base)
+        for req in self._requires_dist(candidate):
+            if self._applies(req, candidate.extras):
+                deps.append(to_req(req, f"{candidate.name} {candidate.version}"))
+        self.finder.prefetch({d.name for d in deps})
+        return deps
+
+    # helpers ---------------------------------------------------------------------------------
+
+    def _policy_for(self, name: NormalizedName) -> SourcePolicy:
+        if self._binary_flag(name, self.only_binary):
+            return SourcePolicy.NEVER
+        return self.policy
+
+    @staticmethod
+    def _binary_flag(name: str, names: frozenset[str]) -> bool:
+        if ":none:" in names:
+            return False
+        return name in names or ":all:" in names
+
+    def _files(self, name: NormalizedName) -> list[DistFile]:
+        files = list(self.finder.project(name).files)
+        if not self.require_hashes:
+            return files
+        if name not in self.pins:
+            raise InputError(f"--hash mode: {name} has no --hash pin",
+                             hint="pin every requirement, including dependencies, with --hash "
+                             "(pip's rule: once one requirement has a hash, all must)")
+        return [f for f in files if f.sha256 in self.pins[name]]
+
+    def _applies(self, req: Requirement, extras: frozenset[str]) -> bool:
+        if req.marker is None:
+            return True
+        if not extras:
+            return bool(req.marker.evaluate({**self.environment, "extra": ""}))
+        return any(req.marker.evaluate({**self.environment, "extra": e}) for e in extras)
+
+    def _requires_dist(self, candidate: Candidate) -> list[Requirement]:
+        raw = self._metadata(candidate)
+        parsed, _ = parse_email(raw)
+        reqs: list[Requirement] = []
+        for line in parsed.get("requires_dist", []):
+            try:
+                reqs.append(Requirement(line))
+            except InvalidRequirement:
+                log.warning("%s %s: ignoring invalid Requires-Dist %r", candidate.name, candidate.version, line)
+        return reqs
+
+    def _metadata(self, candidate: Candidate) -> bytes:
+        key = (candidate.name, str(candidate.version))
+        if candidate.local_path is not None or candidate.file is None:
+            return self._prepared(candidate, key)
+        data = self.finder.metadata(candidate.file)
+        if candidate.file.is_wheel:
+            self.state.metadata_source[key] = "index"
+            return data
+        if static_requires_dist(data):
+            self.state.metadata_source[key] = "pkg-info"
+            return data
+        return self._prepared(candidate, key)
+
+    def _prepared(self, candidate: Candidate, key: tuple[str, str]) -> bytes:
+        if self.prepare is None:
+            raise InputError(f"{candidate.name} {candidate.version}: metadata is dynamic and "
+                             "preparing it on the host is disabled")
+        self.state.metadata_source[key] = "prepared-on-host"
+        log.info("%s %s: preparing metadata in an isolated build environment on the host "
+                 "(metadata hook only, nothing compiled is kept)", candidate.name, candidate.version)
+        return self.prepare(candidate)
+
+    def _local_candidate(self, name: NormalizedName, extras: frozenset[str]) -> Candidate:
+        local = self.locals[name]
+        assert local.local_path is not None
+        version = local_version(local.local_path)
+        return Candidate(name=name, version=version, action=Action.BUILD, file=None, extras=extras,
+                         local_path=local.local_path)
+
+
+def _is_pin(specifier: SpecifierSet) -> bool:
+    return any(s.operator in ("==", "===") for s in specifier)
+
+
+def static_requires_dist(pkg_info: bytes) -> bool:
+    """PEP 643: Metadata-Version 2.2+ and Requires-Dist not declared Dynamic."""
+    parsed, _ = parse_email(pkg_info)
+    version = parsed.get("metadata_version", "1.0")
+    try:
+        new_enough = Version(version) >= Version("2.2")
+    except ValueError:
+        return False
+    dynamic = {d.lower() for d in parsed.get("dynamic", [])}
+    return new_enough and "requires-dist" not in dynamic
+
+
+def local_version(path: Any) -> Version:
+    """The version a local project declares statically, else 0+local (prepared metadata decides)."""
+    import tomllib
+    from pathlib import Path
+
+    pyproject = Path(path) / "pyproject.toml"
+    if pyproject.is_file():
+        version = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("version")
+        if isinstance(version, str):
+            return Version(version)
+    return Version("0+local")
