@@ -47,10 +47,16 @@ def load_images(path: Path | None = None) -> tuple[ImageSpec, ...]:
 def _spec(source: Path, item: dict[str, object]) -> ImageSpec:
     try:
         major, minor = str(item["libc_version"]).split(".")
-        return ImageSpec(name=str(item["name"]), local=bool(item.get("local", False)),
-                         arch=Arch(str(item["arch"])), platform=str(item["platform"]),
-                         libc=Libc(str(item["libc"])), libc_version=(int(major), int(minor)),
-                         policy=str(item["policy"]), python=str(item["python"]))
+        return ImageSpec(
+            name=str(item["name"]),
+            local=bool(item.get("local", False)),
+            arch=Arch(str(item["arch"])),
+            platform=str(item["platform"]),
+            libc=Libc(str(item["libc"])),
+            libc_version=(int(major), int(minor)),
+            policy=str(item["policy"]),
+            python=str(item["python"]),
+        )
     except (KeyError, ValueError) as exc:
         raise InputError(f"{source}: bad [[image]] entry {item.get('name')!r}: {exc}") from exc
 
@@ -66,9 +72,14 @@ def default_image(target: Target, present: frozenset[str] = frozenset()) -> Imag
     """
     if target.libc_version is None:
         return None
-    fits = [i for i in load_images()
-            if i.arch is target.arch and i.libc is target.libc
-            and i.libc_version <= target.libc_version and i.serves_python(target)]
+    fits = [
+        i
+        for i in load_images()
+        if i.arch is target.arch
+        and i.libc is target.libc
+        and i.libc_version <= target.libc_version
+        and i.serves_python(target)
+    ]
     if not fits:
         return None
     return max(fits, key=lambda i: (i.name in present, i.libc_version, i.local))

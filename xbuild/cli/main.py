@@ -29,8 +29,12 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _root(
-    verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="Debug logs on stderr: why each decision was taken."),
-    version: bool = typer.Option(False, "--version", callback=_version, is_eager=True, help="Show the version."),
+    verbose: int = typer.Option(
+        0, "--verbose", "-v", count=True, help="Debug logs on stderr: why each decision was taken."
+    ),
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version."
+    ),
 ) -> None:
     console.setup_logging(verbose)
 
@@ -72,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         console.err.print("interrupted; nothing was left half-written", markup=False)
         return 130
-    except Exception as exc:  # noqa: BLE001 - last line of defence: never show a traceback
+    except Exception as exc:
         logging.getLogger("xbuild").debug("internal error", exc_info=True)
         console.err.print(f"ERROR internal error: {type(exc).__name__}: {exc}", markup=False)
         console.err.print("TIP rerun with -v for details and report it", markup=False)

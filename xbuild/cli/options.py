@@ -14,12 +14,18 @@ from xbuild.target import Target, parse_target
 log = logging.getLogger(__name__)
 
 PythonPlatform = typer.Option(
-    None, "--python-platform", "-p", metavar="TARGET",
+    None,
+    "--python-platform",
+    "-p",
+    metavar="TARGET",
     help="Target platform: a named target (xbuild targets), a uv triple, a wheel platform tag, or `host`.",
 )
 PythonVersion = typer.Option(None, "--python-version", metavar="X.Y[.Z]", help="Target Python version.")
 PythonInterp = typer.Option(
-    None, "--python", metavar="INTERP", help="Take the target from a real interpreter (probed, or read from its header)."
+    None,
+    "--python",
+    metavar="INTERP",
+    help="Take the target from a real interpreter (probed, or read from its header).",
 )
 
 
@@ -33,14 +39,22 @@ def resolve_target(platform: str | None, python_version: str | None, python: Pat
         return target_from_interpreter(python, python_version=python_version)
     if platform is None:
         if python_version is not None:
-            raise UsageError("--python-version needs a platform", hint="add --python-platform TARGET (or `host`)")
+            raise UsageError(
+                "--python-version needs a platform", hint="add --python-platform TARGET (or `host`)"
+            )
         return None
     current = sys.version_info
-    target = parse_target(platform, python_version=python_version, host=_host_target,
-                          default_python=(current.major, current.minor, current.micro))
+    target = parse_target(
+        platform,
+        python_version=python_version,
+        host=_host_target,
+        default_python=(current.major, current.minor, current.micro),
+    )
     if target.python_version_source == "host":
-        log.warning("no --python-version given: targeting Python %s, the interpreter running xbuild",
-                    target.python)
+        log.warning(
+            "no --python-version given: targeting Python %s, the interpreter running xbuild",
+            target.python,
+        )
     return target
 
 

@@ -20,7 +20,9 @@ def register(app: typer.Typer) -> None:
 
 def plan_command(
     requirements: list[str] = typer.Argument(None, metavar="[REQ]...", help="PEP 508 requirements."),
-    requirement: list[Path] = typer.Option([], "-r", "--requirement", help="Requirements file (nesting, --hash)."),
+    requirement: list[Path] = typer.Option(
+        [], "-r", "--requirement", help="Requirements file (nesting, --hash)."
+    ),
     constraint: list[Path] = typer.Option([], "-c", "--constraint", help="Constraints file."),
     project: Path | None = typer.Option(None, "--project", help="Project directory (pyproject.toml)."),
     extra: list[str] = typer.Option([], "--extra", help="Project extra to include."),
@@ -28,7 +30,9 @@ def plan_command(
     python_platform: str | None = PythonPlatform,
     python_version: str | None = PythonVersion,
     python: Path | None = PythonInterp,
-    source_policy: str = typer.Option("prefer-binary", "--source-policy", help="prefer-binary | newest | never"),
+    source_policy: str = typer.Option(
+        "prefer-binary", "--source-policy", help="prefer-binary | newest | never"
+    ),
     only_binary: list[str] = typer.Option([], "--only-binary", help="PKG[,PKG] or :all:"),
     no_binary: list[str] = typer.Option([], "--no-binary", help="PKG[,PKG] or :all:"),
     index_url: str | None = typer.Option(None, "--index-url", "-i"),
@@ -43,12 +47,24 @@ def plan_command(
 ) -> None:
     """Resolve requirements FOR THE TARGET and say, per package, what will be used or built and why."""
     options = PlanOptions(
-        requirements=tuple(requirements or ()), requirement_files=tuple(requirement),
-        constraint_files=tuple(constraint), project=project, extras=tuple(extra), groups=tuple(group),
-        python_platform=python_platform, python_version=python_version, python=python,
-        source_policy=source_policy, only_binary=tuple(only_binary), no_binary=tuple(no_binary),
-        index_url=index_url, extra_index_urls=tuple(extra_index_url), find_links=tuple(find_links),
-        offline=offline, image=image, route=route,
+        requirements=tuple(requirements or ()),
+        requirement_files=tuple(requirement),
+        constraint_files=tuple(constraint),
+        project=project,
+        extras=tuple(extra),
+        groups=tuple(group),
+        python_platform=python_platform,
+        python_version=python_version,
+        python=python,
+        source_policy=source_policy,
+        only_binary=tuple(only_binary),
+        no_binary=tuple(no_binary),
+        index_url=index_url,
+        extra_index_urls=tuple(extra_index_url),
+        find_links=tuple(find_links),
+        offline=offline,
+        image=image,
+        route=route,
     )
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
@@ -67,8 +83,11 @@ def plan_command(
 
 def render(plan: Plan) -> None:
     target = plan.target
-    console.out.print(f"target: {target.name or target.spec} -> {target.platform_tags[0]} "
-                      f"Python {target.python} ({target.python_version_source})", markup=False)
+    console.out.print(
+        f"target: {target.name or target.spec} -> {target.platform_tags[0]} "
+        f"Python {target.python} ({target.python_version_source})",
+        markup=False,
+    )
     width = max((len(d.name) for d in plan.distributions), default=4)
     for d in plan.distributions:
         if d.action is Action.WHEEL:
@@ -77,12 +96,16 @@ def render(plan: Plan) -> None:
             assert d.route is not None
             state = "ok" if d.route.possible else "IMPOSSIBLE HERE"
             what = f"{d.route.route} {d.route.image or ''} [{state}: {d.route.reason}]"
-        console.out.print(f"{d.name:<{width}} {d.version:<12} {d.action:<5} {what} - {d.reason}", markup=False)
+        console.out.print(
+            f"{d.name:<{width}} {d.version:<12} {d.action:<5} {what} - {d.reason}", markup=False
+        )
         if d.route is not None and not d.route.possible:
             for alt in d.route.alternatives:
                 console.out.print(f"{'':<{width}}   alternative: {alt}", markup=False)
     wheels = sum(1 for d in plan.distributions if d.action is Action.WHEEL)
     builds = len(plan.builds)
     verdict = "can be carried out here" if plan.feasible else "CANNOT be carried out on this host"
-    console.out.print(f"{len(plan.distributions)} distributions: {wheels} wheels, {builds} builds; "
-                      f"plan {verdict}", markup=False)
+    console.out.print(
+        f"{len(plan.distributions)} distributions: {wheels} wheels, {builds} builds; plan {verdict}",
+        markup=False,
+    )

@@ -50,8 +50,11 @@ class PlanOptions:
 def require_target(options: PlanOptions) -> Target:
     target = resolve_target(options.python_platform, options.python_version, options.python)
     if target is None:
-        raise UsageError("no target given", hint="pass --python-platform TARGET (see `xbuild targets`), "
-                         "e.g. --python-platform aws-lambda-python3.12-arm64")
+        raise UsageError(
+            "no target given",
+            hint="pass --python-platform TARGET (see `xbuild targets`), "
+            "e.g. --python-platform aws-lambda-python3.12-arm64",
+        )
     return target
 
 
@@ -59,8 +62,9 @@ def parse_policy(text: str) -> SourcePolicy:
     try:
         return SourcePolicy(text)
     except ValueError:
-        raise UsageError(f"unknown --source-policy {text!r}",
-                         hint="use prefer-binary, newest or never") from None
+        raise UsageError(
+            f"unknown --source-policy {text!r}", hint="use prefer-binary, newest or never"
+        ) from None
 
 
 def parse_route(text: str | None) -> RouteName | None:
@@ -69,7 +73,9 @@ def parse_route(text: str | None) -> RouteName | None:
     try:
         return RouteName(text)
     except ValueError:
-        raise UsageError(f"unknown --route {text!r}", hint="use auto, native, container or emulated") from None
+        raise UsageError(
+            f"unknown --route {text!r}", hint="use auto, native, container or emulated"
+        ) from None
 
 
 def index_urls(options: PlanOptions, inputs: Inputs) -> tuple[str, ...]:
@@ -85,14 +91,26 @@ def index_urls(options: PlanOptions, inputs: Inputs) -> tuple[str, ...]:
 def gather_inputs(options: PlanOptions) -> Inputs:
     if not (options.requirements or options.requirement_files or options.project):
         raise UsageError("nothing to plan", hint="pass requirements, -r FILE or --project DIR")
-    inputs = collect_inputs(options.requirements, options.requirement_files, options.constraint_files,
-                            project=options.project, extras=options.extras, groups=options.groups)
+    inputs = collect_inputs(
+        options.requirements,
+        options.requirement_files,
+        options.constraint_files,
+        project=options.project,
+        extras=options.extras,
+        groups=options.groups,
+    )
     only = set(inputs.only_binary).union(*(binary_names(v) for v in options.only_binary))
     none = set(inputs.no_binary).union(*(binary_names(v) for v in options.no_binary))
-    return Inputs(requirements=inputs.requirements, constraints=inputs.constraints,
-                  index_url=inputs.index_url, extra_index_urls=inputs.extra_index_urls,
-                  find_links=inputs.find_links, no_index=inputs.no_index,
-                  only_binary=frozenset(only), no_binary=frozenset(none))
+    return Inputs(
+        requirements=inputs.requirements,
+        constraints=inputs.constraints,
+        index_url=inputs.index_url,
+        extra_index_urls=inputs.extra_index_urls,
+        find_links=inputs.find_links,
+        no_index=inputs.no_index,
+        only_binary=frozenset(only),
+        no_binary=frozenset(none),
+    )
 
 
 def open_client(options: PlanOptions, inputs: Inputs) -> tuple[IndexClient, tuple[str, ...]]:
@@ -110,8 +128,17 @@ def plan_from_options(options: PlanOptions) -> Plan:
     client, urls = open_client(options, inputs)
     with client:
         preparer = HostMetadataPreparer(client.download)
-        return make_plan(inputs, target, client, host=detect_build_host(), policy=policy,
-                         image=options.image, route=route, prepare=preparer, index_urls=urls)
+        return make_plan(
+            inputs,
+            target,
+            client,
+            host=detect_build_host(),
+            policy=policy,
+            image=options.image,
+            route=route,
+            prepare=preparer,
+            index_urls=urls,
+        )
 
 
 def running_python() -> tuple[int, int, int]:

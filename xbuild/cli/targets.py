@@ -19,7 +19,10 @@ def register(app: typer.Typer) -> None:
     group = typer.Typer(help="List named targets, or show what a target means.", invoke_without_command=True)
 
     @group.callback(invoke_without_command=True)
-    def _list(ctx: typer.Context, json_out: bool = typer.Option(False, "--json", help="Stable JSON output.")) -> None:
+    def _list(
+        ctx: typer.Context,
+        json_out: bool = typer.Option(False, "--json", help="Stable JSON output."),
+    ) -> None:
         if ctx.invoked_subcommand is None:
             list_targets(json_out)
 
@@ -41,9 +44,21 @@ def register(app: typer.Typer) -> None:
 def list_targets(json_out: bool) -> None:
     catalog = load_catalog()
     if json_out:
-        console.print_json({"schema": SCHEMA_VERSION, "targets": [
-            {"name": e.name, "description": e.description, "platform": e.platform,
-             "python": e.python, "image": e.image} for e in catalog.entries]})
+        console.print_json(
+            {
+                "schema": SCHEMA_VERSION,
+                "targets": [
+                    {
+                        "name": e.name,
+                        "description": e.description,
+                        "platform": e.platform,
+                        "python": e.python,
+                        "image": e.image,
+                    }
+                    for e in catalog.entries
+                ],
+            }
+        )
         return
     table = Table("name", "python", "platform", "description", box=None)
     for e in catalog.entries:
@@ -65,8 +80,18 @@ def show_target(target: Target, json_out: bool) -> None:
         console.print_json(target_document(target))
         return
     data = target.to_json()
-    for key in ("name", "description", "os", "arch", "libc", "libc_version", "python_version",
-                "abi", "macos_min", "image"):
+    for key in (
+        "name",
+        "description",
+        "os",
+        "arch",
+        "libc",
+        "libc_version",
+        "python_version",
+        "abi",
+        "macos_min",
+        "image",
+    ):
         if data[key] is not None:
             console.out.print(f"{key:>16}: {data[key]}")
     console.out.print(f"{'python from':>16}: {target.python_version_source}")

@@ -144,9 +144,21 @@ def _skipped(newest: Version | None, chosen: _Version) -> Version | None:
     return newest if newest is not None and newest != chosen.version else None
 
 
-def _candidate(name: NormalizedName, v: _Version, extras: frozenset[str], skipped: Version | None,
-               *, prefer_wheel: bool) -> Candidate:
+def _candidate(
+    name: NormalizedName,
+    v: _Version,
+    extras: frozenset[str],
+    skipped: Version | None,
+    *,
+    prefer_wheel: bool,
+) -> Candidate:
     if prefer_wheel and v.wheel is not None:
-        return Candidate(name=name, version=v.version, action=Action.WHEEL, file=v.wheel,
-                         extras=extras, skipped_newer=skipped)
+        return Candidate(
+            name=name,
+            version=v.version,
+            action=Action.WHEEL,
+            file=v.wheel,
+            extras=extras,
+            skipped_newer=skipped,
+        )
     return Candidate(name=name, version=v.version, action=Action.BUILD, file=v.sdist, extras=extras)

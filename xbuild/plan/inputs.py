@@ -63,10 +63,16 @@ class _Collector:
     seen: set[Path] = field(default_factory=set)
 
     def freeze(self) -> Inputs:
-        return Inputs(requirements=tuple(self.requirements), constraints=tuple(self.constraints),
-                      index_url=self.index_url, extra_index_urls=tuple(self.extra_index_urls),
-                      find_links=tuple(self.find_links), no_index=self.no_index,
-                      only_binary=frozenset(self.only_binary), no_binary=frozenset(self.no_binary))
+        return Inputs(
+            requirements=tuple(self.requirements),
+            constraints=tuple(self.constraints),
+            index_url=self.index_url,
+            extra_index_urls=tuple(self.extra_index_urls),
+            find_links=tuple(self.find_links),
+            no_index=self.no_index,
+            only_binary=frozenset(self.only_binary),
+            no_binary=frozenset(self.no_binary),
+        )
 
 
 def collect_inputs(
@@ -100,8 +106,10 @@ def parse_requirement(text: str, origin: str, base: Path, hashes: tuple[str, ...
     try:
         req = Requirement(text)
     except InvalidRequirement as exc:
-        raise InputError(f"{origin}: invalid requirement {text!r}: {exc}",
-                         hint="use PEP 508 syntax, e.g. `numpy>=2` or `pkg @ file:///path`") from exc
+        raise InputError(
+            f"{origin}: invalid requirement {text!r}: {exc}",
+            hint="use PEP 508 syntax, e.g. `numpy>=2` or `pkg @ file:///path`",
+        ) from exc
     local = None
     if req.url and req.url.startswith("file:"):
         local = Path(unquote(urlparse(req.url).path))
@@ -115,8 +123,9 @@ def _local(text: str, origin: str, base: Path) -> UserRequirement:
     if not path.exists():
         raise InputError(f"{origin}: local path {text!r} does not exist ({path})")
     name = _local_name(path)
-    return UserRequirement(requirement=Requirement(f"{name} @ {path.as_uri()}"), origin=origin,
-                           local_path=path)
+    return UserRequirement(
+        requirement=Requirement(f"{name} @ {path.as_uri()}"), origin=origin, local_path=path
+    )
 
 
 def _local_name(path: Path) -> str:
@@ -128,12 +137,22 @@ def _local_name(path: Path) -> str:
     match = re.match(r"^([A-Za-z0-9][A-Za-z0-9._]*?)-\d", path.name)
     if match:
         return match.group(1)
-    raise InputError(f"cannot tell the project name of {path}",
-                     hint="write it as `name @ file:///path`")
+    raise InputError(f"cannot tell the project name of {path}", hint="write it as `name @ file:///path`")
 
 
-_OPTIONS_WITH_VALUE = {"-r", "--requirement", "-c", "--constraint", "-i", "--index-url",
-                       "--extra-index-url", "-f", "--find-links", "--only-binary", "--no-binary"}
+_OPTIONS_WITH_VALUE = {
+    "-r",
+    "--requirement",
+    "-c",
+    "--constraint",
+    "-i",
+    "--index-url",
+    "--extra-index-url",
+    "-f",
+    "--find-links",
+    "--only-binary",
+    "--no-binary",
+}
 
 
 def _read_file(acc: _Collector, path: Path, *, constraint: bool) -> None:
@@ -219,9 +238,11 @@ def _read_option(acc: _Collector, tokens: list[str], origin: str, base: Path, *,
     elif option in ("--pre", "--prefer-binary", "--trusted-host"):
         return  # accepted for compatibility; xbuild's own policy flags decide these
     else:
-        raise InputError(f"{origin}: unsupported option {option}",
-                         hint="supported: -r, -c, --hash, -i, --extra-index-url, -f, --no-index, "
-                         "--only-binary, --no-binary")
+        raise InputError(
+            f"{origin}: unsupported option {option}",
+            hint="supported: -r, -c, --hash, -i, --extra-index-url, -f, --no-index, "
+            "--only-binary, --no-binary",
+        )
 
 
 def binary_names(value: str) -> set[str]:
@@ -230,7 +251,9 @@ def binary_names(value: str) -> set[str]:
     return {n if n in (":all:", ":none:") else canonicalize_name(n) for n in names}
 
 
-def project_requirements(project: Path, extras: tuple[str, ...], groups: tuple[str, ...]) -> list[UserRequirement]:
+def project_requirements(
+    project: Path, extras: tuple[str, ...], groups: tuple[str, ...]
+) -> list[UserRequirement]:
     """`[project] dependencies`, the chosen optional extras, and PEP 735 dependency groups."""
     path = project / "pyproject.toml" if project.is_dir() else project
     try:
@@ -243,7 +266,10 @@ def project_requirements(project: Path, extras: tuple[str, ...], groups: tuple[s
     optional = table.get("optional-dependencies", {})
     for extra in extras:
         if extra not in optional:
-            raise UsageError(f"{path}: no extra {extra!r}", hint=f"extras: {', '.join(sorted(optional)) or 'none'}")
+            raise UsageError(
+                f"{path}: no extra {extra!r}",
+                hint=f"extras: {', '.join(sorted(optional)) or 'none'}",
+            )
         lines.extend(optional[extra])
     group_table = data.get("dependency-groups", {})
     for group in groups:
@@ -255,7 +281,9 @@ def _group(table: dict[str, list[object]], name: str, path: Path, stack: tuple[s
     wanted = {canonicalize_name(k): k for k in table}
     key = wanted.get(canonicalize_name(name))
     if key is None:
-        raise UsageError(f"{path}: no dependency group {name!r}", hint=f"groups: {', '.join(table) or 'none'}")
+        raise UsageError(
+            f"{path}: no dependency group {name!r}", hint=f"groups: {', '.join(table) or 'none'}"
+        )
     if key in stack:
         raise InputError(f"{path}: dependency group cycle {' -> '.join((*stack, key))}")
     lines: list[str] = []

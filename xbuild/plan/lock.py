@@ -15,8 +15,10 @@ from xbuild.util.atomic import write_text_atomic
 
 def environment_marker(plan: Plan) -> str:
     env = plan.target.marker_environment()
-    return (f'sys_platform == "{env["sys_platform"]}" and platform_machine == "{env["platform_machine"]}" '
-            f'and python_version == "{env["python_version"]}"')
+    return (
+        f'sys_platform == "{env["sys_platform"]}" and platform_machine == "{env["platform_machine"]}" '
+        f'and python_version == "{env["python_version"]}"'
+    )
 
 
 def pylock_document(plan: Plan) -> dict[str, Any]:
@@ -35,8 +37,13 @@ def pylock_document(plan: Plan) -> dict[str, Any]:
             entry["directory"] = {"path": d.file.url.removeprefix("file://")}
         else:
             entry["sdist"] = file_entry
-        entry["tool"] = {"xbuild": {"action": str(d.action), "reason": d.reason,
-                                    "route": d.route.route if d.route else ""}}
+        entry["tool"] = {
+            "xbuild": {
+                "action": str(d.action),
+                "reason": d.reason,
+                "route": d.route.route if d.route else "",
+            }
+        }
         packages.append(entry)
     return {
         "lock-version": "1.0",
@@ -44,7 +51,12 @@ def pylock_document(plan: Plan) -> dict[str, Any]:
         "requires-python": f"=={plan.target.python}.*",
         "created-by": "xbuild",
         "packages": packages,
-        "tool": {"xbuild": {"target": _clean(plan.target.to_json()), "source-policy": str(plan.source_policy)}},
+        "tool": {
+            "xbuild": {
+                "target": _clean(plan.target.to_json()),
+                "source-policy": str(plan.source_policy),
+            }
+        },
     }
 
 

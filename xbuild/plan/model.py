@@ -31,7 +31,12 @@ class PlannedFile:
     index_url: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "filename": self.filename, "sha256": self.sha256, "size": self.size}
+        return {
+            "url": self.url,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "size": self.size,
+        }
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -42,21 +42,36 @@ def make_plan(
     except ResolutionImpossible as exc:
         raise _conflict(exc, provider, target) from None
     except ResolutionTooDeep as exc:
-        raise RefusedError(f"resolution did not finish after {exc.round_count} rounds",
-                           hint="add constraints (-c) to narrow the versions") from None
+        raise RefusedError(
+            f"resolution did not finish after {exc.round_count} rounds",
+            hint="add constraints (-c) to narrow the versions",
+        ) from None
     dists = [
-        _planned(candidate, target, host, policy, provider, _requested_by(result.criteria, ident), image, route)
+        _planned(
+            candidate,
+            target,
+            host,
+            policy,
+            provider,
+            _requested_by(result.criteria, ident),
+            image,
+            route,
+        )
         for ident, candidate in sorted(result.mapping.items())
         if not candidate.extras
     ]
-    return Plan(target=target, distributions=tuple(dists), source_policy=policy,
-                index_urls=tuple(redact_url(u) for u in index_urls))
+    return Plan(
+        target=target,
+        distributions=tuple(dists),
+        source_policy=policy,
+        index_urls=tuple(redact_url(u) for u in index_urls),
+    )
 
 
 def _requested_by(criteria: Mapping[str, Any], identifier: str) -> tuple[str, ...]:
     names: list[str] = []
     for ident, criterion in criteria.items():
-        if ident.split("[")[0] != identifier.split("[")[0]:
+        if ident.split("[")[0] != identifier.split("[", maxsplit=1)[0]:
             continue
         for info in criterion.information:
             parent = info.parent
@@ -64,19 +79,38 @@ def _requested_by(criteria: Mapping[str, Any], identifier: str) -> tuple[str, ..
     return tuple(dict.fromkeys(names))
 
 
-def _planned(candidate: Candidate, target: Target, host: BuildHost, policy: SourcePolicy,
-             provider: TargetProvider, requested_by: tuple[str, ...], image: str | None,
-             route: RouteName | None) -> PlannedDist:
+def _planned(
+    candidate: Candidate,
+    target: Target,
+    host: BuildHost,
+    policy: SourcePolicy,
+    provider: TargetProvider,
+    requested_by: tuple[str, ...],
+    image: str | None,
+    route: RouteName | None,
+) -> PlannedDist:
     key = (candidate.name, str(candidate.version))
     source = provider.state.metadata_source.get(key, "index")
     route_plan = None
     if candidate.action is Action.BUILD:
         verdict = choose_route(target, host, image=image, forced=route)
-        route_plan = RoutePlan(route=str(verdict.route), image=verdict.image, possible=verdict.possible,
-                               reason=verdict.reason, alternatives=verdict.alternatives)
-    return PlannedDist(name=candidate.name, version=str(candidate.version), action=candidate.action,
-                       file=_file(candidate), reason=reason(candidate, target, policy, provider),
-                       requested_by=requested_by, route=route_plan, metadata_source=source)
+        route_plan = RoutePlan(
+            route=str(verdict.route),
+            image=verdict.image,
+            possible=verdict.possible,
+            reason=verdict.reason,
+            alternatives=verdict.alternatives,
+        )
+    return PlannedDist(
+        name=candidate.name,
+        version=str(candidate.version),
+        action=candidate.action,
+        file=_file(candidate),
+        reason=reason(candidate, target, policy, provider),
+        requested_by=requested_by,
+        route=route_plan,
+        metadata_source=source,
+    )
 
 
 def _file(candidate: Candidate) -> PlannedFile:
@@ -84,8 +118,13 @@ def _file(candidate: Candidate) -> PlannedFile:
         path = candidate.local_path
         return PlannedFile(filename=path.name if path else "", url=path.as_uri() if path else "", sha256=None)
     f = candidate.file
-    return PlannedFile(filename=f.filename, url=redact_url(f.url), sha256=f.sha256, size=f.size,
-                       index_url=redact_url(f.index_url))
+    return PlannedFile(
+        filename=f.filename,
+        url=redact_url(f.url),
+        sha256=f.sha256,
+        size=f.size,
+        index_url=redact_url(f.index_url),
+    )
 
 
 def reason(candidate: Candidate, target: Target, policy: SourcePolicy, provider: TargetProvider) -> str:
@@ -97,9 +136,11 @@ def reason(candidate: Candidate, target: Target, policy: SourcePolicy, provider:
         assert candidate.file is not None
         tag = candidate.file.filename.removesuffix(".whl").split("-", 2)[-1]
         if candidate.skipped_newer is not None:
-            return (f"{candidate.name} {candidate.skipped_newer} has no wheel for {where}; using "
-                    f"{candidate.version} (wheel). Pin {candidate.name}=={candidate.skipped_newer} "
-                    "or use --source-policy newest to build it.")
+            return (
+                f"{candidate.name} {candidate.skipped_newer} has no wheel for {where}; using "
+                f"{candidate.version} (wheel). Pin {candidate.name}=={candidate.skipped_newer} "
+                "or use --source-policy newest to build it."
+            )
         return f"wheel {tag} fits {where}"
     if provider._binary_flag(candidate.name, provider.no_binary):
         return "--no-binary: built from the sdist"
@@ -121,7 +162,9 @@ def _conflict(exc: ResolutionImpossible[Any, Any], provider: TargetProvider, tar
         for why in provider.state.dropped.get(name, [])[:5]:
             lines.append(f"{name}: {why}")
     message = f"no set of versions fits {target.platform_label}:\n  " + "\n  ".join(dict.fromkeys(lines))
-    hint = ("--source-policy prefer-binary (the default) builds from source when no wheel fits"
-            if provider.policy is SourcePolicy.NEVER else
-            "relax the conflicting requirements, or check the target's Python version")
+    hint = (
+        "--source-policy prefer-binary (the default) builds from source when no wheel fits"
+        if provider.policy is SourcePolicy.NEVER
+        else "relax the conflicting requirements, or check the target's Python version"
+    )
     return RefusedError(message, hint=hint)

@@ -73,5 +73,7 @@ def _prepare(source: Path, candidate: Candidate) -> bytes:
             dist_info = Path(builder.metadata_path(out))
             return (dist_info / "METADATA").read_bytes()
     except (BuildException, BuildBackendException, OSError) as exc:
-        raise EngineError(f"{candidate.name} {candidate.version}: preparing metadata failed: {exc}",
-                          hint="run with -v for the backend output") from exc
+        raise EngineError(
+            f"{candidate.name} {candidate.version}: preparing metadata failed: {exc}",
+            hint="run with -v for the backend output",
+        ) from exc

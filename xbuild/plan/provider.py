@@ -68,8 +68,13 @@ def _identifier(name: str, extras: frozenset[str]) -> str:
 
 
 def to_req(req: Requirement, origin: str) -> Req:
-    return Req(name=canonicalize_name(req.name), extras=frozenset(canonicalize_name(e) for e in req.extras),
-               specifier=req.specifier, origin=origin, url=req.url)
+    return Req(
+        name=canonicalize_name(req.name),
+        extras=frozenset(canonicalize_name(e) for e in req.extras),
+        specifier=req.specifier,
+        origin=origin,
+        url=req.url,
+    )
 
 
 @dataclass
@@ -114,19 +119,28 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
     def identify(self, requirement_or_candidate: Req | Candidate) -> str:
         return _identifier(requirement_or_candidate.name, requirement_or_candidate.extras)
 
-    def get_preference(self, identifier: str, resolutions: Mapping[str, Candidate],
-                       candidates: Mapping[str, Iterator[Candidate]], information: Mapping[str, Any],
-                       backtrack_causes: Sequence[Any]) -> tuple[bool, bool, str]:
+    def get_preference(
+        self,
+        identifier: str,
+        resolutions: Mapping[str, Candidate],
+        candidates: Mapping[str, Iterator[Candidate]],
+        information: Mapping[str, Any],
+        backtrack_causes: Sequence[Any],
+    ) -> tuple[bool, bool, str]:
         infos = list(information[identifier])
         pinned = any(_is_pin(i.requirement.specifier) for i in infos)
         causes = {c.requirement.name for c in backtrack_causes}
         # Resolve pins and conflict causes first; the rest alphabetically for stable output.
-        return (not pinned, identifier.split("[")[0] not in causes, identifier)
+        return (not pinned, identifier.split("[", maxsplit=1)[0] not in causes, identifier)
 
-    def find_matches(self, identifier: str, requirements: Mapping[str, Iterator[Req]],
-                     incompatibilities: Mapping[str, Iterator[Candidate]]) -> list[Candidate]:
+    def find_matches(
+        self,
+        identifier: str,
+        requirements: Mapping[str, Iterator[Req]],
+        incompatibilities: Mapping[str, Iterator[Candidate]],
+    ) -> list[Candidate]:
         reqs = list(requirements[identifier])
-        name = canonicalize_name(identifier.split("[")[0])
+        name = canonicalize_name(identifier.split("[", maxsplit=1)[0])
         extras = frozenset().union(*(r.extras for r in reqs)) if reqs else frozenset()
         bad = {c.version for c in incompatibilities[identifier]}
         if name in self.locals:
@@ -135,8 +149,15 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         for r in reqs:
             specifier &= r.specifier
         files = self._files(name)
-        selection = select(name, files, self.target, specifier, policy=self._policy_for(name),
-                           extras=extras, no_binary=self._binary_flag(name, self.no_binary))
+        selection = select(
+            name,
+            files,
+            self.target,
+            specifier,
+            policy=self._policy_for(name),
+            extras=extras,
+            no_binary=self._binary_flag(name, self.no_binary),
+        )
         self.state.dropped[name] = list(selection.dropped)
         found = [c for c in selection.candidates if c.version not in bad]
         if found and found[0].file is not None:
@@ -152,8 +173,12 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         deps: list[Req] = []
         if candidate.extras:
             # An extra depends on its own base at the same version, so both resolve together.
-            base = Req(name=candidate.name, extras=frozenset(), origin=f"{candidate.name}[extras]",
-                       specifier=SpecifierSet(f"=={candidate.version}"))
+            base = Req(
+                name=candidate.name,
+                extras=frozenset(),
+                origin=f"{candidate.name}[extras]",
+                specifier=SpecifierSet(f"=={candidate.version}"),
+            )
             deps.append(base)
         for req in self._requires_dist(candidate):
             if self._applies(req, candidate.extras):
@@ -179,9 +204,11 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         if not self.require_hashes:
             return files
         if name not in self.pins:
-            raise InputError(f"--hash mode: {name} has no --hash pin",
-                             hint="pin every requirement, including dependencies, with --hash "
-                             "(pip's rule: once one requirement has a hash, all must)")
+            raise InputError(
+                f"--hash mode: {name} has no --hash pin",
+                hint="pin every requirement, including dependencies, with --hash "
+                "(pip's rule: once one requirement has a hash, all must)",
+            )
         return [f for f in files if f.sha256 in self.pins[name]]
 
     def _applies(self, req: Requirement, extras: frozenset[str]) -> bool:
@@ -199,7 +226,12 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
             try:
                 reqs.append(Requirement(line))
             except InvalidRequirement:
-                log.warning("%s %s: ignoring invalid Requires-Dist %r", candidate.name, candidate.version, line)
+                log.warning(
+                    "%s %s: ignoring invalid Requires-Dist %r",
+                    candidate.name,
+                    candidate.version,
+                    line,
+                )
         return reqs
 
     def _metadata(self, candidate: Candidate) -> bytes:
@@ -217,19 +249,31 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
 
     def _prepared(self, candidate: Candidate, key: tuple[str, str]) -> bytes:
         if self.prepare is None:
-            raise InputError(f"{candidate.name} {candidate.version}: metadata is dynamic and "
-                             "preparing it on the host is disabled")
+            raise InputError(
+                f"{candidate.name} {candidate.version}: metadata is dynamic and "
+                "preparing it on the host is disabled"
+            )
         self.state.metadata_source[key] = "prepared-on-host"
-        log.info("%s %s: preparing metadata in an isolated build environment on the host "
-                 "(metadata hook only, nothing compiled is kept)", candidate.name, candidate.version)
+        log.info(
+            "%s %s: preparing metadata in an isolated build environment on the host "
+            "(metadata hook only, nothing compiled is kept)",
+            candidate.name,
+            candidate.version,
+        )
         return self.prepare(candidate)
 
     def _local_candidate(self, name: NormalizedName, extras: frozenset[str]) -> Candidate:
         local = self.locals[name]
         assert local.local_path is not None
         version = local_version(local.local_path)
-        return Candidate(name=name, version=version, action=Action.BUILD, file=None, extras=extras,
-                         local_path=local.local_path)
+        return Candidate(
+            name=name,
+            version=version,
+            action=Action.BUILD,
+            file=None,
+            extras=extras,
+            local_path=local.local_path,
+        )
 
 
 def _is_pin(specifier: SpecifierSet) -> bool:

@@ -18,8 +18,9 @@ CHECKS: dict[RouteName, Check] = {
 }
 
 
-def choose_route(target: Target, host: BuildHost, *, image: str | None = None,
-                 forced: RouteName | None = None) -> Verdict:
+def choose_route(
+    target: Target, host: BuildHost, *, image: str | None = None, forced: RouteName | None = None
+) -> Verdict:
     """The first possible route in preference order; if none is, the most telling refusal."""
     if forced is not None:
         return CHECKS[forced](target, host, image)
@@ -32,9 +33,16 @@ def choose_route(target: Target, host: BuildHost, *, image: str | None = None,
 
 def _explain(verdicts: list[Verdict]) -> Verdict:
     # The container/emulated verdict that names an image says most about what to fix.
-    relevant = [v for v in verdicts if v.route is not RouteName.NATIVE and v.image] or verdicts[1:] or verdicts
+    relevant = (
+        [v for v in verdicts if v.route is not RouteName.NATIVE and v.image] or verdicts[1:] or verdicts
+    )
     best = relevant[-1] if relevant[-1].alternatives else relevant[0]
     reasons = "; ".join(f"{v.route}: {v.reason}" for v in verdicts)
     alternatives = tuple(dict.fromkeys(a for v in verdicts for a in v.alternatives))
-    return Verdict(route=best.route, possible=False, reason=reasons, image=best.image,
-                   alternatives=alternatives)
+    return Verdict(
+        route=best.route,
+        possible=False,
+        reason=reasons,
+        image=best.image,
+        alternatives=alternatives,
+    )

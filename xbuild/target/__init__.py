@@ -4,5 +4,14 @@ from xbuild.target.catalog import Catalog, NamedTarget, load_catalog
 from xbuild.target.model import OS, Arch, Libc, Target
 from xbuild.target.parse import parse_python_version, parse_target
 
-__all__ = ["OS", "Arch", "Catalog", "Libc", "NamedTarget", "Target", "load_catalog",
-           "parse_python_version", "parse_target"]
+__all__ = [
+    "OS",
+    "Arch",
+    "Catalog",
+    "Libc",
+    "NamedTarget",
+    "Target",
+    "load_catalog",
+    "parse_python_version",
+    "parse_target",
+]

@@ -74,13 +74,20 @@ def _entry(path: Path, index: int, item: object) -> NamedTarget:
         raise InputError(f"{where}: not a table")
     unknown = sorted(set(item) - _KEYS)
     if unknown:
-        raise InputError(f"{where}: unknown keys {', '.join(unknown)}",
-                         hint=f"valid keys: {', '.join(sorted(_KEYS))}")
+        raise InputError(
+            f"{where}: unknown keys {', '.join(unknown)}",
+            hint=f"valid keys: {', '.join(sorted(_KEYS))}",
+        )
     for key in ("name", "platform", "python"):
         if not isinstance(item.get(key), str):
             raise InputError(f"{where}: `{key}` must be a string")
     if not _NAME.match(item["name"]):
         raise InputError(f"{where}: invalid name {item['name']!r}")
-    return NamedTarget(name=item["name"], description=str(item.get("description", "")),
-                       platform=item["platform"], python=item["python"],
-                       image=item.get("image"), source=path)
+    return NamedTarget(
+        name=item["name"],
+        description=str(item.get("description", "")),
+        platform=item["platform"],
+        python=item["python"],
+        image=item.get("image"),
+        source=path,
+    )

@@ -117,9 +117,15 @@ class Target:
 
     @property
     def docker_platform(self) -> str:
-        return {Arch.X86_64: "linux/amd64", Arch.AARCH64: "linux/arm64", Arch.I686: "linux/386",
-                Arch.ARMV7L: "linux/arm/v7", Arch.PPC64LE: "linux/ppc64le",
-                Arch.S390X: "linux/s390x", Arch.RISCV64: "linux/riscv64"}[self.arch]
+        return {
+            Arch.X86_64: "linux/amd64",
+            Arch.AARCH64: "linux/arm64",
+            Arch.I686: "linux/386",
+            Arch.ARMV7L: "linux/arm/v7",
+            Arch.PPC64LE: "linux/ppc64le",
+            Arch.S390X: "linux/s390x",
+            Arch.RISCV64: "linux/riscv64",
+        }[self.arch]
 
     @property
     def platform_label(self) -> str:

@@ -21,11 +21,21 @@ DEFAULT_MANYLINUX = (2, 28)  # uv's meaning of the bare *-unknown-linux-gnu trip
 DEFAULT_MUSLLINUX = (1, 2)
 DEFAULT_MACOS = (13, 0)
 
-_TRIPLE_ARCH = {"x86_64": Arch.X86_64, "aarch64": Arch.AARCH64, "i686": Arch.I686,
-                "riscv64": Arch.RISCV64}
-_TAG_ARCH = {"x86_64": Arch.X86_64, "aarch64": Arch.AARCH64, "i686": Arch.I686,
-             "armv7l": Arch.ARMV7L, "ppc64le": Arch.PPC64LE, "s390x": Arch.S390X,
-             "riscv64": Arch.RISCV64}
+_TRIPLE_ARCH = {
+    "x86_64": Arch.X86_64,
+    "aarch64": Arch.AARCH64,
+    "i686": Arch.I686,
+    "riscv64": Arch.RISCV64,
+}
+_TAG_ARCH = {
+    "x86_64": Arch.X86_64,
+    "aarch64": Arch.AARCH64,
+    "i686": Arch.I686,
+    "armv7l": Arch.ARMV7L,
+    "ppc64le": Arch.PPC64LE,
+    "s390x": Arch.S390X,
+    "riscv64": Arch.RISCV64,
+}
 _MAC_ARCH = {"arm64": Arch.AARCH64, "x86_64": Arch.X86_64}
 _WIN_TAG = {"win_amd64": Arch.X86_64, "win_arm64": Arch.AARCH64, "win32": Arch.I686}
 _LEGACY = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
@@ -112,9 +122,15 @@ def _from_named(named: NamedTarget, env: Mapping[str, str]) -> Target:
     if base is None:
         raise UsageError(f"target {named.name!r} in {named.source}: bad platform {named.platform!r}")
     version, full = parse_python_version(named.python)
-    return replace(base, name=named.name, description=named.description or None,
-                   image=named.image, python_version=version, python_full_version=full,
-                   python_version_source="target")
+    return replace(
+        base,
+        name=named.name,
+        description=named.description or None,
+        image=named.image,
+        python_version=version,
+        python_full_version=full,
+        python_version_source="target",
+    )
 
 
 def _macos_min(env: Mapping[str, str]) -> tuple[int, int]:
@@ -127,11 +143,23 @@ def _macos_min(env: Mapping[str, str]) -> tuple[int, int]:
     return int(match.group(1)), int(match.group(2) or 0)
 
 
-def _make(os_: OS, arch: Arch, libc: Libc, version: tuple[int, int] | None,
-          env: Mapping[str, str], *, linux_tag: bool = False) -> Target:
-    return Target(os=os_, arch=arch, libc=libc, libc_version=version,
-                  macos_min=_macos_min(env) if os_ is OS.MACOS else None,
-                  accept_linux_tag=linux_tag)
+def _make(
+    os_: OS,
+    arch: Arch,
+    libc: Libc,
+    version: tuple[int, int] | None,
+    env: Mapping[str, str],
+    *,
+    linux_tag: bool = False,
+) -> Target:
+    return Target(
+        os=os_,
+        arch=arch,
+        libc=libc,
+        libc_version=version,
+        macos_min=_macos_min(env) if os_ is OS.MACOS else None,
+        accept_linux_tag=linux_tag,
+    )
 
 
 def _parse_uv(text: str, env: Mapping[str, str]) -> Target | None:
@@ -143,8 +171,10 @@ def _parse_uv(text: str, env: Mapping[str, str]) -> Target | None:
         return None
     minor = int(match.group(2)) if match.group(2) else 17
     if minor < 17:
-        raise UsageError(f"{text!r}: manylinux_2_{minor} is below 2_17 for {match.group(1)}",
-                         hint=f"use {match.group(1)}-manylinux_2_17 or newer")
+        raise UsageError(
+            f"{text!r}: manylinux_2_{minor} is below 2_17 for {match.group(1)}",
+            hint=f"use {match.group(1)}-manylinux_2_17 or newer",
+        )
     return _make(OS.LINUX, _TRIPLE_ARCH[match.group(1)], Libc.GLIBC, (2, minor), env)
 
 
@@ -165,21 +195,43 @@ def _parse_wheel_tag(text: str, env: Mapping[str, str]) -> Target | None:
     return None
 
 
-def _linux(text: str, arch: str, libc: Libc, version: tuple[int, int] | None,
-           env: Mapping[str, str], *, linux_tag: bool = False) -> Target:
+def _linux(
+    text: str,
+    arch: str,
+    libc: Libc,
+    version: tuple[int, int] | None,
+    env: Mapping[str, str],
+    *,
+    linux_tag: bool = False,
+) -> Target:
     if arch not in _TAG_ARCH:
-        raise UsageError(f"{text!r}: unknown architecture {arch!r}",
-                         hint="known: " + ", ".join(sorted(_TAG_ARCH)))
+        raise UsageError(
+            f"{text!r}: unknown architecture {arch!r}",
+            hint="known: " + ", ".join(sorted(_TAG_ARCH)),
+        )
     return _make(OS.LINUX, _TAG_ARCH[arch], libc, version, env, linux_tag=linux_tag)
 
 
 def known_spellings(cat: Catalog) -> list[str]:
     """A representative vocabulary for 'did you mean' suggestions."""
     manylinux = [f"{a}-manylinux_2_{n}" for a in ("x86_64", "aarch64") for n in (17, 28, 31, 34)]
-    tags = ["manylinux2014_x86_64", "manylinux_2_28_aarch64", "musllinux_1_2_x86_64",
-            "macosx_11_0_arm64", "win_amd64", "linux_x86_64"]
-    return ["host", *cat.names(), *_UV_FIXED, "x86_64-manylinux2014", "aarch64-manylinux2014",
-            *manylinux, *tags]
+    tags = [
+        "manylinux2014_x86_64",
+        "manylinux_2_28_aarch64",
+        "musllinux_1_2_x86_64",
+        "macosx_11_0_arm64",
+        "win_amd64",
+        "linux_x86_64",
+    ]
+    return [
+        "host",
+        *cat.names(),
+        *_UV_FIXED,
+        "x86_64-manylinux2014",
+        "aarch64-manylinux2014",
+        *manylinux,
+        *tags,
+    ]
 
 
 def _unknown(text: str, cat: Catalog) -> UsageError:
