@@ -54,6 +54,7 @@ class BuildJob:
     target: Target
     verdict: Verdict
     find_links: Path | None  # build requirements, mounted read-only; None = host isolation
+    requirements: tuple[str, ...] = ()  # what to install from find_links before building
     out_dir: Path
     log_path: Path
     source_date_epoch: int = 315532800  # 1980-01-01, the earliest a zip timestamp can hold

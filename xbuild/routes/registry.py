@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from xbuild.routes.base import BuildHost, RouteName, Verdict
-from xbuild.routes.checks import check_container, check_emulated, check_native
+from xbuild.routes.base import BuildHost, Route, RouteName, Verdict
+from xbuild.routes.container import ContainerRoute, EmulatedRoute
+from xbuild.routes.native import NativeRoute
 from xbuild.target import Target
 
-Check = Callable[[Target, BuildHost, str | None], Verdict]
-
 # Order is preference: a matching host needs no engine, a same-arch container beats emulation.
-CHECKS: dict[RouteName, Check] = {
-    RouteName.NATIVE: check_native,
-    RouteName.CONTAINER: check_container,
-    RouteName.EMULATED: check_emulated,
+ROUTES: dict[RouteName, Route] = {
+    RouteName.NATIVE: NativeRoute(),
+    RouteName.CONTAINER: ContainerRoute(),
+    RouteName.EMULATED: EmulatedRoute(),
 }
 
 
@@ -23,8 +20,8 @@ def choose_route(
 ) -> Verdict:
     """The first possible route in preference order; if none is, the most telling refusal."""
     if forced is not None:
-        return CHECKS[forced](target, host, image)
-    verdicts = [check(target, host, image) for check in CHECKS.values()]
+        return ROUTES[forced].check(target, host, image)
+    verdicts = [route.check(target, host, image) for route in ROUTES.values()]
     for verdict in verdicts:
         if verdict.possible:
             return verdict
@@ -40,9 +37,5 @@ def _explain(verdicts: list[Verdict]) -> Verdict:
     reasons = "; ".join(f"{v.route}: {v.reason}" for v in verdicts)
     alternatives = tuple(dict.fromkeys(a for v in verdicts for a in v.alternatives))
     return Verdict(
-        route=best.route,
-        possible=False,
-        reason=reasons,
-        image=best.image,
-        alternatives=alternatives,
+        route=best.route, possible=False, reason=reasons, image=best.image, alternatives=alternatives
     )

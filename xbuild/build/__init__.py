@@ -1,0 +1,1 @@
+"""Carry out a plan: fetch wheels, build sdists through routes, repair, verify, place."""

@@ -1,0 +1,86 @@
+"""Native route: the host matches the target, so build here in a fresh venv, then repair."""
+
+from __future__ import annotations
+
+import os
+import sys
+import tempfile
+from pathlib import Path
+
+from xbuild.build.process import call
+from xbuild.plan.prepare import extract_sdist
+from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
+from xbuild.routes.checks import check_native
+from xbuild.routes.container import repair_platform
+from xbuild.target import OS, Target
+
+
+class NativeRoute:
+    name = RouteName.NATIVE
+
+    def check(self, target: Target, host: BuildHost, image: str | None) -> Verdict:
+        return check_native(target, host, image)
+
+    def build(self, job: BuildJob) -> Path:
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        env = {
+            **os.environ,
+            "SOURCE_DATE_EPOCH": str(job.source_date_epoch),
+            "PIP_DISABLE_PIP_VERSION_CHECK": "1",
+        }
+        with tempfile.TemporaryDirectory(prefix="xbuild-native-") as tmp:
+            work = Path(tmp)
+            source = job.source if job.source.is_dir() else extract_sdist(job.source, work / "src")
+            venv = work / "frontend"
+            what = f"{job.name} {job.version}"
+            call(
+                [f"python{job.target.python}", "-m", "venv", str(venv)],
+                log_path=job.log_path,
+                env=env,
+                what=f"{what}: create the build environment",
+            )
+            call(
+                [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "build"],
+                log_path=job.log_path,
+                env=env,
+                what=f"{what}: install the build frontend",
+            )
+            call(
+                [
+                    str(venv / "bin" / "python"),
+                    "-m",
+                    "build",
+                    "--wheel",
+                    "--outdir",
+                    str(work / "dist"),
+                    str(source),
+                ],
+                log_path=job.log_path,
+                env=env,
+                what=f"{what}: build the wheel",
+            )
+            built = next(iter(sorted((work / "dist").glob("*.whl"))))
+            return self._repair(built, job, env)
+
+    def _repair(self, wheel: Path, job: BuildJob, env: dict[str, str]) -> Path:
+        final = job.out_dir / wheel.name
+        platform = repair_platform(job.target)
+        if wheel.name.endswith("-none-any.whl") or (platform is None and job.target.os is OS.LINUX):
+            os.replace(wheel, final)
+            return final
+        if job.target.os is OS.MACOS:
+            cmd = [sys.executable, "-m", "delocate.cmd.delocate_wheel", "-w", str(job.out_dir), str(wheel)]
+        else:
+            cmd = [
+                sys.executable,
+                "-m",
+                "auditwheel",
+                "repair",
+                "--plat",
+                str(platform),
+                "-w",
+                str(job.out_dir),
+                str(wheel),
+            ]
+        call(cmd, log_path=job.log_path, env=env, what=f"{job.name} {job.version}: repair the wheel")
+        return next(iter(sorted(job.out_dir.glob("*.whl"))))
