@@ -141,5 +141,22 @@ def plan_from_options(options: PlanOptions) -> Plan:
         )
 
 
+def plan_for_build(options: PlanOptions, *, plan_file: Path | None, lock: Path | None) -> tuple[Plan, Inputs]:
+    """The plan to carry out: freshly made, or read back from `--plan` / `--lock`."""
+    if plan_file is not None or lock is not None:
+        from xbuild.plan.serial import load_plan
+
+        plan = load_plan(
+            plan_file=plan_file,
+            lock=lock,
+            host=detect_build_host(),
+            image=options.image,
+            route=parse_route(options.route),
+        )
+        return plan, Inputs(index_url=options.index_url, extra_index_urls=options.extra_index_urls)
+    inputs = gather_inputs(options)
+    return plan_from_options(options), inputs
+
+
 def running_python() -> tuple[int, int, int]:
     return sys.version_info[0], sys.version_info[1], sys.version_info[2]
