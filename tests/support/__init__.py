@@ -1,0 +1,1 @@
+"""Shared test helpers: fixture distributions (`packages`) and a loopback index (`index_server`)."""

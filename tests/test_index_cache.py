@@ -1,0 +1,198 @@
+"""HttpCache on disk, and page revalidation/offline behaviour through the loopback index."""
+
+from __future__ import annotations
+
+import logging
+import subprocess
+import sys
+import textwrap
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from support.clients import quick_client
+from support.index_server import IndexServer
+from support.packages import make_wheel
+
+from xbuild.errors import InputError
+from xbuild.index import CachedPage, HttpCache
+
+URL = "https://example.org/simple/foo/"
+
+
+def page(body: bytes = b'{"files": []}', etag: str | None = '"v1"') -> CachedPage:
+    return CachedPage(
+        url=URL,
+        status=200,
+        content_type="application/vnd.pypi.simple.v1+json",
+        etag=etag,
+        last_modified="Mon, 01 Jan 2024 00:00:00 GMT",
+        body=body,
+    )
+
+
+@pytest.fixture
+def cache(tmp_path: Path) -> HttpCache:
+    return HttpCache(tmp_path / "cache")
+
+
+def entry_files(cache: HttpCache, kind: str) -> list[Path]:
+    return [p for p in (cache.root / kind).rglob("*") if p.is_file()]
+
+
+# --- the store itself ----------------------------------------------------------------------
+
+
+def test_page_round_trip_leaves_no_temp_files(cache: HttpCache) -> None:
+    assert cache.load_page(URL) is None
+    cache.store_page(URL, page())
+    cache.store_page(URL, page(b"second"))
+    assert cache.load_page(URL) == page(b"second")
+    assert len(entry_files(cache, "pages")) == 1
+
+
+def test_metadata_round_trip(cache: HttpCache) -> None:
+    cache.store_metadata("ab" * 32, b"Metadata-Version: 2.1\n")
+    assert cache.load_metadata("ab" * 32) == b"Metadata-Version: 2.1\n"
+    assert cache.load_metadata("cd" * 32) is None
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        lambda raw: raw[: len(raw) - 3],  # truncated body
+        lambda raw: b"not a cache entry at all",
+        lambda raw: raw.split(b"\n", 1)[0],  # header line only
+        lambda raw: b"",
+    ],
+)
+def test_damaged_entries_are_misses_and_logged(
+    cache: HttpCache, caplog: pytest.LogCaptureFixture, damage: Callable[[bytes], bytes]
+) -> None:
+    cache.store_page(URL, page())
+    cache.store_metadata("ab" * 32, b"Name: foo\n")
+    for path in [*entry_files(cache, "pages"), *entry_files(cache, "metadata")]:
+        path.write_bytes(damage(path.read_bytes()))
+    with caplog.at_level(logging.WARNING, logger="xbuild.index.cache"):
+        assert cache.load_page(URL) is None
+        assert cache.load_metadata("ab" * 32) is None
+    assert "damaged" in caplog.text
+
+
+def test_page_header_of_the_wrong_type_is_a_miss(cache: HttpCache, caplog: pytest.LogCaptureFixture) -> None:
+    cache.store_page(URL, page())
+    [path] = entry_files(cache, "pages")
+    path.write_bytes(path.read_bytes().replace(b'"status": 200', b'"status": "x"'))
+    assert cache.load_page(URL) is None
+    assert "damaged header" in caplog.text
+
+
+def test_unreadable_entry_is_a_miss(cache: HttpCache) -> None:
+    cache.store_page(URL, page())
+    [path] = entry_files(cache, "pages")
+    path.unlink()
+    path.mkdir()  # reading a directory raises IsADirectoryError
+    assert cache.load_page(URL) is None
+
+
+def test_two_processes_writing_the_same_key(cache: HttpCache) -> None:
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from xbuild.index import CachedPage, HttpCache
+        cache = HttpCache(Path({str(cache.root)!r}))
+        body = sys.argv[1].encode() * 20000
+        for _ in range(40):
+            cache.store_page("u", CachedPage(url="u", status=200, content_type="text/html",
+                                             etag=None, last_modified=None, body=body))
+            found = cache.load_page("u")
+            assert found is not None and found.body in (b"a" * 20000, b"b" * 20000)
+        """
+    )
+    workers = [subprocess.Popen([sys.executable, "-c", script, tag]) for tag in ("a", "b")]
+    assert [w.wait(timeout=60) for w in workers] == [0, 0]
+    found = cache.load_page("u")
+    assert found is not None and found.body in (b"a" * 20000, b"b" * 20000)
+    assert len(entry_files(cache, "pages")) == 1
+
+
+# --- revalidation through the index ---------------------------------------------------------
+
+
+def test_second_run_revalidates_with_etag_and_reuses_the_page(
+    index_server: IndexServer, cache: HttpCache
+) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        first = client.project("foo")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        assert client.project("foo") == first
+    initial, again = index_server.requests("/simple/foo/")
+    assert (initial.status, again.status) == (200, 304)
+    assert "if-none-match" not in initial.headers
+    assert again.headers["if-none-match"].startswith('"')
+
+
+def test_revalidates_with_last_modified_when_there_is_no_etag(
+    index_server: IndexServer, cache: HttpCache
+) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    index_server.config.etag = False
+    for _ in range(2):
+        with quick_client([index_server.index_url], cache=cache) as client:
+            client.project("foo")
+    initial, again = index_server.requests("/simple/foo/")
+    assert (initial.status, again.status) == (200, 304)
+    assert "GMT" in again.headers["if-modified-since"]
+
+
+def test_changed_page_is_fetched_again(index_server: IndexServer, cache: HttpCache) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        client.project("foo")
+    make_wheel(index_server.dist_dir, "foo", "1.1")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        assert len(client.project("foo").files) == 2
+    assert [r.status for r in index_server.requests("/simple/foo/")] == [200, 200]
+
+
+def test_offline_serves_pages_from_the_cache_only(index_server: IndexServer, cache: HttpCache) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        online = client.project("foo")
+        with pytest.raises(InputError):
+            client.project("ghost")  # the 404 is remembered for offline runs
+    index_server.clear_requests()
+    with quick_client([index_server.index_url], cache=cache, offline=True) as client:
+        assert client.project("foo") == online
+        with pytest.raises(InputError, match="'ghost' was not found"):
+            client.project("ghost")
+        with pytest.raises(InputError) as caught:
+            client.project("bar")
+    assert caught.value.message == (
+        f"not in the cache: {index_server.index_url}bar/ (run once without --offline)"
+    )
+    assert index_server.requests() == []
+
+
+def test_offline_without_any_cache(index_server: IndexServer) -> None:
+    with (
+        quick_client([index_server.index_url], cache=None, offline=True) as client,
+        pytest.raises(InputError, match="not in the cache"),
+    ):
+        client.project("foo")
+
+
+def test_damaged_page_entry_is_refetched_without_validators(
+    index_server: IndexServer, cache: HttpCache
+) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        client.project("foo")
+    for path in entry_files(cache, "pages"):
+        path.write_bytes(b"\x00garbage")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        assert client.project("foo").files
+    again = index_server.requests("/simple/foo/")[1]
+    assert (again.status, "if-none-match" in again.headers) == (200, False)

@@ -1,0 +1,72 @@
+"""Read core metadata out of wheel and sdist archives, local or lazily remote."""
+
+from __future__ import annotations
+
+import re
+import tarfile
+import zipfile
+import zlib
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from packaging.utils import NormalizedName, canonicalize_name
+
+from ..errors import InputError
+
+_DIST_INFO_METADATA = re.compile(r"([^/]+)-[^/-]+\.dist-info/METADATA")
+_ARCHIVE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, KeyError)
+
+
+def find_metadata_member(names: Iterable[str], project: NormalizedName) -> str | None:
+    """The wheel's <name>-<version>.dist-info/METADATA; when a wheel vendors other dist-info
+    directories at the top level, the one named after the project wins."""
+    candidates = [name for name in names if _DIST_INFO_METADATA.fullmatch(name)]
+    if len(candidates) <= 1:
+        return candidates[0] if candidates else None
+    for name in candidates:
+        match = _DIST_INFO_METADATA.fullmatch(name)
+        if match and canonicalize_name(match.group(1)) == project:
+            return name
+    return None
+
+
+def wheel_metadata(archive: zipfile.ZipFile, project: NormalizedName, filename: str) -> bytes:
+    member = find_metadata_member(archive.namelist(), project)
+    if member is None:
+        raise InputError(f"wheel {filename} has no .dist-info/METADATA")
+    return archive.read(member)
+
+
+def find_pkg_info(names: Iterable[str]) -> str | None:
+    """An sdist's metadata is <top-level dir>/PKG-INFO."""
+    return next((n for n in names if n.count("/") == 1 and n.endswith("/PKG-INFO")), None)
+
+
+def local_metadata(path: Path, project: NormalizedName, filename: str) -> bytes:
+    """METADATA of a wheel, or PKG-INFO of a .tar.gz/.zip sdist, from a file on disk."""
+    try:
+        if filename.endswith(".whl"):
+            with zipfile.ZipFile(path) as archive:
+                return wheel_metadata(archive, project, filename)
+        if filename.endswith(".zip"):
+            with zipfile.ZipFile(path) as archive:
+                return _read_named(archive.namelist(), archive.read, filename)
+        with tarfile.open(path, "r:gz") as tar:
+            return _read_named(tar.getnames(), lambda n: _tar_member(tar, n), filename)
+    except _ARCHIVE_ERRORS as exc:
+        raise InputError(f"{filename} is not a readable archive ({exc})") from exc
+
+
+def _read_named(names: list[str], read: Callable[[str], bytes], filename: str) -> bytes:
+    member = find_pkg_info(names)
+    if member is None:
+        raise InputError(f"sdist {filename} has no PKG-INFO")
+    return read(member)
+
+
+def _tar_member(tar: tarfile.TarFile, name: str) -> bytes:
+    stream = tar.extractfile(name)
+    if stream is None:
+        raise InputError(f"{name} is not a regular file")
+    with stream:
+        return stream.read()

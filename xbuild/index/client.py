@@ -1,0 +1,365 @@
+"""IndexClient: project pages, core metadata and downloads for the resolver's provider.
+
+Pages are fetched once per client (the resolver asks for the same names many times) and
+revalidated against the disk cache once per client; metadata and files are keyed by sha256 and
+never revalidated.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import logging
+import tempfile
+import threading
+import zipfile
+from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from pathlib import Path
+from types import TracebackType
+from typing import Generic, TypeVar
+
+import httpx
+from packaging.utils import InvalidName, NormalizedName
+
+from ..errors import InputError, RefusedError
+from ._fs import atomic_path, link_or_copy
+from .archives import local_metadata
+from .cache import HttpCache
+from .hashing import copy_hashing, digest_bytes, mismatch
+from .http import Fetcher, RetryPolicy, not_cached
+from .local import directory_files, local_index_files
+from .models import DistFile, ProjectPage, canonical_project, merge_files
+from .pages import PageFormatError, parse_page
+from .remote_zip import RangesUnsupported, metadata_over_ranges
+from .urls import (
+    file_url_path,
+    is_file_url,
+    location_to_url,
+    project_url,
+    redact_url,
+    strip_credentials,
+    url_credentials,
+)
+
+logger = logging.getLogger(__name__)
+
+K = TypeVar("K", bound=Hashable)
+V = TypeVar("V")
+
+_CHUNK = 1 << 20
+_NOT_FOUND_HINT = "check the spelling, or add the index that hosts it as an extra index"
+
+
+class _Memo(Generic[K, V]):
+    """One computation per key, shared by every caller; failures are remembered too."""
+
+    def __init__(self, pool: ThreadPoolExecutor) -> None:
+        self._pool = pool
+        self._futures: dict[K, Future[V]] = {}
+        self._lock = threading.Lock()
+
+    def get(self, key: K, compute: Callable[[], V]) -> V:
+        future, mine = self._claim(key)
+        if mine:
+            _fill(future, compute)
+        return future.result()
+
+    def submit(self, key: K, compute: Callable[[], V]) -> None:
+        future, mine = self._claim(key)
+        if mine:
+            self._pool.submit(_fill, future, compute)
+
+    def _claim(self, key: K) -> tuple[Future[V], bool]:
+        with self._lock:
+            if key in self._futures:
+                return self._futures[key], False
+            future: Future[V] = Future()
+            self._futures[key] = future
+            return future, True
+
+
+def _fill(future: Future[V], compute: Callable[[], V]) -> None:
+    try:
+        future.set_result(compute())
+    except BaseException as exc:
+        future.set_exception(exc)
+        if not isinstance(exc, Exception):
+            raise
+
+
+class IndexClient:
+    """Reads PEP 691/503 indexes and find-links sources; use it as a context manager."""
+
+    def __init__(
+        self,
+        index_urls: Sequence[str],
+        find_links: Sequence[str] = (),
+        *,
+        cache: HttpCache | None,
+        offline: bool = False,
+        max_workers: int = 16,
+        timeout: float = 30,
+        transport: httpx.BaseTransport | None = None,
+        retries: int = 3,
+        retry_backoff: float = 0.5,
+        netrc_path: Path | None = None,
+    ) -> None:
+        locations = [location_to_url(u) for u in (*index_urls, *find_links)]
+        self._indexes = tuple(strip_credentials(u) for u in locations[: len(index_urls)])
+        self._find_links = tuple(strip_credentials(u) for u in locations[len(index_urls) :])
+        self._cache = cache
+        self._fetcher = Fetcher(
+            cache=cache,
+            offline=offline,
+            timeout=timeout,
+            transport=transport,
+            retry=RetryPolicy(tries=retries, backoff=retry_backoff),
+            credentials=dict(c for c in map(url_credentials, locations) if c is not None),
+            netrc_path=netrc_path,
+            max_connections=max_workers + 4,  # the caller's own thread fetches too
+        )
+        self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="xbuild-index")
+        self._pages: _Memo[NormalizedName, ProjectPage] = _Memo(self._pool)
+        self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo(self._pool)
+        self._metadata: _Memo[str, bytes] = _Memo(self._pool)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        self._fetcher.close()
+
+    def __enter__(self) -> IndexClient:
+        return self
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- project pages ---------------------------------------------------------------------
+
+    def project(self, name: str) -> ProjectPage:
+        """Every file of `name` across indexes and find-links; InputError when none has it."""
+        project = _project_name(name)
+        return self._pages.get(project, lambda: self._load_project(project))
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        """Start fetching these pages in the background; errors surface from project()."""
+        for name in names:
+            with contextlib.suppress(InputError):
+                project = _project_name(name)
+                self._pages.submit(project, functools.partial(self._load_project, project))
+
+    def _load_project(self, project: NormalizedName) -> ProjectPage:
+        listed = [(url, self._index_files(url, project)) for url in self._indexes]
+        found = [(url, files) for url, files in listed if files is not None]
+        linked = [self._find_links_files(url, project) for url in self._find_links]
+        if not found and not any(linked):
+            raise _not_found(project, self._indexes, self._find_links)
+        sources = [*(files for _, files in found), *linked]
+        first = found[0][0] if found else self._find_links[0]
+        return ProjectPage(project, merge_files(sources), first)
+
+    def _index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
+        """The index's files for the project, or None when it answers 404."""
+        try:
+            if is_file_url(index_url):
+                return local_index_files(file_url_path(index_url), project, index_url)
+            return self._remote_index_files(index_url, project)
+        except PageFormatError as exc:
+            detail = f": {exc.detail}" if exc.detail else ""
+            raise InputError(
+                f"index {redact_url(index_url)} returned {exc.what} for project {project}{detail}",
+                hint="check that the URL points at a PEP 503/691 simple index",
+            ) from exc
+
+    def _remote_index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
+        url = project_url(index_url, project)
+        page = self._fetcher.page(url)
+        files = None
+        if page.status == 200:
+            files = parse_page(
+                content_type=page.content_type,
+                body=page.body,
+                page_url=page.url,
+                index_url=index_url,
+                project=project,
+            )
+        self._fetcher.store_page(url, page)
+        return files
+
+    def _find_links_files(self, location: str, project: NormalizedName) -> tuple[DistFile, ...]:
+        files = self._link_pages.get(location, lambda: self._load_find_links(location))
+        return tuple(f for f in files if f.project == project)
+
+    def _load_find_links(self, location: str) -> tuple[DistFile, ...]:
+        """Every wheel/sdist a find-links source lists, for all projects at once."""
+        try:
+            if is_file_url(location) and file_url_path(location).is_dir():
+                return directory_files(file_url_path(location), None, location)
+            return self._find_links_page(location)
+        except PageFormatError as exc:
+            raise InputError(f"find-links {redact_url(location)} returned {exc}") from exc
+
+    def _find_links_page(self, location: str) -> tuple[DistFile, ...]:
+        if is_file_url(location):
+            path = file_url_path(location)
+            if not path.is_file():
+                raise InputError(f"find-links location {path} does not exist")
+            return _all_files(path.read_bytes(), "text/html", location, location)
+        page = self._fetcher.page(location)
+        if page.status != 200:
+            raise InputError(f"find-links page {redact_url(location)} answered HTTP 404")
+        files = _all_files(page.body, page.content_type, page.url, location)
+        self._fetcher.store_page(location, page)
+        return files
+
+    # --- metadata --------------------------------------------------------------------------
+
+    def metadata(self, file: DistFile) -> bytes:
+        """Core metadata (METADATA or PKG-INFO bytes): PEP 658 file, else wheel byte ranges,
+        else the whole file. PKG-INFO fields may be Dynamic; judging that is the caller's job."""
+        return self._metadata.get(_metadata_key(file), lambda: self._load_metadata(file))
+
+    def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
+        for file in files:
+            self._metadata.submit(_metadata_key(file), functools.partial(self._load_metadata, file))
+
+    def _load_metadata(self, file: DistFile) -> bytes:
+        sha256 = file.sha256
+        if sha256 is not None and self._cache is not None:
+            cached = self._cache.load_metadata(sha256)
+            if cached is not None:
+                return cached
+        data = self._fetch_metadata(file)
+        if sha256 is not None and self._cache is not None:
+            self._cache.store_metadata(sha256, data)
+        return data
+
+    def _fetch_metadata(self, file: DistFile) -> bytes:
+        local = self._local_copy(file)
+        if local is not None:
+            return local_metadata(local, file.project, file.filename)
+        if self._fetcher.offline:
+            url = file.metadata_url if file.metadata_hashes is not None else file.url
+            raise not_cached(url)
+        if file.metadata_hashes is not None:
+            data = self._pep658_metadata(file)
+            if data is not None:
+                return data
+        if file.is_wheel:
+            data = self._ranged_metadata(file)
+            if data is not None:
+                return data
+        with self._whole_file(file) as path:
+            return local_metadata(path, file.project, file.filename)
+
+    def _local_copy(self, file: DistFile) -> Path | None:
+        """The file itself when it is local or already in the cache."""
+        if is_file_url(file.url):
+            return file_url_path(file.url)
+        if self._cache is not None and file.sha256 is not None:
+            return self._cache.cached_file(file.sha256, file.filename)
+        return None
+
+    def _pep658_metadata(self, file: DistFile) -> bytes | None:
+        data = self._fetcher.get_bytes(file.metadata_url)
+        if data is None:
+            logger.debug("%s offered but missing; trying the wheel", redact_url(file.metadata_url))
+            return None
+        expected = file.metadata_hashes or ()
+        problem = mismatch(expected, digest_bytes(data, expected))
+        if problem is not None:
+            raise RefusedError(
+                f"core metadata {redact_url(file.metadata_url)} does not match the index: {problem}",
+                hint="the index or a proxy served altered metadata; report it to the index",
+            )
+        return data
+
+    def _ranged_metadata(self, file: DistFile) -> bytes | None:
+        try:
+            return metadata_over_ranges(
+                lambda spec: self._fetcher.get_range(file.url, spec), file.project, file.filename
+            )
+        except RangesUnsupported as exc:
+            logger.debug("range requests for %s failed (%s)", redact_url(file.url), exc)
+        except (zipfile.BadZipFile, KeyError, EOFError, ValueError) as exc:
+            logger.debug("cannot read %s through ranges (%s)", redact_url(file.url), exc)
+        return None
+
+    @contextlib.contextmanager
+    def _whole_file(self, file: DistFile) -> Iterator[Path]:
+        """The verified file: in the cache when there is one, else in a temp dir for a while."""
+        if self._cache is not None and file.sha256 is not None:
+            yield self._cached_download(file, file.sha256)
+            return
+        with tempfile.TemporaryDirectory(prefix="xbuild-dist-") as scratch:
+            yield self.download(file, Path(scratch))
+
+    # --- downloads -------------------------------------------------------------------------
+
+    def download(self, file: DistFile, dest_dir: Path) -> Path:
+        """dest_dir/<filename>, verified against the index's hashes, written atomically."""
+        dest = dest_dir / file.filename
+        if is_file_url(file.url):
+            self._copy_verified(file_url_path(file.url), dest, file)
+        elif self._cache is not None and file.sha256 is not None:
+            link_or_copy(self._cached_download(file, file.sha256), dest)
+        else:
+            logger.debug("%s: no cache or no sha256; downloading directly", file.filename)
+            self._download_verified(file, dest)
+        return dest
+
+    def _cached_download(self, file: DistFile, sha256: str) -> Path:
+        assert self._cache is not None
+        with self._cache.lock(f"file-{sha256}"):
+            cached = self._cache.cached_file(sha256, file.filename)
+            if cached is not None:
+                return cached
+            path = self._cache.file_path(sha256, file.filename)
+            self._download_verified(file, path)
+            return path
+
+    def _download_verified(self, file: DistFile, final: Path) -> None:
+        with atomic_path(final) as temp:
+            _verify(file, self._fetcher.download(file.url, temp, file.hashes))
+
+    def _copy_verified(self, source: Path, final: Path, file: DistFile) -> None:
+        if not source.is_file():
+            raise InputError(f"{source} does not exist")
+        with source.open("rb") as stream, atomic_path(final) as temp:
+            chunks = iter(lambda: stream.read(_CHUNK), b"")
+            _verify(file, copy_hashing(chunks, temp, file.hashes))
+
+
+def _all_files(body: bytes, content_type: str, page_url: str, source: str) -> tuple[DistFile, ...]:
+    return parse_page(content_type=content_type, body=body, page_url=page_url, index_url=source, project=None)
+
+
+def _verify(file: DistFile, digests: dict[str, str]) -> None:
+    if not file.hashes:
+        logger.debug("%s has no published hash; nothing to check", file.filename)
+    problem = mismatch(file.hashes, digests)
+    if problem is not None:
+        raise RefusedError(
+            f"{file.filename} from {redact_url(file.url)} does not match its published hash: {problem}",
+            hint="the file was altered in transit or on the index; nothing was kept",
+        )
+
+
+def _metadata_key(file: DistFile) -> str:
+    return file.sha256 or file.url
+
+
+def _project_name(name: str) -> NormalizedName:
+    try:
+        return canonical_project(name)
+    except InvalidName as exc:
+        raise InputError(f"{name!r} is not a valid project name") from exc
+
+
+def _not_found(project: str, indexes: Sequence[str], find_links: Sequence[str]) -> InputError:
+    places = [f"index {redact_url(u)}" for u in indexes]
+    places += [f"find-links {redact_url(u)}" for u in find_links]
+    where = ", ".join(places) if places else "no index configured"
+    return InputError(f"project {project!r} was not found (HTTP 404) on {where}", hint=_NOT_FOUND_HINT)

@@ -1,0 +1,348 @@
+"""The HTTP edge: one shared httpx.Client with retries, credentials and page revalidation.
+
+Everything above this module sees CachedPage values, bytes and files on disk, never httpx.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib.metadata
+import logging
+import netrc
+import re
+import time
+from collections.abc import Callable, Generator, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TypeVar
+
+import httpx
+
+from ..errors import EngineError, InputError, RefusedError
+from .cache import CachedPage, HttpCache
+from .hashing import Hashers
+from .models import Hashes
+from .pages import ACCEPT
+from .urls import redact_url, strip_credentials
+
+logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
+Credentials = Mapping[str, tuple[str, str]]  # "host" or "host:port" -> (user, password)
+
+_OFFLINE_HINT = "run once without --offline to fill the cache"
+_CREDENTIALS_HINT = "put user:password in the index URL or add the host to ~/.netrc"
+_CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+def _user_agent() -> str:
+    try:
+        return f"xbuild/{importlib.metadata.version('xbuild')}"
+    except importlib.metadata.PackageNotFoundError:
+        return "xbuild/unknown"
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetryPolicy:
+    """Tries per request; the pause before try n+1 is backoff * 2**(n-1) seconds."""
+
+    tries: int = 3
+    backoff: float = 0.5
+
+
+@dataclass(frozen=True)
+class RangeReply:
+    start: int
+    total: int
+    body: bytes
+
+
+class _Transient(Exception):
+    """A failure worth retrying; `truncated` failures end as RefusedError, others EngineError."""
+
+    def __init__(self, why: str, *, truncated: bool = False) -> None:
+        super().__init__(why)
+        self.why = why
+        self.truncated = truncated
+
+
+class _HostAuth(httpx.Auth):
+    """Basic auth per host: credentials from the index URLs first, then ~/.netrc.
+
+    httpx's trust_env does not read ~/.netrc (only its opt-in NetRCAuth does, and that one would
+    override URL credentials), so netrc lookup lives here.
+    """
+
+    def __init__(self, credentials: Credentials, netrc_path: Path | None) -> None:
+        self._credentials = dict(credentials)
+        self._netrc = _load_netrc(netrc_path)
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        found = self._lookup(request.url.host, request.url.port)
+        if found is not None and "Authorization" not in request.headers:
+            token = base64.b64encode(f"{found[0]}:{found[1]}".encode()).decode()
+            request.headers["Authorization"] = f"Basic {token}"
+        yield request
+
+    def _lookup(self, host: str, port: int | None) -> tuple[str, str] | None:
+        host = host.lower()
+        key = f"{host}:{port}" if port is not None else host
+        found = self._credentials.get(key) or self._credentials.get(host)
+        if found is None and self._netrc is not None:
+            entry = self._netrc.authenticators(host)
+            if entry is not None:
+                found = (entry[0], entry[2])
+        return found
+
+
+def _load_netrc(path: Path | None) -> netrc.netrc | None:
+    path = path if path is not None else Path.home() / ".netrc"
+    if not path.is_file():
+        return None
+    try:
+        return netrc.netrc(str(path))
+    except (OSError, netrc.NetrcParseError) as exc:
+        logger.warning("ignoring unreadable %s: %s", path, exc)
+        return None
+
+
+class Fetcher:
+    """Retrying GETs over one connection pool; pages revalidate against the disk cache."""
+
+    def __init__(
+        self,
+        *,
+        cache: HttpCache | None,
+        offline: bool,
+        timeout: float,
+        transport: httpx.BaseTransport | None,
+        retry: RetryPolicy,
+        credentials: Credentials,
+        netrc_path: Path | None,
+        max_connections: int,
+    ) -> None:
+        self._cache = cache
+        self.offline = offline
+        self._retry = retry
+        self._client = httpx.Client(
+            http2=True,
+            transport=transport,
+            timeout=timeout,
+            follow_redirects=True,
+            headers={"User-Agent": _user_agent()},
+            auth=_HostAuth(credentials, netrc_path),
+            limits=httpx.Limits(max_connections=max_connections),
+        )
+
+    def close(self) -> None:
+        self._client.close()
+
+    # --- pages ---------------------------------------------------------------------------
+
+    def page(self, url: str) -> CachedPage:
+        """The page (status 200 or 404), revalidated against the cache; not stored here."""
+        cached = self._cache.load_page(url) if self._cache is not None else None
+        if self.offline:
+            if cached is None:
+                raise not_cached(url)
+            return cached
+        return self._retrying(url, lambda: self._page_once(url, cached))
+
+    def store_page(self, url: str, page: CachedPage) -> None:
+        """Called once the page parsed, so garbage never reaches the cache."""
+        if self._cache is not None and not self.offline:
+            self._cache.store_page(url, page)
+
+    def _page_once(self, url: str, cached: CachedPage | None) -> CachedPage:
+        headers = {"Accept": ACCEPT, **_conditional_headers(cached)}
+        response = self._request(url, headers)
+        if response.status_code == 304 and cached is not None:
+            logger.debug("%s not modified; reusing the cached page", redact_url(url))
+            return cached
+        if response.status_code in (404, 410):
+            return _negative_page(url)
+        _check_status(response, url)
+        return CachedPage(
+            url=strip_credentials(str(response.url)),
+            status=200,
+            content_type=response.headers.get("Content-Type", ""),
+            etag=response.headers.get("ETag"),
+            last_modified=response.headers.get("Last-Modified"),
+            body=response.content,
+        )
+
+    # --- immutable things ------------------------------------------------------------------
+
+    def get_bytes(self, url: str) -> bytes | None:
+        """The body, or None for 404/410."""
+        self._require_online(url)
+        return self._retrying(url, lambda: self._bytes_once(url))
+
+    def _bytes_once(self, url: str) -> bytes | None:
+        response = self._request(url, {})
+        if response.status_code in (404, 410):
+            return None
+        _check_status(response, url)
+        return response.content
+
+    def get_range(self, url: str, spec: str) -> RangeReply | None:
+        """The bytes for a Range header value like 'bytes=-65536', or None when the server
+        does not honour ranges (then the caller downloads the whole file)."""
+        self._require_online(url)
+        return self._retrying(url, lambda: self._range_once(url, spec))
+
+    def _range_once(self, url: str, spec: str) -> RangeReply | None:
+        headers = {"Range": spec, "Accept-Encoding": "identity"}
+        with self._stream(url, headers) as response:
+            if response.status_code in (200, 416):
+                logger.debug("%s ignores range requests (HTTP %s)", url, response.status_code)
+                return None
+            _check_status(response, url)
+            parsed = parse_content_range(response.headers.get("Content-Range", ""))
+            if response.status_code != 206 or parsed is None:
+                return None
+            body = _read_or_transient(response, url)
+        return RangeReply(start=parsed[0], total=parsed[2], body=body)
+
+    def download(self, url: str, dest: Path, expected: Hashes) -> dict[str, str]:
+        """Stream url into dest (overwritten per try) and return the digests of what arrived."""
+        self._require_online(url)
+        return self._retrying(url, lambda: self._download_once(url, dest, expected))
+
+    def _download_once(self, url: str, dest: Path, expected: Hashes) -> dict[str, str]:
+        with self._stream(url, {"Accept-Encoding": "identity"}) as response:
+            if response.status_code in (404, 410):
+                raise InputError(f"{redact_url(url)} is gone (HTTP {response.status_code})")
+            _check_status(response, url)
+            hashers = Hashers(expected)
+            received = 0
+            with dest.open("wb") as out:
+                for chunk in _chunks_or_transient(response, url):
+                    hashers.update(chunk)
+                    out.write(chunk)
+                    received += len(chunk)
+            _check_length(response, url, received)
+        return hashers.hexdigests()
+
+    # --- plumbing --------------------------------------------------------------------------
+
+    def _require_online(self, url: str) -> None:
+        if self.offline:
+            raise not_cached(url)
+
+    def _request(self, url: str, headers: Mapping[str, str]) -> httpx.Response:
+        logger.debug("GET %s", redact_url(url))
+        try:
+            return self._client.get(url, headers=dict(headers))
+        except httpx.UnsupportedProtocol as exc:
+            raise InputError(f"cannot fetch {redact_url(url)}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+
+    def _stream(self, url: str, headers: Mapping[str, str]) -> _StreamContext:
+        logger.debug("GET %s (streamed, %s)", redact_url(url), headers.get("Range", "whole"))
+        return _StreamContext(self._client, url, headers)
+
+    def _retrying(self, url: str, attempt: Callable[[], T]) -> T:
+        failure = _Transient("no attempt made")
+        for n in range(self._retry.tries):
+            if n:
+                time.sleep(self._retry.backoff * 2 ** (n - 1))
+            try:
+                return attempt()
+            except _Transient as exc:
+                failure = exc
+                logger.debug("try %d for %s failed: %s", n + 1, redact_url(url), exc.why)
+        raise _final_error(url, failure, self._retry.tries)
+
+
+class _StreamContext:
+    """client.stream() with transport errors turned into _Transient (or InputError)."""
+
+    def __init__(self, client: httpx.Client, url: str, headers: Mapping[str, str]) -> None:
+        self._context = client.stream("GET", url, headers=dict(headers))
+        self._url = url
+
+    def __enter__(self) -> httpx.Response:
+        try:
+            return self._context.__enter__()
+        except httpx.UnsupportedProtocol as exc:
+            raise InputError(f"cannot fetch {redact_url(self._url)}: {exc}") from exc
+        except httpx.TransportError as exc:
+            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+
+    def __exit__(self, *exc_info: object) -> None:
+        self._context.__exit__(None, None, None)
+
+
+def _chunks_or_transient(response: httpx.Response, url: str) -> Iterator[bytes]:
+    identity = response.headers.get("Content-Encoding", "identity") == "identity"
+    chunks = response.iter_raw() if identity else response.iter_bytes()
+    try:
+        yield from chunks
+    except httpx.TransportError as exc:
+        raise _Transient(f"{redact_url(url)} was truncated: {exc}", truncated=True) from exc
+
+
+def _read_or_transient(response: httpx.Response, url: str) -> bytes:
+    body = b"".join(_chunks_or_transient(response, url))
+    _check_length(response, url, len(body))
+    return body
+
+
+def _check_length(response: httpx.Response, url: str, received: int) -> None:
+    if response.headers.get("Content-Encoding", "identity") != "identity":
+        return  # Content-Length then counts encoded bytes, which iter_bytes has already decoded
+    expected = response.headers.get("Content-Length")
+    if expected is not None and expected.isdigit() and int(expected) != received:
+        why = f"{redact_url(url)} was truncated: got {received} of {expected} bytes"
+        raise _Transient(why, truncated=True)
+
+
+def _check_status(response: httpx.Response, url: str) -> None:
+    status = response.status_code
+    if status >= 500 or status == 429:
+        raise _Transient(f"HTTP {status}")
+    if status in (401, 403):
+        raise InputError(f"{redact_url(url)} refused access (HTTP {status})", hint=_CREDENTIALS_HINT)
+    if status >= 400:
+        raise InputError(f"{redact_url(url)} answered HTTP {status}")
+
+
+def _conditional_headers(cached: CachedPage | None) -> dict[str, str]:
+    if cached is None or cached.status != 200:
+        return {}
+    headers = {"If-None-Match": cached.etag} if cached.etag else {}
+    if cached.last_modified:
+        headers["If-Modified-Since"] = cached.last_modified
+    return headers
+
+
+def _negative_page(url: str) -> CachedPage:
+    return CachedPage(url=url, status=404, content_type="", etag=None, last_modified=None, body=b"")
+
+
+def _final_error(url: str, failure: _Transient, tries: int) -> Exception:
+    shown = redact_url(url)
+    if failure.truncated:
+        return RefusedError(
+            f"download failed after {tries} tries: {failure.why}",
+            hint="the server or a proxy cut the transfer short; try again later",
+        )
+    return EngineError(
+        f"{shown} is unreachable after {tries} tries ({failure.why})",
+        hint="check the index URL, your network and proxy settings; --offline plans from the cache alone",
+    )
+
+
+def not_cached(url: str) -> InputError:
+    return InputError(f"not in the cache: {redact_url(url)} (run once without --offline)", hint=_OFFLINE_HINT)
+
+
+def parse_content_range(value: str) -> tuple[int, int, int] | None:
+    """'bytes 10-19/100' -> (10, 19, 100); None for anything else (e.g. 'bytes */100')."""
+    match = _CONTENT_RANGE.fullmatch(value.strip())
+    if match is None:
+        return None
+    start, end, total = (int(group) for group in match.groups())
+    return (start, end, total) if start <= end < total else None
