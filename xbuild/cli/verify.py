@@ -1,0 +1,107 @@
+"""`xbuild verify PATH...`: the CI gate. Exit 0 when every wheel passes, 1 when any is refused."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from enum import StrEnum
+from pathlib import Path
+
+import typer
+from rich.markup import escape
+from rich.table import Table
+
+from xbuild.cli import console
+from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion, resolve_target
+from xbuild.errors import ExitCode, XbuildError
+from xbuild.target import Target
+from xbuild.verify import WheelReport, verify_paths
+from xbuild.verify.model import Severity
+from xbuild.verify.report import to_github, to_json, to_junit
+
+# Findings shown per wheel in text output; JSON and JUnit always carry all of them.
+TEXT_FINDINGS_PER_WHEEL = 50
+
+
+class OutputFormat(StrEnum):
+    TEXT = "text"
+    JSON = "json"
+    JUNIT = "junit"
+    GITHUB = "github"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("verify")
+    def _verify(
+        paths: list[Path] = typer.Argument(
+            ..., metavar="PATH...", help="Wheel files, or directories of wheels."
+        ),
+        python_platform: str | None = PythonPlatform,
+        python_version: str | None = PythonVersion,
+        python: Path | None = PythonInterp,
+        output: OutputFormat = typer.Option(
+            OutputFormat.TEXT, "--format", help="text, json, junit or github."
+        ),
+        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Wheels verified in parallel."),
+    ) -> None:
+        """Check wheels against the target: tags, metadata, RECORD, paths and every binary inside."""
+        try:
+            target = resolve_target(python_platform, python_version, python)
+            reports = verify_paths(paths, target, jobs)
+        except XbuildError as exc:
+            from xbuild.cli.main import report
+
+            raise typer.Exit(report(exc)) from exc
+        render(reports, target, output)
+        if not all(r.ok for r in reports):
+            raise typer.Exit(int(ExitCode.REFUSED))
+
+
+def render(reports: Sequence[WheelReport], target: Target | None, output: OutputFormat) -> None:
+    if output is OutputFormat.JSON:
+        console.print_json(to_json(reports, target))
+    elif output is OutputFormat.JUNIT:
+        console.out.file.write(to_junit(reports, target))
+    elif output is OutputFormat.GITHUB:
+        console.out.file.write(to_github(reports))
+    else:
+        render_text(reports, target)
+
+
+def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
+    out = console.out
+    if target is None:
+        out.print(
+            "no target given: each wheel was checked for internal consistency only (tags against "
+            "contents); pass --python-platform to check against a target",
+            markup=False,
+        )
+    else:
+        out.print(f"target: {target.platform_label}", markup=False)
+    table = Table("wheel", "version", "tags", "verdict", box=None)
+    for r in reports:
+        verdict = "[green]ok[/]" if r.ok else "[bold red]refused[/]"
+        table.add_row(escape(r.name or r.path.name), escape(r.version), escape(", ".join(r.tags)), verdict)
+    out.print(table)
+    for r in reports:
+        _findings(r)
+    refused = sum(not r.ok for r in reports)
+    warnings = sum(len(r.warnings) for r in reports)
+    out.print(
+        f"\n{len(reports)} wheel(s): {len(reports) - refused} passed, {refused} refused, "
+        f"{warnings} warning(s)",
+        markup=False,
+    )
+
+
+def _findings(report: WheelReport) -> None:
+    if not report.findings:
+        return
+    out = console.out
+    out.print(f"\n{report.path}", markup=False)
+    for f in report.findings[:TEXT_FINDINGS_PER_WHEEL]:
+        label = "[bold red]ERROR[/]  " if f.severity is Severity.ERROR else "[yellow]WARNING[/]"
+        where = f"{escape(f.member)}: " if f.member else ""
+        out.print(f"  {label} [bold]{f.check}[/] {where}{escape(f.message)}")
+    hidden = len(report.findings) - TEXT_FINDINGS_PER_WHEEL
+    if hidden > 0:
+        out.print(f"  ... and {hidden} more (use --format json for all)", markup=False)

@@ -1,0 +1,275 @@
+"""The I/O edge of verify: one streaming pass over a wheel's members, never extracting to disk.
+
+Every member is decompressed once, in chunks, with its RECORD digest computed on the way and its
+first bytes sniffed for a binary magic. Only binaries are held in memory whole (to parse their
+headers) and only dist-info metadata is kept as text. Everything past `Limits` becomes a `zip`
+finding instead of a read, and no exception from a malformed archive escapes.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import lzma
+import re
+import stat
+import struct
+import zipfile
+import zlib
+from dataclasses import replace
+from pathlib import Path
+from typing import BinaryIO
+
+from xbuild.binary import BinaryFormat, BinaryParseError, claimed_format, parse, sniff
+from xbuild.errors import InputError
+from xbuild.verify.contents import Archive, Member
+from xbuild.verify.model import Check, Finding, Limits, error
+from xbuild.verify.record import STRONG_ALGORITHMS, parse_record
+
+# Top-level dist-info files verify reads as text.
+_METADATA = re.compile(r"^[^/]+\.dist-info/(WHEEL|METADATA|RECORD)$")
+# sniff() needs the DOS header and whatever e_lfanew points at; the whole first chunk is passed.
+_SNIFF_BYTES = 4096
+# What a damaged or hostile archive can raise while being read; each becomes a `zip` finding.
+_READ_ERRORS = (
+    zipfile.BadZipFile,
+    zlib.error,
+    lzma.LZMAError,
+    EOFError,
+    NotImplementedError,
+    OSError,
+    ValueError,
+    RuntimeError,
+    struct.error,
+    UnicodeDecodeError,
+    IndexError,
+)
+
+
+def read_archive(path: Path, limits: Limits) -> Archive:
+    """Read `path` as a wheel. Raises InputError only when the file itself cannot be opened."""
+    try:
+        handle = path.open("rb")
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    with handle:
+        try:
+            zf = zipfile.ZipFile(handle)
+        except _READ_ERRORS as exc:
+            return Archive(
+                path=path,
+                members=(),
+                readable=False,
+                complete=False,
+                findings=(
+                    error(
+                        Check.ZIP,
+                        "",
+                        f"not a readable zip archive ({_describe(exc)}); a wheel is a "
+                        "zip file: rebuild it with `xbuild build` or `python -m build --wheel`",
+                    ),
+                ),
+            )
+        with zf:
+            return _Reader(path, zf, handle, limits).run()
+
+
+class _Reader:
+    """State of one pass; kept private so the pass can stay a handful of short methods."""
+
+    def __init__(self, path: Path, zf: zipfile.ZipFile, handle: BinaryIO, limits: Limits) -> None:
+        self.path = path
+        self.zf = zf
+        self.limits = limits
+        self.archive_size = _file_size(handle)
+        self.findings: list[Finding] = []
+        self.texts: dict[str, bytes] = {}
+        self.total = 0
+
+    def run(self) -> Archive:
+        infos = self.zf.infolist()
+        if not self._within_limits(infos):
+            headers = tuple(_header(i) for i in infos[: self.limits.max_members])
+            return Archive(path=self.path, members=headers, findings=tuple(self.findings), complete=False)
+        algorithms = self._record_algorithms(infos)
+        ordered = sorted(range(len(infos)), key=lambda i: infos[i].header_offset)
+        members: list[Member | None] = [None] * len(infos)
+        for index in ordered:
+            members[index] = self._member(infos[index], algorithms.get(infos[index].filename, ()))
+        done = tuple(m for m in members if m is not None)
+        complete = all(m.read or m.is_dir for m in done)
+        return Archive(
+            path=self.path, members=done, texts=self.texts, findings=tuple(self.findings), complete=complete
+        )
+
+    def _within_limits(self, infos: list[zipfile.ZipInfo]) -> bool:
+        lim = self.limits
+        declared = sum(i.file_size for i in infos)
+        if len(infos) > lim.max_members:
+            self._zip(
+                f"has {len(infos)} members, more than the limit of {lim.max_members}; "
+                "refusing to read it (raise Limits.max_members if this wheel is genuine)"
+            )
+            return False
+        if declared > lim.max_total_bytes:
+            self._zip(
+                f"declares {_mib(declared)} uncompressed, more than the limit of "
+                f"{_mib(lim.max_total_bytes)}; refusing to decompress it"
+            )
+            return False
+        if declared > lim.expansion_floor and declared > lim.max_expansion * max(self.archive_size, 1):
+            self._zip(
+                f"declares {_mib(declared)} uncompressed from a {_mib(self.archive_size)} "
+                f"archive (more than {lim.max_expansion}:1): this is a zip bomb, not a wheel"
+            )
+            return False
+        return True
+
+    def _record_algorithms(self, infos: list[zipfile.ZipInfo]) -> dict[str, tuple[str, ...]]:
+        """Read every top-level dist-info RECORD first, so one pass can compute the digests."""
+        wanted: dict[str, set[str]] = {}
+        for info in infos:
+            if info.filename.endswith("/RECORD") and _METADATA.match(info.filename):
+                data = self._text(info)
+                if data is None:
+                    continue
+                for row in parse_record(data).rows:
+                    if row.algorithm in STRONG_ALGORITHMS:
+                        wanted.setdefault(row.path, set()).add(row.algorithm)
+        return {name: tuple(sorted(algos)) for name, algos in wanted.items()}
+
+    def _text(self, info: zipfile.ZipInfo) -> bytes | None:
+        if info.file_size > self.limits.max_metadata_bytes:
+            self._zip(
+                f"is {_mib(info.file_size)}, more than the metadata limit of "
+                f"{_mib(self.limits.max_metadata_bytes)}",
+                info.filename,
+            )
+            return None
+        if info.flag_bits & 0x1:
+            return None  # reported once, as an encrypted member, by the main pass
+        try:
+            with self.zf.open(info) as stream:
+                data = stream.read(self.limits.max_metadata_bytes + 1)
+        except _READ_ERRORS as exc:
+            self._zip(f"cannot be read ({_describe(exc)})", info.filename)
+            return None
+        self.texts.setdefault(info.filename, data)
+        return data
+
+    def _member(self, info: zipfile.ZipInfo, algorithms: tuple[str, ...]) -> Member:
+        base = _header(info)
+        if base.is_dir:
+            return base
+        if base.encrypted:
+            self._zip(
+                "is encrypted; wheels must not contain encrypted members (installers "
+                "cannot read them): rebuild the wheel without encryption",
+                info.filename,
+            )
+            return base
+        if info.file_size > self.limits.max_member_bytes:
+            self._zip(
+                f"declares {_mib(info.file_size)}, more than the per-member limit of "
+                f"{_mib(self.limits.max_member_bytes)}; not read",
+                info.filename,
+            )
+            return base
+        try:
+            return self._stream(info, base, algorithms)
+        except _LimitExceeded as exc:
+            self._zip(f"{exc}; not read further (a zip bomb, or raise the Limits)", info.filename)
+            return base
+        except _READ_ERRORS as exc:
+            self._zip(
+                f"is damaged and cannot be decompressed ({_describe(exc)}); rebuild the wheel", info.filename
+            )
+            return base
+
+    def _stream(self, info: zipfile.ZipInfo, base: Member, algorithms: tuple[str, ...]) -> Member:
+        hashers = [hashlib.new(a) for a in algorithms]
+        text = _METADATA.match(info.filename) is not None and info.filename not in self.texts
+        kind: BinaryFormat | None = None
+        claimed: BinaryFormat | None = None
+        cap = self.limits.max_metadata_bytes if text else -1
+        kept: list[bytes] = []
+        kept_size = size = 0
+        with self.zf.open(info) as stream:
+            while chunk := stream.read(self.limits.chunk_bytes):
+                if size == 0:
+                    if len(chunk) < _SNIFF_BYTES:  # a short first read must not hide a magic
+                        chunk += stream.read(_SNIFF_BYTES - len(chunk))
+                    kind, claimed = sniff(chunk), claimed_format(chunk)
+                    cap = self.limits.max_binary_bytes if kind is not None else cap
+                size += len(chunk)
+                self.total += len(chunk)
+                if size > self.limits.max_member_bytes or self.total > self.limits.max_total_bytes:
+                    raise _LimitExceeded(size)
+                for hasher in hashers:
+                    hasher.update(chunk)
+                if kept_size <= cap:  # keep one byte past the cap, to tell "too large" apart
+                    kept.append(chunk)
+                    kept_size += len(chunk)
+        digests = tuple((a, _b64(h.digest())) for a, h in zip(algorithms, hashers, strict=True))
+        data = b"".join(kept)
+        if text and kept_size > cap:
+            self._zip(f"is larger than the metadata limit of {_mib(cap)}; not parsed", info.filename)
+        elif text:
+            self.texts[info.filename] = data
+        member = replace(base, read=True, size=size, digests=digests, claimed=claimed)
+        return self._parsed(member, kind, data) if kind is not None else member
+
+    def _parsed(self, member: Member, kind: BinaryFormat, data: bytes) -> Member:
+        if len(data) > self.limits.max_binary_bytes:
+            self._zip(
+                f"is a {_mib(len(data))} binary, more than the limit of "
+                f"{_mib(self.limits.max_binary_bytes)} verify will parse; its headers were "
+                "not checked",
+                member.name,
+            )
+            return replace(member, binary=kind, parse_error="too large to parse")
+        try:
+            return replace(member, binary=kind, info=parse(data))
+        except BinaryParseError as exc:
+            return replace(member, binary=kind, parse_error=str(exc) or "malformed header")
+
+    def _zip(self, message: str, member: str = "") -> None:
+        self.findings.append(error(Check.ZIP, member, message))
+
+
+class _LimitExceeded(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(f"decompressed past the configured limit after {_mib(size)}")
+
+
+def _header(info: zipfile.ZipInfo) -> Member:
+    mode = (info.external_attr >> 16) & 0xFFFF
+    return Member(
+        name=info.filename,
+        declared_size=info.file_size,
+        mode=mode,
+        is_dir=info.filename.endswith("/") and not stat.S_ISLNK(mode),
+        encrypted=bool(info.flag_bits & 0x1),
+    )
+
+
+def _file_size(handle: BinaryIO) -> int:
+    try:
+        return handle.seek(0, 2)
+    finally:
+        handle.seek(0)
+
+
+def _b64(digest: bytes) -> str:
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode("ascii")
+
+
+def _mib(size: int) -> str:
+    if size < 1 << 20:
+        return f"{size} bytes"
+    return f"{size / (1 << 20):.1f} MiB"
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

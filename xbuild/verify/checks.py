@@ -1,0 +1,145 @@
+"""Run every check over what the archive pass read: a pure function of data and the target."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo
+from xbuild.policy import Policy, load_policies
+from xbuild.target import Libc, Target
+from xbuild.verify import abi3, binaries, linkage, suffix
+from xbuild.verify.contents import Archive, Member
+from xbuild.verify.layout import Layout, check_paths, find_layout, installed_path
+from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
+from xbuild.verify.model import Check, Finding, Severity
+from xbuild.verify.platforms import Family, PlatformClaim, decode
+from xbuild.verify.record import check_record
+
+_ORDER = {check: i for i, check in enumerate(Check)}
+
+
+@dataclass(frozen=True)
+class _Context:
+    """Everything a per-binary check needs, computed once per wheel."""
+
+    expect: binaries.Expectations
+    layout: Layout
+    installed: linkage.Installed
+    interpreters: suffix.Interpreters
+    pure: bool  # every platform tag is `any`
+    target: Target | None
+
+
+def evaluate(name: WheelName | None, archive: Archive, target: Target | None) -> list[Finding]:
+    """All findings for one wheel, errors first, in check order."""
+    findings = list(archive.findings)
+    if name is not None and target is not None:
+        findings += check_tags(name, target)
+    if archive.readable:
+        findings += _contents(name, archive, target)
+    return sorted(findings, key=lambda f: (f.severity is not Severity.ERROR, _ORDER[f.check], f.member))
+
+
+def _contents(name: WheelName | None, archive: Archive, target: Target | None) -> list[Finding]:
+    members = archive.members
+    layout = find_layout(
+        (m.name for m in members), name.project if name else None, str(name.version) if name else None
+    )
+    ctx = _context(name, layout, members, target)
+    findings = check_paths(members, layout)
+    in_root = any(m.binary is not None and _in_root(m.name, layout) for m in members)
+    findings += check_wheel_metadata(name, layout, archive.texts, in_root)
+    if layout.dist_info is not None:
+        findings += check_record(layout.dist_info, archive.texts.get(f"{layout.dist_info}/RECORD"), members)
+    for member in members:
+        findings += _member(member, ctx)
+    return findings
+
+
+def _context(
+    name: WheelName | None, layout: Layout, members: tuple[Member, ...], target: Target | None
+) -> _Context:
+    claims = _claims(name)
+    paths = [p for m in members if not m.is_dir and (p := installed_path(m.name, layout)) is not None]
+    return _Context(
+        expect=binaries.Expectations(claims, target),
+        layout=layout,
+        installed=linkage.Installed.of(paths),
+        interpreters=suffix.Interpreters.of(name.tags if name else ()),
+        pure=name is not None and all(t.platform == "any" for t in name.tags),
+        target=target,
+    )
+
+
+def _claims(name: WheelName | None) -> tuple[PlatformClaim, ...]:
+    if name is None:
+        return ()
+    decoded = (decode(p) for p in sorted({t.platform for t in name.tags}))
+    return tuple(c for c in decoded if c.os is not None)
+
+
+def _in_root(member: str, layout: Layout) -> bool:
+    return layout.data_dir is None or not member.startswith(layout.data_dir + "/")
+
+
+def _member(member: Member, ctx: _Context) -> list[Finding]:
+    if member.binary is None:
+        return []
+    if ctx.pure:
+        return binaries.check_pure(member.name, member.binary)
+    if member.info is None:
+        if _java_class(member):
+            return []
+        return binaries.check_unparsed(member.name, member.binary, member.parse_error or "unreadable")
+    formats = binaries.check_format(member.name, member.binary, ctx.expect)
+    if formats:
+        return formats  # arch, libc and links mean nothing for a binary of the wrong OS
+    findings = binaries.check_arch(member.name, member.info, ctx.expect)
+    findings += list(_by_format(member, member.info, ctx))
+    if suffix.is_extension_name(member.name):
+        findings += suffix.check_suffix(
+            member.name, suffix.SuffixContext(ctx.expect.claims, ctx.interpreters, ctx.target)
+        )
+    return findings
+
+
+def _java_class(member: Member) -> bool:
+    # Java class files share the fat Mach-O magic (0xCAFEBABE); one that fails to parse as
+    # Mach-O and is named .class is a class file, not a broken binary.
+    return member.binary is BinaryFormat.MACHO and member.name.endswith(".class")
+
+
+def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: _Context) -> Iterator[Finding]:
+    where = installed_path(member.name, ctx.layout)
+    if isinstance(info, ElfInfo):
+        yield from _elf(member.name, where, info, ctx)
+    elif isinstance(info, MachOInfo):
+        yield from binaries.check_macos_version(member.name, info, ctx.expect)
+        yield from linkage.check_macho_libs(member.name, where, info, ctx.installed)
+    else:
+        yield from linkage.check_pe_libs(
+            member.name, info, ctx.installed, ctx.interpreters.versions, ctx.interpreters.abi3
+        )
+
+
+def _elf(member: str, where: str | None, info: ElfInfo, ctx: _Context) -> Iterator[Finding]:
+    yield from binaries.check_libc(member, info, ctx.expect)
+    policies = load_policies()
+    rules = linkage.glibc_rules(ctx.expect.claims, ctx.target, info.arch, policies)
+    if binaries.elf_libc(info) is not Libc.MUSL:
+        yield from linkage.check_symbol_versions(member, info, rules)
+    allow = [r.policy for r in rules if r.policy is not None] + _musl_policies(ctx, info.arch)
+    yield from linkage.check_elf_libs(member, where, info, allow, ctx.installed)
+    if ctx.interpreters.abi3:
+        floor = min(ctx.interpreters.versions, default=None)
+        yield from abi3.check_abi3(member, info, floor)
+
+
+def _musl_policies(ctx: _Context, arch: str) -> list[Policy]:
+    policies = load_policies()
+    found = [policies.for_tag(c.tag) for c in ctx.expect.claims if c.family is Family.MUSLLINUX]
+    target = ctx.target
+    if target is not None and target.libc is Libc.MUSL and target.libc_version is not None:
+        found.append(policies.nearest(Libc.MUSL, target.libc_version, arch))
+    return [p for p in found if p is not None]

@@ -1,0 +1,175 @@
+"""The `record` check: RECORD lists every member with a strong digest and size that match."""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from xbuild.verify.contents import Member
+from xbuild.verify.model import Check, Finding, error
+
+STRONG_ALGORITHMS = frozenset(
+    {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
+)
+WEAK_ALGORITHMS = frozenset({"md5", "sha1", "sha224"})
+# Signatures cannot list their own digest, and RECORD cannot list its own.
+UNHASHED = ("RECORD", "RECORD.jws", "RECORD.p7s")
+
+
+@dataclass(frozen=True)
+class RecordRow:
+    line: int
+    path: str
+    algorithm: str  # "" when the row has no digest
+    digest: str
+    size: int | None
+
+
+@dataclass(frozen=True)
+class RecordFile:
+    rows: tuple[RecordRow, ...]
+    problems: tuple[str, ...] = ()  # lines that are not `path,algorithm=digest,size`
+
+
+def parse_record(data: bytes) -> RecordFile:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return RecordFile((), ("RECORD is not UTF-8",))
+    rows: list[RecordRow] = []
+    problems: list[str] = []
+    try:
+        for number, fields in enumerate(csv.reader(text.splitlines()), start=1):
+            if not fields:
+                continue
+            row = _row(number, fields)
+            if isinstance(row, str):
+                problems.append(row)
+            else:
+                rows.append(row)
+    except csv.Error as exc:
+        problems.append(f"RECORD is not valid CSV ({exc})")
+    return RecordFile(tuple(rows), tuple(problems))
+
+
+def _row(number: int, fields: list[str]) -> RecordRow | str:
+    if len(fields) != 3:
+        return f"line {number} has {len(fields)} fields instead of 3 (path,hash,size)"
+    path, hash_field, size_field = fields
+    algorithm, _, digest = hash_field.partition("=")
+    size_text = size_field.strip()
+    size = int(size_text) if size_text.isdigit() else None
+    if size_text and size is None:
+        return f"line {number} ({path}) has a size that is not a number: {size_field!r}"
+    return RecordRow(number, path, algorithm.strip().lower(), digest.strip().rstrip("="), size)
+
+
+def check_record(dist_info: str, record: bytes | None, members: Sequence[Member]) -> list[Finding]:
+    """Compare RECORD (of the wheel's own dist-info) with the members as actually read."""
+    record_name = f"{dist_info}/RECORD"
+    if record is None:
+        return [
+            error(
+                Check.RECORD,
+                record_name,
+                "RECORD is missing: installers cannot verify or "
+                "uninstall this wheel; rebuild it with a standard build backend",
+            )
+        ]
+    parsed = parse_record(record)
+    findings = [error(Check.RECORD, record_name, f"{p}; rebuild the wheel") for p in parsed.problems]
+    findings += _duplicates(record_name, parsed.rows)
+    listed = {row.path: row for row in parsed.rows}
+    unhashed = {f"{dist_info}/{name}" for name in UNHASHED}
+    present = {m.name for m in members}
+    for member in members:
+        if member.name not in unhashed and not member.is_dir:
+            findings += _member(member, listed.get(member.name))
+    for row in parsed.rows:
+        if row.path not in present and not row.path.endswith("/"):
+            findings.append(
+                error(
+                    Check.RECORD,
+                    row.path,
+                    "listed in RECORD but missing from the "
+                    "archive: the wheel was altered after it was built; rebuild it",
+                )
+            )
+    return findings
+
+
+def _duplicates(record_name: str, rows: tuple[RecordRow, ...]) -> list[Finding]:
+    counts = Counter(row.path for row in rows)
+    return [
+        error(Check.RECORD, path, f"listed {n} times in RECORD; each file must appear once")
+        for path, n in sorted(counts.items())
+        if n > 1
+    ]
+
+
+def _member(member: Member, row: RecordRow | None) -> list[Finding]:
+    if row is None:
+        return [
+            error(
+                Check.RECORD,
+                member.name,
+                "not listed in RECORD: it was added after the "
+                "wheel was built, or RECORD was not regenerated; rebuild the wheel",
+            )
+        ]
+    if not row.algorithm or not row.digest:
+        return [
+            error(
+                Check.RECORD,
+                member.name,
+                "listed in RECORD without a digest; every file needs a sha256 digest",
+            )
+        ]
+    if row.algorithm in WEAK_ALGORITHMS:
+        return [
+            error(
+                Check.RECORD,
+                member.name,
+                f"RECORD uses {row.algorithm}, which installers "
+                "refuse as too weak; rebuild the wheel so RECORD uses sha256",
+            )
+        ]
+    if row.algorithm not in STRONG_ALGORITHMS:
+        return [
+            error(
+                Check.RECORD,
+                member.name,
+                f"RECORD names an unknown digest algorithm {row.algorithm!r}; use sha256",
+            )
+        ]
+    if row.size is None:
+        return [error(Check.RECORD, member.name, "listed in RECORD without a size")]
+    if not member.read:
+        return []  # unreadable members are already refused by the zip check
+    return _compare(member, row)
+
+
+def _compare(member: Member, row: RecordRow) -> list[Finding]:
+    findings = []
+    actual = dict(member.digests).get(row.algorithm)
+    if actual != row.digest:
+        findings.append(
+            error(
+                Check.RECORD,
+                member.name,
+                f"content does not match its {row.algorithm} "
+                "digest in RECORD: the file was modified after the wheel was built; "
+                "rebuild the wheel instead of editing it",
+            )
+        )
+    if row.size != member.size:
+        findings.append(
+            error(
+                Check.RECORD,
+                member.name,
+                f"is {member.size} bytes but RECORD says {row.size}; rebuild the wheel instead of editing it",
+            )
+        )
+    return findings

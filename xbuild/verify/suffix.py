@@ -1,0 +1,216 @@
+"""The `ext-suffix` check: extension module filenames an interpreter on the target will import.
+
+CPython imports `mod.<EXT_SUFFIX>`, `mod.abi3.so` and `mod.so` on POSIX, and `mod.cpXY-<plat>.pyd`
+and `mod.pyd` on Windows. A suffix names its own Python version and platform, and both must agree
+with the wheel's tags and with the target.
+"""
+
+from __future__ import annotations
+
+import posixpath
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+
+from packaging.tags import Tag
+
+from xbuild.target import OS, Libc, Target
+from xbuild.verify.model import Check, Finding, error
+from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
+
+_CPYTHON_SO = re.compile(r"^[^.]+\.cpython-(\d)(\d+)([a-z]*)-([\w-]+)\.so$")
+_ABI3_SO = re.compile(r"^[^.]+\.abi3\.so$")
+_WIN_PYD = re.compile(r"^[^.]+\.cp(\d)(\d+)(t?)-(win32|win_amd64|win_arm64)\.pyd$")
+_PLAIN = re.compile(r"^[^.]+\.(so|pyd)$")
+_TRIPLET = re.compile(r"^(\w+)-linux-(gnu|musl)\w*$")
+# Debian multiarch CPU names, as in CPython's PLATFORM_TRIPLET.
+_TRIPLET_ARCH = {
+    "i386": "i686",
+    "arm": "armv7l",
+    "powerpc64le": "ppc64le",
+    "powerpc64": "ppc64",
+    "x86_64": "x86_64",
+    "aarch64": "aarch64",
+    "s390x": "s390x",
+    "riscv64": "riscv64",
+    "loongarch64": "loongarch64",
+}
+_WIN_ARCH = {"win32": "i686", "win_amd64": "x86_64", "win_arm64": "aarch64"}
+
+
+@dataclass(frozen=True)
+class Interpreters:
+    """The CPython versions and ABIs the wheel's tags name."""
+
+    versions: frozenset[tuple[int, int]]  # from cpXY interpreter tags
+    abi3: bool
+    free_threaded: bool  # an abi tag such as cp313t
+
+    @classmethod
+    def of(cls, tags: Collection[Tag]) -> Interpreters:
+        versions = {
+            (int(t.interpreter[2]), int(t.interpreter[3:]))
+            for t in tags
+            if re.fullmatch(r"cp\d\d+", t.interpreter)
+        }
+        return cls(
+            frozenset(versions),
+            any(t.abi == "abi3" for t in tags),
+            any(re.fullmatch(r"cp\d+t", t.abi) is not None for t in tags),
+        )
+
+
+@dataclass(frozen=True)
+class SuffixContext:
+    claims: tuple[PlatformClaim, ...]
+    interpreters: Interpreters
+    target: Target | None
+
+
+def is_extension_name(member: str) -> bool:
+    base = posixpath.basename(member)
+    return bool(_CPYTHON_SO.match(base) or _ABI3_SO.match(base) or _WIN_PYD.match(base) or _PLAIN.match(base))
+
+
+def check_suffix(member: str, ctx: SuffixContext) -> list[Finding]:
+    base = posixpath.basename(member)
+    if m := _CPYTHON_SO.match(base):
+        version = (int(m.group(1)), int(m.group(2)))
+        return [*_platform(member, m.group(4), ctx), *_version(member, version, m.group(3), ctx)]
+    if m := _WIN_PYD.match(base):
+        version = (int(m.group(1)), int(m.group(2)))
+        return [*_windows(member, m.group(4), ctx), *_version(member, version, m.group(3), ctx)]
+    if base.endswith(".pyd"):
+        return _need_os(member, OS.WINDOWS, ctx, ".pyd is the Windows extension suffix")
+    if base.endswith(".so") and _oses(ctx) == {OS.WINDOWS}:
+        return [
+            error(
+                Check.EXT_SUFFIX,
+                member,
+                "is named .so in a Windows wheel; Python on Windows "
+                "only imports .pyd extension modules: rebuild on Windows",
+            )
+        ]
+    return []
+
+
+def _oses(ctx: SuffixContext) -> set[OS]:
+    oses = {c.os for c in ctx.claims if c.os is not None}
+    return oses | ({ctx.target.os} if ctx.target is not None else set())
+
+
+def _need_os(member: str, os_: OS, ctx: SuffixContext, why: str) -> list[Finding]:
+    wrong = sorted(str(o) for o in _oses(ctx) if o is not os_)
+    if not wrong:
+        return []
+    return [
+        error(
+            Check.EXT_SUFFIX,
+            member,
+            f"{why}, but the wheel is for {', '.join(wrong)}: no "
+            f"interpreter there will import it; rebuild the extension for that platform",
+        )
+    ]
+
+
+def _platform(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
+    if platform == "darwin":
+        return _need_os(member, OS.MACOS, ctx, "has a macOS suffix (-darwin.so)")
+    triplet = _TRIPLET.match(platform)
+    if triplet is None:
+        return []  # Android, Emscripten, ...: not a platform xbuild targets
+    findings = _need_os(member, OS.LINUX, ctx, f"has a Linux suffix (-{platform}.so)")
+    if findings:
+        return findings
+    arch = _TRIPLET_ARCH.get(triplet.group(1), triplet.group(1))
+    findings += _arch(member, arch, f"-{platform}.so", ctx)
+    if triplet.group(2) == "musl":
+        findings += _musl_on_glibc(member, platform, ctx)
+    return findings
+
+
+def _musl_on_glibc(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
+    # glibc interpreters never import -linux-musl; musl ones before 3.13 often named themselves
+    # -linux-gnu, so a -linux-gnu suffix in a musllinux wheel is not refused.
+    glibc = [c.tag for c in ctx.claims if c.libc is Libc.GLIBC]
+    if ctx.target is not None and ctx.target.libc is Libc.GLIBC:
+        glibc.append(ctx.target.platform_label)
+    if not glibc:
+        return []
+    return [
+        error(
+            Check.EXT_SUFFIX,
+            member,
+            f"has a musl suffix (-{platform}.so) but {glibc[0]} "
+            "is glibc, whose interpreter will not import it: build it in a manylinux container",
+        )
+    ]
+
+
+def _arch(member: str, arch: str, suffix: str, ctx: SuffixContext) -> list[Finding]:
+    wanted = {a for c in ctx.claims if c.os is not None for a in c.archs}
+    if ctx.target is not None:
+        wanted.add(target_arch(ctx.target))
+    if not wanted or canonical_arch(arch) in wanted:
+        return []
+    return [
+        error(
+            Check.EXT_SUFFIX,
+            member,
+            f"names {arch} in its suffix ({suffix}) but the wheel is "
+            f"for {', '.join(sorted(wanted))}: built by an interpreter for another CPU",
+        )
+    ]
+
+
+def _windows(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
+    findings = _need_os(member, OS.WINDOWS, ctx, f"has a Windows suffix (-{platform}.pyd)")
+    return findings or _arch(member, _WIN_ARCH[platform], f"-{platform}.pyd", ctx)
+
+
+def _version(member: str, version: tuple[int, int], flags: str, ctx: SuffixContext) -> list[Finding]:
+    label = f"{version[0]}.{version[1]}"
+    interp = ctx.interpreters
+    findings: list[Finding] = []
+    if interp.abi3:
+        findings.append(
+            error(
+                Check.EXT_SUFFIX,
+                member,
+                f"is built for CPython {label} only, but the "
+                "wheel is tagged abi3 (any later version): build it with "
+                "Py_LIMITED_API so it is named .abi3.so, or drop the abi3 tag",
+            )
+        )
+    elif interp.versions and version not in interp.versions:
+        wanted = ", ".join(f"{v[0]}.{v[1]}" for v in sorted(interp.versions))
+        findings.append(
+            error(
+                Check.EXT_SUFFIX,
+                member,
+                f"is built for CPython {label} but the wheel "
+                f"is tagged for {wanted}: it will not import; rebuild with the matching "
+                "interpreter",
+            )
+        )
+    target = ctx.target
+    if target is not None and target.python_version != version:
+        findings.append(
+            error(
+                Check.EXT_SUFFIX,
+                member,
+                f"is built for CPython {label} but the target "
+                f"runs Python {target.python}: it will not import there",
+            )
+        )
+    if ("t" in flags) != interp.free_threaded and interp.versions:
+        kind = "free-threaded" if "t" in flags else "default (GIL)"
+        findings.append(
+            error(
+                Check.EXT_SUFFIX,
+                member,
+                f"is built for the {kind} CPython build, "
+                "which the wheel's ABI tag does not name: it will not import",
+            )
+        )
+    return findings
