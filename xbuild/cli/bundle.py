@@ -1,0 +1,136 @@
+"""`xbuild bundle`: plan, build, verify, install for the target and package, in one go."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from pathlib import Path
+
+import typer
+
+from xbuild.build.container import RUN_ID
+from xbuild.build.orchestrate import BuildSettings, carry_out
+from xbuild.bundle.install import Layout
+from xbuild.bundle.make import BundleSettings, make_bundle, parse_strip
+from xbuild.bundle.size import LAMBDA_UNZIPPED, LAMBDA_ZIPPED, Limits, parse_size
+from xbuild.cli import console
+from xbuild.cli.build import render as render_build
+from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
+from xbuild.cli.planning import PlanOptions, open_client, plan_for_build
+from xbuild.config import load_config
+from xbuild.errors import UsageError
+from xbuild.index.cache import default_cache_dir
+from xbuild.routes.hostinfo import detect_build_host
+
+
+def register(app: typer.Typer) -> None:
+    app.command("bundle")(bundle_command)
+
+
+def bundle_command(
+    requirements: list[str] = typer.Argument(None, metavar="[REQ]...", help="PEP 508 requirements."),
+    requirement: list[Path] = typer.Option([], "-r", "--requirement", help="Requirements file."),
+    constraint: list[Path] = typer.Option([], "-c", "--constraint"),
+    project: Path | None = typer.Option(
+        None, "--project", help="Project directory (its dependencies and [tool.xbuild])."
+    ),
+    plan_file: Path | None = typer.Option(None, "--plan"),
+    lock: Path | None = typer.Option(None, "--lock"),
+    python_platform: str | None = PythonPlatform,
+    python_version: str | None = PythonVersion,
+    python: Path | None = PythonInterp,
+    layout: str | None = typer.Option(None, "--layout", help="lambda | lambda-layer | dir"),
+    output: Path | None = typer.Option(None, "-o", "--output", help="The zip (or directory) to write."),
+    include: list[Path] = typer.Option([], "--include", help="Your own code to add at the bundle root."),
+    strip: str | None = typer.Option(None, "--strip", help="Comma list: tests,pycache,dist-info,typing"),
+    max_size: str | None = typer.Option(None, "--max-size", help="Zipped size limit (e.g. 50M)."),
+    source_policy: str | None = typer.Option(None, "--source-policy"),
+    index_url: str | None = typer.Option(None, "--index-url", "-i"),
+    extra_index_url: list[str] = typer.Option([], "--extra-index-url"),
+    find_links: list[str] = typer.Option([], "--find-links", "-f"),
+    offline: bool = typer.Option(False, "--offline"),
+    image: str | None = typer.Option(None, "--image"),
+    route: str = typer.Option("auto", "--route"),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1),
+) -> None:
+    """A Lambda zip, Lambda layer or directory that imports on THE TARGET; byte-reproducible."""
+    config = load_config(project)
+    chosen_layout = _layout(layout or config.bundle.layout or "lambda")
+    out = output or (Path(config.bundle.output) if config.bundle.output else None)
+    if out is None:
+        raise UsageError("no output given", hint="pass -o function.zip (or set [tool.xbuild.bundle] output)")
+    options = PlanOptions(
+        requirements=tuple(requirements or ()),
+        requirement_files=tuple(requirement),
+        constraint_files=tuple(constraint),
+        project=project,
+        python_platform=python_platform or _one(config.targets),
+        python_version=python_version or config.python_version,
+        python=python,
+        source_policy=source_policy or config.source_policy or "prefer-binary",
+        only_binary=config.only_binary,
+        no_binary=config.no_binary,
+        index_url=index_url,
+        extra_index_urls=tuple(extra_index_url),
+        find_links=tuple(find_links),
+        offline=offline,
+        image=image,
+        route=route,
+    )
+    plan, inputs = plan_for_build(options, plan_file=plan_file, lock=lock)
+    limits = _limits(chosen_layout, max_size or config.bundle.max_size, plan.target.spec)
+    settings = BundleSettings(
+        layout=chosen_layout,
+        out=out,
+        includes=tuple(include) or tuple(Path(p) for p in config.bundle.include),
+        strip=parse_strip(strip if strip is not None else ",".join(config.bundle.strip)),
+        limits=limits,
+        environ=dict(os.environ),
+    )
+    cache = default_cache_dir(os.environ)
+    wheels_dir = cache / "bundle-wheels" / RUN_ID
+    client, _ = open_client(options, inputs)
+    try:
+        with client:
+            console.err.print(
+                f"building {len(plan.distributions)} distributions for {plan.target.platform_label}",
+                markup=False,
+            )
+            built = carry_out(
+                plan,
+                client,
+                detect_build_host(),
+                BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs),
+            )
+        if not built.ok:
+            render_build(built)
+            raise typer.Exit(1)
+        result = make_bundle([o.wheel for o in built.outcomes if o.wheel], plan.target, settings)
+    finally:
+        shutil.rmtree(wheels_dir, ignore_errors=True)
+    size = f"{result.zipped:,} bytes zipped, " if result.zipped is not None else ""
+    console.out.print(
+        f"wrote {result.out} ({size}{result.unzipped:,} bytes unzipped, "
+        f"{len(result.wheels)} wheels) for {plan.target.name or plan.target.spec}",
+        markup=False,
+    )
+    console.out.print(f"manifest: {result.manifest}", markup=False)
+
+
+def _one(targets: tuple[str, ...]) -> str | None:
+    return targets[0] if len(targets) == 1 else None
+
+
+def _layout(text: str) -> Layout:
+    try:
+        return Layout(text)
+    except ValueError:
+        raise UsageError(f"unknown --layout {text!r}", hint="use lambda, lambda-layer or dir") from None
+
+
+def _limits(layout: Layout, max_size: str | None, spec: str) -> Limits:
+    if max_size is not None:
+        return Limits(zipped=parse_size(max_size), unzipped=None)
+    if layout in (Layout.LAMBDA, Layout.LAMBDA_LAYER) or spec.startswith("aws-lambda"):
+        return Limits(zipped=LAMBDA_ZIPPED, unzipped=LAMBDA_UNZIPPED)
+    return Limits(zipped=None, unzipped=None)

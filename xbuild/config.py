@@ -1,0 +1,110 @@
+"""`[tool.xbuild]` in pyproject.toml: project defaults that command-line flags override."""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from xbuild.errors import InputError
+
+_TOP = {
+    "targets",
+    "python-version",
+    "source-policy",
+    "only-binary",
+    "no-binary",
+    "images",
+    "engines",
+    "bundle",
+}
+_BUNDLE = {"layout", "include", "strip", "max-size", "output"}
+
+
+@dataclass(frozen=True, kw_only=True)
+class BundleDefaults:
+    layout: str | None = None
+    include: tuple[str, ...] = ()
+    strip: tuple[str, ...] = ()
+    max_size: str | None = None
+    output: str | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class ProjectConfig:
+    path: Path | None = None
+    targets: tuple[str, ...] = ()
+    python_version: str | None = None
+    source_policy: str | None = None
+    only_binary: tuple[str, ...] = ()
+    no_binary: tuple[str, ...] = ()
+    images: dict[str, str] = field(default_factory=dict)  # target name/spelling -> image
+    engines: dict[str, str] = field(default_factory=dict)  # arch -> DOCKER_HOST-style URL
+    bundle: BundleDefaults = BundleDefaults()
+
+
+def _unknown(keys: set[str], valid: set[str], where: str) -> None:
+    for key in sorted(keys - valid):
+        close = difflib.get_close_matches(key, sorted(valid), n=1)
+        hint = f"did you mean `{close[0]}`?" if close else f"valid keys: {', '.join(sorted(valid))}"
+        raise InputError(f"{where}: unknown key `{key}`", hint=hint)
+
+
+def _strings(value: Any, where: str) -> tuple[str, ...]:
+    if isinstance(value, str):
+        return (value,)
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise InputError(f"{where}: expected a string or a list of strings")
+    return tuple(value)
+
+
+def _table(value: Any, where: str) -> dict[str, str]:
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise InputError(f"{where}: expected a table of strings")
+    return {str(k): v for k, v in value.items()}
+
+
+def load_config(project: Path | None) -> ProjectConfig:
+    """Read [tool.xbuild] from project/pyproject.toml; an absent file or table means defaults."""
+    if project is None:
+        return ProjectConfig()
+    path = project / "pyproject.toml" if project.is_dir() else project
+    if not path.is_file():
+        return ProjectConfig()
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise InputError(f"cannot read {path}: {exc}") from exc
+    raw = data.get("tool", {}).get("xbuild", {})
+    if not isinstance(raw, dict):
+        raise InputError(f"{path}: [tool.xbuild] must be a table")
+    return parse_config(raw, path)
+
+
+def parse_config(raw: dict[str, Any], path: Path) -> ProjectConfig:
+    where = f"{path} [tool.xbuild]"
+    _unknown(set(raw), _TOP, where)
+    bundle_raw = raw.get("bundle", {})
+    if not isinstance(bundle_raw, dict):
+        raise InputError(f"{where}.bundle must be a table")
+    _unknown(set(bundle_raw), _BUNDLE, f"{where}.bundle")
+    bundle = BundleDefaults(
+        layout=bundle_raw.get("layout"),
+        include=_strings(bundle_raw.get("include", []), f"{where}.bundle.include"),
+        strip=_strings(bundle_raw.get("strip", []), f"{where}.bundle.strip"),
+        max_size=bundle_raw.get("max-size"),
+        output=bundle_raw.get("output"),
+    )
+    return ProjectConfig(
+        path=path,
+        targets=_strings(raw.get("targets", []), f"{where}.targets"),
+        python_version=raw.get("python-version"),
+        source_policy=raw.get("source-policy"),
+        only_binary=_strings(raw.get("only-binary", []), f"{where}.only-binary"),
+        no_binary=_strings(raw.get("no-binary", []), f"{where}.no-binary"),
+        images=_table(raw.get("images", {}), f"{where}.images"),
+        engines=_table(raw.get("engines", {}), f"{where}.engines"),
+        bundle=bundle,
+    )
