@@ -95,6 +95,17 @@ def test_unreadable_entry_is_a_miss(cache: HttpCache) -> None:
     assert cache.load_page(URL) is None
 
 
+def test_unwritable_cache_costs_speed_not_the_run(
+    index_server: IndexServer, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file where the cache directory should be")
+    with quick_client([index_server.index_url], cache=HttpCache(blocked)) as client:
+        assert client.metadata(client.project("foo").files[0]).startswith(b"Metadata-Version")
+    assert "cannot write cache entry" in caplog.text
+
+
 def test_two_processes_writing_the_same_key(cache: HttpCache) -> None:
     script = textwrap.dedent(
         f"""

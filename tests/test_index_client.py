@@ -12,7 +12,7 @@ from support.clients import quick_client
 from support.index_server import JSON_TYPE, IndexServer
 from support.packages import make_sdist, make_wheel
 
-from xbuild.errors import EngineError, ExitCode, InputError
+from xbuild.errors import EngineError, ExitCode, InputError, UsageError
 from xbuild.index import HttpCache, IndexClient
 from xbuild.index.pages import ACCEPT
 
@@ -145,7 +145,7 @@ def test_find_links_directory_page_and_file(
             ("foo-1.0-py3-none-any.whl", index_server.find_links_url),
         ]
         assert files[0].sha256 is not None and files[0].url.startswith("file://")
-        assert client.project("bar").files[0].index_url == index_server.find_links_url
+        assert client.project("bar").index_url == index_server.find_links_url
         with pytest.raises(InputError, match="find-links"):
             client.project("baz")
     assert index_server.count("/links/") == 1  # one page serves every project
@@ -200,6 +200,20 @@ def test_prefetch_errors_surface_from_project(index_server: IndexServer, cache: 
         client.prefetch(["ghost"])
         with pytest.raises(InputError, match="'ghost' was not found"):
             client.project("ghost")
+
+
+def test_closing_fails_pending_prefetches_instead_of_hanging(
+    index_server: IndexServer, cache: HttpCache
+) -> None:
+    for name in ("a", "b"):
+        make_wheel(index_server.dist_dir, name, "1.0")
+    index_server.fail(index_server.page_path("a"), "delay", seconds=0.2)
+    client = quick_client([index_server.index_url], cache=cache, max_workers=1)
+    client.prefetch(["a", "b"])
+    client.close()
+    assert client.project("a").name == "a"  # was running, so it finished
+    with pytest.raises(UsageError, match="closed"):
+        client.project("b")  # was queued, so it never ran
 
 
 def test_connections_are_reused(index_server: IndexServer, cache: HttpCache) -> None:

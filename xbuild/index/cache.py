@@ -22,8 +22,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import platformdirs
-from filelock import FileLock
+from filelock import FileLock, Timeout
 
+from ..errors import EngineError
 from ._fs import write_bytes_atomic
 from .hashing import sha256_file
 
@@ -70,8 +71,7 @@ class HttpCache:
 
     def store_page(self, url: str, page: CachedPage) -> None:
         header = {k: v for k, v in asdict(page).items() if k != "body"}
-        with self.lock(f"page-{_url_key(url)}"):
-            self._store_framed(self._page_path(url), header, page.body)
+        self._store_framed(f"page-{_url_key(url)}", self._page_path(url), header, page.body)
 
     # --- metadata ------------------------------------------------------------------------
 
@@ -80,8 +80,7 @@ class HttpCache:
         return None if framed is None else framed[1]
 
     def store_metadata(self, sha256: str, data: bytes) -> None:
-        with self.lock(f"metadata-{sha256}"):
-            self._store_framed(self._metadata_path(sha256), {}, data)
+        self._store_framed(f"metadata-{sha256}", self._metadata_path(sha256), {}, data)
 
     # --- files ---------------------------------------------------------------------------
 
@@ -94,18 +93,33 @@ class HttpCache:
         path = self.file_path(sha256, filename)
         if not path.is_file():
             return None
-        if sha256_file(path) != sha256:
-            logger.warning("cached %s does not match its sha256; discarding it", path)
-            path.unlink(missing_ok=True)
+        try:
+            intact = sha256_file(path) == sha256
+            if not intact:
+                logger.warning("cached %s does not match its sha256; discarding it", path)
+                path.unlink()
+        except OSError as exc:
+            logger.warning("cannot read cached %s (%s); treating it as a miss", path, exc)
             return None
-        return path
+        return path if intact else None
 
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
+        """Exclusive across threads and processes; EngineError if a peer holds it too long."""
         path = self.root / "locks" / f"{key}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
-        with FileLock(path, timeout=_LOCK_TIMEOUT):
+        lock = FileLock(path, timeout=_LOCK_TIMEOUT)
+        try:
+            lock.acquire()
+        except Timeout as exc:
+            raise EngineError(
+                f"cache lock {path} stayed busy for {_LOCK_TIMEOUT:.0f} s",
+                hint="another xbuild process is using this cache; wait for it or set XBUILD_CACHE_DIR",
+            ) from exc
+        try:
             yield
+        finally:
+            lock.release()
 
     # --- framing -------------------------------------------------------------------------
 
@@ -116,10 +130,16 @@ class HttpCache:
     def _metadata_path(self, sha256: str) -> Path:
         return self.root / "metadata" / sha256[:2] / sha256
 
-    def _store_framed(self, path: Path, header: Mapping[str, object], body: bytes) -> None:
+    def _store_framed(self, key: str, path: Path, header: Mapping[str, object], body: bytes) -> None:
+        """Best effort: pages and metadata can always be fetched again, so a cache that cannot
+        be written (read-only, disk full) costs speed, not the run."""
         full = {**header, "body_sha256": _sha256(body)}
         line = json.dumps(full, sort_keys=True).encode()
-        write_bytes_atomic(path, _MAGIC + line + b"\n" + body)
+        try:
+            with self.lock(key):
+                write_bytes_atomic(path, _MAGIC + line + b"\n" + body)
+        except OSError as exc:
+            logger.warning("cannot write cache entry %s (%s); continuing without it", path, exc)
 
     def _load_framed(self, path: Path) -> tuple[dict[str, object], bytes] | None:
         try:

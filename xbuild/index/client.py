@@ -14,7 +14,7 @@ import tempfile
 import threading
 import zipfile
 from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 from typing import Generic, TypeVar
@@ -22,7 +22,7 @@ from typing import Generic, TypeVar
 import httpx
 from packaging.utils import InvalidName, NormalizedName
 
-from ..errors import InputError, RefusedError
+from ..errors import InputError, RefusedError, UsageError
 from ._fs import atomic_path, link_or_copy
 from .archives import local_metadata
 from .cache import HttpCache
@@ -69,6 +69,14 @@ class _Memo(Generic[K, V]):
         future, mine = self._claim(key)
         if mine:
             self._pool.submit(_fill, future, compute)
+
+    def abandon(self) -> None:
+        """Fail whatever never ran (the pool was shut down), so no caller waits forever."""
+        with self._lock:
+            pending = [f for f in self._futures.values() if not f.done()]
+        for future in pending:
+            with contextlib.suppress(InvalidStateError):  # it finished in the meantime
+                future.set_exception(UsageError("the index client was closed"))
 
     def _claim(self, key: K) -> tuple[Future[V], bool]:
         with self._lock:
@@ -126,6 +134,8 @@ class IndexClient:
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
+        for memo in (self._pages, self._link_pages, self._metadata):
+            memo.abandon()
         self._fetcher.close()
 
     def __enter__(self) -> IndexClient:
@@ -157,7 +167,7 @@ class IndexClient:
         if not found and not any(linked):
             raise _not_found(project, self._indexes, self._find_links)
         sources = [*(files for _, files in found), *linked]
-        first = found[0][0] if found else self._find_links[0]
+        first = found[0][0] if found else next(f[0].index_url for f in linked if f)
         return ProjectPage(project, merge_files(sources), first)
 
     def _index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:

@@ -6,10 +6,12 @@ Everything above this module sees CachedPage values, bytes and files on disk, ne
 from __future__ import annotations
 
 import base64
+import functools
 import importlib.metadata
 import logging
 import netrc
 import re
+import ssl
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -33,6 +35,13 @@ Credentials = Mapping[str, tuple[str, str]]  # "host" or "host:port" -> (user, p
 _OFFLINE_HINT = "run once without --offline to fill the cache"
 _CREDENTIALS_HINT = "put user:password in the index URL or add the host to ~/.netrc"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
+
+
+@functools.cache
+def _ssl_context() -> ssl.SSLContext:
+    """Loading the CA bundle costs ~50 ms, so every client in the process shares one context.
+    trust_env keeps SSL_CERT_FILE/SSL_CERT_DIR working, as httpx does by default."""
+    return httpx.create_ssl_context(trust_env=True)
 
 
 def _user_agent() -> str:
@@ -126,6 +135,7 @@ class Fetcher:
         self._retry = retry
         self._client = httpx.Client(
             http2=True,
+            verify=_ssl_context(),
             transport=transport,
             timeout=timeout,
             follow_redirects=True,
@@ -195,7 +205,7 @@ class Fetcher:
         headers = {"Range": spec, "Accept-Encoding": "identity"}
         with self._stream(url, headers) as response:
             if response.status_code in (200, 416):
-                logger.debug("%s ignores range requests (HTTP %s)", url, response.status_code)
+                logger.debug("%s ignores range requests (HTTP %s)", redact_url(url), response.status_code)
                 return None
             _check_status(response, url)
             parsed = parse_content_range(response.headers.get("Content-Range", ""))
