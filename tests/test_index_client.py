@@ -270,6 +270,27 @@ def test_unreachable_index_is_engine_error(cache: HttpCache) -> None:
     assert url in caught.value.message
 
 
+def test_truncated_page_is_retried(index_server: IndexServer, cache: HttpCache) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    index_server.fail("/simple/foo/", "truncate")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        assert client.project("foo").files
+    assert index_server.count("/simple/foo/") == 2
+
+
+def test_errors_never_show_credentials(cache: HttpCache) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with (
+        quick_client([f"http://u:hunter2@127.0.0.1:{port}/simple/"], cache=cache) as client,
+        pytest.raises(EngineError) as caught,
+    ):
+        client.project("foo")
+    assert "hunter2" not in caught.value.message
+    assert f"127.0.0.1:{port}/simple/foo/" in caught.value.message
+
+
 @pytest.mark.parametrize(("page_format", "kind"), [("json", "JSON"), ("html", "HTML")])
 def test_garbage_page_is_input_error_and_not_cached(
     index_server: IndexServer, cache: HttpCache, page_format: str, kind: str

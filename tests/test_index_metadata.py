@@ -192,3 +192,16 @@ def test_wheel_without_metadata_is_input_error(index_server: IndexServer, cache:
         pytest.raises(InputError, match=r"no \.dist-info/METADATA"),
     ):
         client.metadata(only_file(client))
+
+
+def test_zip_sdist_and_broken_archives_from_find_links(cache: HttpCache, tmp_path: Path) -> None:
+    house = tmp_path / "house"
+    house.mkdir()
+    with zipfile.ZipFile(house / "foo-1.0.zip", "w") as archive:
+        archive.writestr("foo-1.0/PKG-INFO", core_metadata("foo", "1.0"))
+    (house / "foo-2.0.tar.gz").write_bytes(b"not gzip at all")
+    with quick_client([], cache=cache, find_links=[str(house)]) as client:
+        zipped, broken = client.project("foo").files
+        assert client.metadata(zipped).startswith(b"Metadata-Version: 2.1\nName: foo")
+        with pytest.raises(InputError, match="not a readable archive"):
+            client.metadata(broken)
