@@ -108,6 +108,9 @@ def running(spec: ContainerSpec) -> Iterator[Container]:
 
     client = docker_client(spec.engine_url)
     handle = None
+    # A local image is used as it is (imported images may carry wrong platform metadata, and asking
+    # for a platform makes the engine try a registry); the route checks `uname -m` inside instead.
+    platform = None if _present(client, spec.image) else spec.platform
     try:
         mounts = [
             DockerMount(m.target, str(m.source), type="bind", read_only=m.read_only) for m in spec.mounts
@@ -117,7 +120,7 @@ def running(spec: ContainerSpec) -> Iterator[Container]:
                 spec.image,
                 ["sleep", "infinity"],
                 detach=True,
-                platform=spec.platform,
+                platform=platform,
                 mounts=mounts,
                 environment=dict(spec.environment),
                 network_mode=None if spec.network else "none",
@@ -135,6 +138,16 @@ def running(spec: ContainerSpec) -> Iterator[Container]:
         if handle is not None:
             _remove(handle)
         client.close()
+
+
+def _present(client: Any, image: str) -> bool:
+    from docker.errors import DockerException
+
+    try:
+        client.images.get(image)
+    except DockerException:
+        return False
+    return True
 
 
 def _remove(handle: Any) -> None:

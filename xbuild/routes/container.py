@@ -98,6 +98,7 @@ class ContainerRoute:
             def step(what: str, *cmd: str) -> None:
                 box.call(list(cmd), log_path=job.log_path, what=f"{job.name} {job.version}: {what}")
 
+            step("check the container's architecture", "sh", "-c", _arch_check(job.target))
             step("create the build environment", python, "-m", "venv", FRONTEND)
             step(
                 "install pip from the mounted wheels",
@@ -139,6 +140,12 @@ class EmulatedRoute(ContainerRoute):
 
     def check(self, target: Target, host: BuildHost, image: str | None) -> Verdict:
         return check_emulated(target, host, image)
+
+
+def _arch_check(target: Target) -> str:
+    want = str(target.arch)
+    return (f'm=$(uname -m); [ "$m" = "{want}" ] || {{ echo "container runs $m, target needs {want}: '
+            f'the image is for another architecture" >&2; exit 1; }}')
 
 
 def _unpack(source: Path, is_dir: bool) -> str:
