@@ -11,7 +11,7 @@ import typer
 from rich.live import Live
 from rich.table import Table
 
-from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out
+from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out, refuse_impossible
 from xbuild.cli import console
 from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
 from xbuild.cli.planning import PlanOptions, open_client, plan_for_build
@@ -70,6 +70,7 @@ def build_command(
         route=route,
     )
     plan, inputs = plan_for_build(options, plan_file=plan_file, lock=lock)
+    refuse_impossible(plan)  # before any progress output: nothing will be attempted
     client, _ = open_client(options, inputs)
     board = _Board()
     settings = BuildSettings(
@@ -82,6 +83,7 @@ def build_command(
     with client, Live(board.render(), console=console.err, refresh_per_second=4, transient=False) as live:
         board.live = live
         result = carry_out(plan, client, detect_build_host(), settings)
+    console.err.print("")
     render(result)
     if not result.ok:
         raise typer.Exit(1)
