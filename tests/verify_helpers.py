@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import stat
+import struct
 import zipfile
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -62,13 +63,14 @@ class WheelSpec:
         members[f"{self.dist_info}/WHEEL"] = self._wheel().encode()
         record = self.record_text if self.record_text is not None else self._record(members)
         members[f"{self.dist_info}/RECORD"] = record.encode()
-        with zipfile.ZipFile(path, "w", compression=self.compression) as zf:
+        with zipfile.ZipFile(path, "w") as zf:
             for name, data in members.items():
-                zf.writestr(_info(name, stat.S_IFREG | 0o644), data)
+                zf.writestr(_info(name, stat.S_IFREG | 0o644, self.compression), data)
             for raw in self.unrecorded:
-                info = _info(raw.name, raw.mode)
-                info.flag_bits |= raw.flag_bits
-                zf.writestr(info, raw.data)
+                zf.writestr(_info(raw.name, raw.mode, self.compression), raw.data)
+        for raw in self.unrecorded:
+            if raw.flag_bits:  # zipfile resets flag bits when writing, so set them afterwards
+                patch_central(path, raw.name, flags=raw.flag_bits)
         return path
 
     def _metadata(self) -> str:
@@ -98,9 +100,38 @@ def digest(data: bytes, algorithm: str = "sha256") -> str:
     return base64.urlsafe_b64encode(hashlib.new(algorithm, data).digest()).rstrip(b"=").decode()
 
 
-def _info(name: str, mode: int) -> zipfile.ZipInfo:
+def _info(name: str, mode: int, compression: int) -> zipfile.ZipInfo:
     info = zipfile.ZipInfo(name, date_time=(2020, 1, 1, 0, 0, 0))
     info.external_attr = (mode & 0xFFFF) << 16
     info.create_system = 3
-    info.compress_type = zipfile.ZIP_DEFLATED
+    info.compress_type = compression
     return info
+
+
+_CENTRAL = struct.Struct("<4s4H2H3I5H2I")  # central directory file header, up to the name
+_FIELDS = {"flags": 3, "method": 4, "crc": 7, "compress_size": 8, "file_size": 9}
+
+
+def patch_central(path: Path, member: str, **values: int) -> None:
+    """Rewrite fields of one member's central directory entry in place (what a hostile tool would)."""
+    data = bytearray(path.read_bytes())
+    end = data.rfind(b"PK\x05\x06")
+    count, size, offset = struct.unpack_from("<HII", data, end + 10)
+    pos = offset
+    for _ in range(count):
+        fields = list(_CENTRAL.unpack_from(data, pos))
+        name_len, extra_len, comment_len = fields[10], fields[11], fields[12]
+        name = bytes(data[pos + _CENTRAL.size : pos + _CENTRAL.size + name_len]).decode()
+        if name == member:
+            for key, value in values.items():
+                fields[_FIELDS[key]] = value
+            _CENTRAL.pack_into(data, pos, *fields)
+        pos += _CENTRAL.size + name_len + extra_len + comment_len
+    assert pos == offset + size
+    path.write_bytes(bytes(data))
+
+
+def patch_bytes(data: bytes, old: bytes, new: bytes) -> bytes:
+    """Replace a same-length byte string inside a binary, e.g. a DT_NEEDED name or an RPATH."""
+    assert len(old) == len(new) and old in data, (old, new)
+    return data.replace(old, new)

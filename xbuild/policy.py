@@ -157,5 +157,6 @@ def _expand(libc: Libc, raw: dict[str, Any]) -> list[Policy]:
 def _whitelist(libc: Libc, arch: str, names: list[str]) -> frozenset[str]:
     if libc is not Libc.MUSL:
         return frozenset(names)
+    # Alpine's binaries name libc.musl-<arch>.so.1; zig and musl-gcc ones name libc.so itself.
     musl_libc = f"libc.musl-{_MUSL_LIBC_ARCH.get(arch, arch)}.so.1"
-    return frozenset(musl_libc if name == "libc.so" else name for name in names)
+    return frozenset([*names, *([musl_libc] if "libc.so" in names else [])])

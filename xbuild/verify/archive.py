@@ -216,7 +216,17 @@ class _Reader:
             self._zip(f"is larger than the metadata limit of {_mib(cap)}; not parsed", info.filename)
         elif text:
             self.texts[info.filename] = data
-        member = replace(base, read=True, size=size, digests=digests, claimed=claimed)
+        member = Member(
+            name=base.name,
+            declared_size=base.declared_size,
+            mode=base.mode,
+            is_dir=False,
+            encrypted=False,
+            read=True,
+            size=size,
+            digests=digests,
+            claimed=claimed,
+        )
         return self._parsed(member, kind, data) if kind is not None else member
 
     def _parsed(self, member: Member, kind: BinaryFormat, data: bytes) -> Member:

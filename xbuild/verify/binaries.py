@@ -10,9 +10,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo, PeInfo
+from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo
 from xbuild.target import OS, Libc, Target
-from xbuild.verify.model import Check, Finding, error
+from xbuild.verify.model import Check, Finding, error, warning
 from xbuild.verify.platforms import Family, PlatformClaim, canonical_arch, target_arch
 
 FORMAT_OS = {BinaryFormat.ELF: OS.LINUX, BinaryFormat.MACHO: OS.MACOS, BinaryFormat.PE: OS.WINDOWS}
@@ -34,7 +34,8 @@ _ELF_LAYOUT = {
     "riscv64": (64, "little"),
     "loongarch64": (64, "little"),
 }
-_MUSL_MARKERS = re.compile(r"^(ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1)$")
+# glibc's libc.so is a linker script, never a DT_NEEDED; musl toolchains (zig, musl-gcc) name it.
+_MUSL_MARKERS = re.compile(r"^(ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1|libc\.so)$")
 _GLIBC_MARKERS = re.compile(r"^(ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|libc\.so\.6)$")
 # Apple never shipped an arm64 macOS before 11.0, so arm64 slices of a macosx_10_9 wheel need 11.0.
 _ARM64_FLOOR = (11, 0)
@@ -289,5 +290,10 @@ def check_pure(member: str, kind: BinaryFormat) -> list[Finding]:
     ]
 
 
-def is_pe(info: BinaryInfo) -> bool:
-    return isinstance(info, PeInfo)
+def no_binaries(tags: Sequence[str]) -> Finding:
+    return warning(
+        Check.PURELIB,
+        "",
+        f"is tagged for a platform ({', '.join(tags)}) but holds no "
+        "compiled binary: if it is pure Python, tag it py3-none-any so it installs everywhere",
+    )

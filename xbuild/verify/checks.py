@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo
 from xbuild.policy import Policy, load_policies
 from xbuild.target import Libc, Target
-from xbuild.verify import abi3, binaries, linkage, suffix
+from xbuild.verify import abi3, binaries, elfload, linkage, suffix
 from xbuild.verify.contents import Archive, Member
 from xbuild.verify.layout import Layout, check_paths, find_layout, installed_path
 from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
@@ -26,6 +27,8 @@ class _Context:
     expect: binaries.Expectations
     layout: Layout
     installed: linkage.Installed
+    shipped: frozenset[str]  # basenames of every file, as the ELF loader matches DT_NEEDED
+    unreachable: frozenset[tuple[str, str]]  # (installed path, soname): see elfload
     interpreters: suffix.Interpreters
     pure: bool  # every platform tag is `any`
     target: Target | None
@@ -54,6 +57,8 @@ def _contents(name: WheelName | None, archive: Archive, target: Target | None) -
         findings += check_record(layout.dist_info, archive.texts.get(f"{layout.dist_info}/RECORD"), members)
     for member in members:
         findings += _member(member, ctx)
+    if name is not None and not ctx.pure and ctx.expect.claims and not any(m.binary for m in members):
+        findings.append(binaries.no_binaries(name.tag_strings))
     return findings
 
 
@@ -62,10 +67,19 @@ def _context(
 ) -> _Context:
     claims = _claims(name)
     paths = [p for m in members if not m.is_dir and (p := installed_path(m.name, layout)) is not None]
+    shipped = frozenset(posixpath.basename(p) for p in paths)
+    elves = {
+        where: m.info
+        for m in members
+        if isinstance(m.info, ElfInfo) and (where := installed_path(m.name, layout)) is not None
+    }
+    unreachable = {(u.needer, u.soname) for u in elfload.unreachable_vendored(elves, shipped)}
     return _Context(
         expect=binaries.Expectations(claims, target),
         layout=layout,
         installed=linkage.Installed.of(paths),
+        shipped=shipped,
+        unreachable=frozenset(unreachable),
         interpreters=suffix.Interpreters.of(name.tags if name else ()),
         pure=name is not None and all(t.platform == "any" for t in name.tags),
         target=target,
@@ -85,7 +99,7 @@ def _in_root(member: str, layout: Layout) -> bool:
 
 def _member(member: Member, ctx: _Context) -> list[Finding]:
     if member.binary is None:
-        return []
+        return _implausible(member)
     if ctx.pure:
         return binaries.check_pure(member.name, member.binary)
     if member.info is None:
@@ -102,6 +116,20 @@ def _member(member: Member, ctx: _Context) -> list[Finding]:
             member.name, suffix.SuffixContext(ctx.expect.claims, ctx.interpreters, ctx.target)
         )
     return findings
+
+
+def _implausible(member: Member) -> list[Finding]:
+    """A magic that sniff() rejected on second look: a hostile header, unless it is a Java class
+    file (same magic as fat Mach-O) or a plain DOS stub that nothing would load as a module."""
+    if member.claimed is BinaryFormat.MACHO and not member.name.endswith(".class"):
+        return binaries.check_unparsed(
+            member.name, member.claimed, "a fat header with an implausible slice count"
+        )
+    if member.claimed is BinaryFormat.PE and member.name.lower().endswith((".pyd", ".dll", ".exe")):
+        return binaries.check_unparsed(
+            member.name, member.claimed, "no PE signature where the DOS header points"
+        )
+    return []
 
 
 def _java_class(member: Member) -> bool:
@@ -124,13 +152,16 @@ def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: _Context
 
 
 def _elf(member: str, where: str | None, info: ElfInfo, ctx: _Context) -> Iterator[Finding]:
-    yield from binaries.check_libc(member, info, ctx.expect)
+    wrong_libc = binaries.check_libc(member, info, ctx.expect)
+    if wrong_libc:
+        yield from wrong_libc  # symbol versions and allow-lists of the other libc say nothing more
+        return
     policies = load_policies()
     rules = linkage.glibc_rules(ctx.expect.claims, ctx.target, info.arch, policies)
     if binaries.elf_libc(info) is not Libc.MUSL:
         yield from linkage.check_symbol_versions(member, info, rules)
     allow = [r.policy for r in rules if r.policy is not None] + _musl_policies(ctx, info.arch)
-    yield from linkage.check_elf_libs(member, where, info, allow, ctx.installed)
+    yield from linkage.check_elf_libs(member, where, info, allow, ctx.shipped, ctx.unreachable)
     if ctx.interpreters.abi3:
         floor = min(ctx.interpreters.versions, default=None)
         yield from abi3.check_abi3(member, info, floor)

@@ -124,31 +124,38 @@ class Installed:
 
 
 def check_elf_libs(
-    member: str, where: str | None, info: ElfInfo, policies: list[Policy], installed: Installed
+    member: str,
+    where: str | None,
+    info: ElfInfo,
+    policies: list[Policy],
+    shipped: Collection[str],
+    unreachable: Collection[tuple[str, str]],
 ) -> list[Finding]:
-    """`external-libs` for ELF: each DT_NEEDED is allowed by every policy, or vendored and reachable."""
+    """`external-libs` for ELF: each DT_NEEDED is on every policy's allow-list, or shipped in the
+    wheel (`shipped`: basenames) and found by the loader (`unreachable`: see elfload)."""
     findings: list[Finding] = []
     for soname in info.needed:
-        if is_loader(soname) or _reachable_elf(soname, where, info, installed):
+        if is_loader(soname):
             continue
-        vendored = installed.by_basename.get(soname.lower())
-        if vendored:
-            findings.append(
-                error(
-                    Check.EXTERNAL_LIBS,
-                    member,
-                    f"needs {soname}, which the wheel "
-                    f"vendors at {vendored[0]}, but neither RPATH nor RUNPATH "
-                    f"($ORIGIN/...) of this binary leads there: set RUNPATH, e.g. "
-                    "with `auditwheel repair` (which `xbuild build` runs)",
-                )
-            )
+        if soname in shipped:
+            if (where, soname) in unreachable:
+                findings.append(_unreachable(member, soname))
             continue
         refusing = [p for p in policies if not p.allows_library(soname)]
         if refusing:
             findings.append(_unvendored(member, soname, refusing))
     findings += _absolute_rpaths(member, info)
     return findings
+
+
+def _unreachable(member: str, soname: str) -> Finding:
+    return error(
+        Check.EXTERNAL_LIBS,
+        member,
+        f"needs {soname}, which the wheel ships, but the loader will not find it: no RPATH or "
+        "RUNPATH ($ORIGIN/...) of this binary, nor DT_RPATH of a binary that loads it, leads there; "
+        "set them with `auditwheel repair` (which `xbuild build` runs)",
+    )
 
 
 def _unvendored(member: str, soname: str, refusing: list[Policy]) -> Finding:
@@ -168,21 +175,6 @@ def _unvendored(member: str, soname: str, refusing: list[Policy]) -> Finding:
         "allow-list nor vendored in the wheel: it will be missing on most systems; vendor "
         "it with `auditwheel repair` (which `xbuild build` runs)",
     )
-
-
-def _reachable_elf(soname: str, where: str | None, info: ElfInfo, installed: Installed) -> bool:
-    if where is None or "/" in soname:
-        return False
-    origin = posixpath.dirname(where)
-    # The loader ignores DT_RPATH when DT_RUNPATH is present.
-    entries = info.runpath or info.rpath
-    for entry in (part for raw in entries for part in raw.split(":")):
-        if "$ORIGIN" not in entry and "${ORIGIN}" not in entry:
-            continue
-        directory = entry.replace("${ORIGIN}", origin).replace("$ORIGIN", origin)
-        if _inside(posixpath.join(directory, soname), installed):
-            return True
-    return False
 
 
 def _inside(path: str, installed: Installed) -> bool:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
@@ -112,4 +112,6 @@ class Limits:
     max_expansion: int = 250
     # Below this many uncompressed bytes the expansion ratio is not enforced.
     expansion_floor: int = 64 * _MiB
-    chunk_bytes: int = field(default=1 * _MiB)
+    # Decompression step: bounds memory per read (zipfile never trusts file_size for this) while
+    # keeping most members to a single zlib call.
+    chunk_bytes: int = 16 * _MiB

@@ -6,6 +6,7 @@ import csv
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from xbuild.verify.contents import Member
 from xbuild.verify.model import Check, Finding, error
@@ -33,7 +34,9 @@ class RecordFile:
     problems: tuple[str, ...] = ()  # lines that are not `path,algorithm=digest,size`
 
 
+@lru_cache(maxsize=8)
 def parse_record(data: bytes) -> RecordFile:
+    """Parse RECORD; cached because the archive pass and the record check both need it."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
