@@ -87,7 +87,7 @@ def group_versions(
         if parsed is None:
             continue
         version, tags = parsed
-        if not specifier.contains(version, prereleases=specifier.prereleases or pinned or None):
+        if not specifier.contains(version, prereleases=specifier.prereleases or pinned or False):
             continue
         if file.yanked is not None and not pinned:
             dropped.append(f"{file.filename} is yanked")
