@@ -1,0 +1,72 @@
+"""Which format a member is, from its first bytes, and the dispatch to the matching parser."""
+
+from __future__ import annotations
+
+import struct
+from enum import StrEnum
+from typing import Final
+
+from xbuild.binary._read import MAX_FAT_SLICES, BinaryParseError
+from xbuild.binary.elf import ELF_MAGIC, ElfInfo, parse_elf
+from xbuild.binary.macho import FAT_MAGIC, FAT_MAGIC_64, THIN_MAGICS, MachOInfo, parse_macho
+from xbuild.binary.pe import PeInfo, parse_pe
+
+BinaryInfo = ElfInfo | MachOInfo | PeInfo
+
+_BE_U32: Final = struct.Struct(">I")
+_LE_U32: Final = struct.Struct("<I")
+
+
+class BinaryFormat(StrEnum):
+    ELF = "elf"
+    MACHO = "macho"
+    PE = "pe"
+
+
+def sniff(head: bytes) -> BinaryFormat | None:
+    """The format `head` (the first bytes of a file, 4 KiB is plenty) is, or None if none of ours.
+
+    Decides by magic bytes only. Two magics need a second look: CAFEBABE also opens Java class
+    files, whose version words read as a slice count of 45 or more, and "MZ" also opens DOS
+    programs, which have no "PE\\0\\0" where e_lfanew points.
+    """
+    claimed = claimed_format(head)
+    if claimed is BinaryFormat.MACHO and _BE_U32.unpack_from(head)[0] in (FAT_MAGIC, FAT_MAGIC_64):
+        return claimed if len(head) >= 8 and 0 < _BE_U32.unpack_from(head, 4)[0] <= MAX_FAT_SLICES else None
+    if claimed is BinaryFormat.PE:
+        return claimed if _has_pe_signature(head) else None
+    return claimed
+
+
+def claimed_format(head: bytes) -> BinaryFormat | None:
+    """The format the leading magic alone announces, without the second look `sniff` takes."""
+    if head[:4] == ELF_MAGIC:
+        return BinaryFormat.ELF
+    if head[:2] == b"MZ":
+        return BinaryFormat.PE
+    if len(head) >= 4 and _BE_U32.unpack_from(head)[0] in (FAT_MAGIC, FAT_MAGIC_64, *THIN_MAGICS):
+        return BinaryFormat.MACHO
+    return None
+
+
+def _has_pe_signature(head: bytes) -> bool:
+    if len(head) < 0x40:
+        return False
+    lfanew = _LE_U32.unpack_from(head, 0x3C)[0]
+    return head[lfanew : lfanew + 4] == b"PE\0\0"
+
+
+def parse(data: bytes) -> BinaryInfo:
+    """Parse a whole member (or a prefix of it) as whichever format its magic claims.
+
+    Dispatches on the claimed magic rather than on `sniff`, so a truncated or hostile file that
+    starts like a binary gets a message about what is wrong with it rather than "unknown format".
+    """
+    claimed = claimed_format(data)
+    if claimed is BinaryFormat.ELF:
+        return parse_elf(data)
+    if claimed is BinaryFormat.MACHO:
+        return parse_macho(data)
+    if claimed is BinaryFormat.PE:
+        return parse_pe(data)
+    raise BinaryParseError(f"not an ELF, Mach-O or PE file: starts with {data[:8].hex(' ')!r}")
