@@ -151,9 +151,14 @@ def _linux_target_from_header(path: Path, header: Header, version: tuple[int, in
     if found is None:
         family = "manylinux_2_N" if libc is Libc.GLIBC else "musllinux_1_N"
         example = f"{header.arch}-manylinux_2_28" if libc is Libc.GLIBC else f"musllinux_1_2_{header.arch}"
+        why = (
+            "no root file system around it has its libc.so.6"
+            if libc is Libc.GLIBC
+            else "a musl binary does not record it"
+        )
         raise UsageError(
             f"{path}'s header says linux {header.arch} {libc} (loader {header.interpreter}), but not "
-            f"which {libc} version it runs with, and no root file system around it has its libc",
+            f"which {libc} version it runs with: {why}",
             hint=f"name the platform instead of --python: --python-platform {example} "
             f"--python-version {version[0]}.{version[1]} (the {family} of the machine it runs on)",
         )
@@ -257,13 +262,17 @@ def cannot_run(path: Path, header: Header | None, err: int | None, stderr: str) 
     declarative = f"or pass {flag} to target it from its header without running it"
     host = host_system().arch
     if header is not None and header.format == "elf" and header.arch not in native_arches(host):
-        how = (
-            "ran through binfmt_misc but failed:\n" + stderr
-            if stderr
-            else f"and this {host} host has no binfmt_misc emulator for {header.machine}"
-        )
+        what = f"cannot run {path}: it is an {header.machine} ELF executable"
+        if stderr:
+            # An emulator is registered and ran it; what is missing is its loader or libraries.
+            return InterpreterCannotRun(
+                f"{what}; binfmt_misc ran it through an emulator, but it failed:\n{stderr}",
+                hint=f"run it inside a container of its distribution, or point QEMU_LD_PREFIX at the "
+                f"root file system it comes from (which has {header.interpreter}), {declarative}",
+                header=header,
+            )
         return InterpreterCannotRun(
-            f"cannot run {path}: it is a {header.machine} ELF executable {how}",
+            f"{what} and this {host} host has no binfmt_misc emulator for {header.machine}",
             hint=f"{SETUP_HINT}, {declarative}",
             header=header,
         )
