@@ -1,7 +1,9 @@
 """The few executable-header fields host facts need: format, arch, PT_INTERP.
 
 Deliberately tiny: it answers "what arch is this file and which loader does it ask for" for any
-executable on disk, without running it. Full binary inspection lives in `xbuild.binary`.
+executable on disk, reading a few hundred bytes with seeks, without running it. `xbuild.binary`
+parses whole members (dynamic section, symbols), which for a 30 MB static Python is far more
+than this needs; the arch names come from there so that rule keeps one home.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from xbuild.binary.elf import elf_arch
+from xbuild.binary.macho import macho_arch
+from xbuild.binary.pe import pe_arch
 from xbuild.target import Arch
 
 Format = Literal["elf", "macho", "pe", "script", "unknown"]
@@ -19,31 +24,6 @@ _PT_INTERP = 3
 _PT_DYNAMIC = 2
 _MAX_INTERP = 4096
 
-# e_machine -> name; the name is kept for arches xbuild has no Arch for (messages still name it).
-_ELF_MACHINE: dict[int, str] = {
-    2: "sparc",
-    3: "i686",
-    8: "mips",
-    20: "ppc",
-    21: "ppc64",
-    22: "s390x",
-    40: "armv7l",
-    43: "sparcv9",
-    62: "x86_64",
-    183: "aarch64",
-    243: "riscv64",
-    258: "loongarch64",
-}
-_MACHO_CPU: dict[int, str] = {
-    7: "i686",
-    12: "armv7l",
-    0x01000007: "x86_64",
-    0x0100000C: "aarch64",
-    0x0200000C: "arm64_32",
-    18: "ppc",
-    0x01000012: "ppc64",
-}
-_PE_MACHINE: dict[int, str] = {0x8664: "x86_64", 0xAA64: "aarch64", 0x14C: "i686", 0x1C4: "armv7l"}
 _MACHO_THIN = {
     b"\xcf\xfa\xed\xfe": "<",
     b"\xce\xfa\xed\xfe": "<",
@@ -92,6 +72,9 @@ def arch_from_name(name: str | None) -> Arch | None:
         "x86": "i686",
         "armv8l": "armv7l",
         "armhf": "armv7l",
+        "armv7": "armv7l",
+        "arm64e": "aarch64",
+        "x86_64h": "x86_64",
     }
     key = aliases.get(name or "", name or "")
     return Arch(key) if key in Arch.__members__.values() else None
@@ -119,11 +102,7 @@ def _elf(f: BinaryIO, head: bytes) -> Header:
         return Header(format="elf")
     is64, end = head[4] == 2, "<" if head[5] == 1 else ">"
     (machine,) = struct.unpack_from(end + "H", head, 18)
-    name = _ELF_MACHINE.get(machine, f"e_machine {machine}")
-    if machine == 21 and end == ">":
-        name = "ppc64"  # big-endian ppc64 is not the ppc64le wheels target
-    elif machine == 21:
-        name = "ppc64le"
+    name = elf_arch(machine, 64 if is64 else 32, "little" if end == "<" else "big")
     (phoff,) = struct.unpack_from(end + ("Q" if is64 else "I"), head, 32 if is64 else 28)
     phentsize, phnum = struct.unpack_from(end + "HH", head, 54 if is64 else 42)
     interp, dynamic = _program_headers(f, is64, end, phoff, phentsize, phnum)
@@ -152,8 +131,8 @@ def _program_headers(
 
 def _macho_thin(head: bytes) -> Header:
     end = _MACHO_THIN[head[:4]]
-    (cpu,) = struct.unpack_from(end + "i", head, 4)
-    return Header(format="macho", machines=(_MACHO_CPU.get(cpu & 0xFFFFFFFF, f"cputype {cpu}"),))
+    cputype, cpusubtype = struct.unpack_from(end + "II", head, 4)
+    return Header(format="macho", machines=(macho_arch(cputype, cpusubtype),))
 
 
 def _macho_fat(f: BinaryIO, head: bytes) -> Header:
@@ -163,8 +142,8 @@ def _macho_fat(f: BinaryIO, head: bytes) -> Header:
     size = 32 if head[:4] == _MACHO_FAT[1] else 20
     f.seek(8)
     table = f.read(count * size)
-    cpus = [struct.unpack_from(">I", table, i * size)[0] for i in range(len(table) // size)]
-    return Header(format="macho", machines=tuple(_MACHO_CPU.get(c, f"cputype {c}") for c in cpus))
+    cpus = [struct.unpack_from(">II", table, i * size) for i in range(len(table) // size)]
+    return Header(format="macho", machines=tuple(macho_arch(cpu, sub) for cpu, sub in cpus))
 
 
 def _pe(f: BinaryIO, head: bytes) -> Header:
@@ -174,7 +153,7 @@ def _pe(f: BinaryIO, head: bytes) -> Header:
     if len(sig) < 6 or sig[:4] != b"PE\0\0":
         return Header(format="unknown")
     (machine,) = struct.unpack_from("<H", sig, 4)
-    return Header(format="pe", machines=(_PE_MACHINE.get(machine, f"machine {machine:#x}"),))
+    return Header(format="pe", machines=(pe_arch(machine),))
 
 
 def _script(f: BinaryIO) -> Header:
