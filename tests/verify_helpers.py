@@ -59,8 +59,8 @@ class WheelSpec:
         directory.mkdir(parents=True, exist_ok=True)
         path = directory / (self.filename or f"{self.name.replace('-', '_')}-{self.version}-{self.tags}.whl")
         members = dict(self.files)
-        members[f"{self.dist_info}/METADATA"] = self._metadata().encode()
-        members[f"{self.dist_info}/WHEEL"] = self._wheel().encode()
+        members[f"{self.dist_info}/METADATA"] = self.metadata().encode()
+        members[f"{self.dist_info}/WHEEL"] = self.wheel().encode()
         record = self.record_text if self.record_text is not None else self._record(members)
         members[f"{self.dist_info}/RECORD"] = record.encode()
         with zipfile.ZipFile(path, "w") as zf:
@@ -73,12 +73,12 @@ class WheelSpec:
                 patch_central(path, raw.name, flags=raw.flag_bits)
         return path
 
-    def _metadata(self) -> str:
+    def metadata(self) -> str:
         if self.metadata_text is not None:
             return self.metadata_text
         return f"Metadata-Version: 2.1\nName: {self.name}\nVersion: {self.version}\n\nA test wheel.\n"
 
-    def _wheel(self) -> str:
+    def wheel(self) -> str:
         if self.wheel_text is not None:
             return self.wheel_text
         pure = self.purelib if self.purelib is not None else self.tags.endswith("-any")

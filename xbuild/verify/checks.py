@@ -147,7 +147,7 @@ def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: _Context
         yield from linkage.check_macho_libs(member.name, where, info, ctx.installed)
     else:
         yield from linkage.check_pe_libs(
-            member.name, info, ctx.installed, ctx.interpreters.versions, ctx.interpreters.abi3
+            member.name, info, ctx.installed, ctx.interpreters.versions, is_abi3=ctx.interpreters.abi3
         )
 
 

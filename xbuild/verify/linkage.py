@@ -21,8 +21,9 @@ from xbuild.verify.platforms import Family, PlatformClaim
 
 _PYTHON_DLL = re.compile(r"^python(\d)(\d+)?(t)?(_d)?\.dll$")
 _API_SET = re.compile(r"^(api|ext)-ms-win-.*\.dll$")
-# Shipped with every CPython for Windows since 3.5 (vcruntime140_1 for x64 and arm64 since 3.8).
-_CPYTHON_RUNTIME = frozenset({"vcruntime140.dll", "vcruntime140_1.dll"})
+# Shipped with every CPython for Windows since 3.5 (vcruntime140_1 for x64 and arm64 since 3.8);
+# CPython itself needs the Universal CRT, so ucrtbase.dll is present wherever it runs.
+_CPYTHON_RUNTIME = frozenset({"vcruntime140.dll", "vcruntime140_1.dll", "ucrtbase.dll"})
 # The Visual C++ redistributable: present on most machines, but not guaranteed.
 _VC_REDIST = re.compile(r"^(msvcp\d.*|concrt\d.*|vcomp\d.*|vccorlib\d.*|vcruntime\d.*)\.dll$")
 _LIBPYTHON = re.compile(r"^libpython\d\.\d+[a-z]*\.so")
@@ -144,8 +145,27 @@ def check_elf_libs(
         refusing = [p for p in policies if not p.allows_library(soname)]
         if refusing:
             findings.append(_unvendored(member, soname, refusing))
+        else:
+            findings += _blacklisted(member, soname, info, policies)
     findings += _absolute_rpaths(member, info)
     return findings
+
+
+def _blacklisted(member: str, soname: str, info: ElfInfo, policies: list[Policy]) -> list[Finding]:
+    """Symbols of an allowed library that its system builds do not export (auditwheel's blacklist)."""
+    banned = frozenset().union(*(p.blacklisted_symbols(soname) for p in policies))
+    used = sorted(banned.intersection(s.split("@", 1)[0] for s in info.undefined_symbols))
+    if not used:
+        return []
+    return [
+        error(
+            Check.EXTERNAL_LIBS,
+            member,
+            f"uses {', '.join(used[:5])} from {soname}, internal symbols that system builds of it "
+            "do not export: it will fail to load on some systems; vendor the library instead "
+            "(`auditwheel repair`)",
+        )
+    ]
 
 
 def _unreachable(member: str, soname: str) -> Finding:
@@ -246,6 +266,7 @@ def check_pe_libs(
     info: PeInfo,
     installed: Installed,
     python_versions: Collection[tuple[int, int]],
+    *,
     is_abi3: bool,
 ) -> list[Finding]:
     """`external-libs` (and `abi3`) for PE: system DLLs, the right pythonXY.dll, or vendored DLLs."""
