@@ -6,6 +6,7 @@ removed by their own ids (`cleanup_run`), never by guessing.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import uuid
@@ -83,13 +84,20 @@ class Container:
 
     def call(self, cmd: Sequence[str], *, log_path: Path, what: str, workdir: str | None = None) -> None:
         log.debug("[container %s] $ %s", self.handle.short_id, " ".join(cmd))
+        from docker.utils.socket import frames_iter
+
         api = self.handle.client.api
         exec_id = api.exec_create(self.handle.id, list(cmd), workdir=workdir)["Id"]
-        with log_path.open("a", encoding="utf-8") as sink:
-            sink.write(f"$ {' '.join(cmd)}\n")
-            for chunk in api.exec_start(exec_id, stream=True):
-                sink.write(chunk.decode("utf-8", errors="replace"))
-                sink.flush()
+        # A raw socket we close ourselves: the SDK's streaming generator leaks its connection.
+        sock = api.exec_start(exec_id, socket=True)
+        try:
+            with log_path.open("a", encoding="utf-8") as sink:
+                sink.write(f"$ {' '.join(cmd)}\n")
+                for _stream, chunk in frames_iter(sock, tty=False):
+                    sink.write(chunk.decode("utf-8", errors="replace"))
+                    sink.flush()
+        finally:
+            _close_stream(sock)
         code = api.exec_inspect(exec_id)["ExitCode"]
         if code != 0:
             from xbuild.build.process import tail
@@ -98,6 +106,19 @@ class Container:
                 f"{what} failed in the container (exit {code}); last lines:\n{tail(log_path)}",
                 hint=f"full log: {log_path}",
             )
+
+
+def _close_stream(sock: Any) -> None:
+    """Close the exec stream's response, its SocketIO and the socket under it (in that order)."""
+    response = getattr(sock, "_response", None)
+    for closer in (
+        getattr(response, "close", None),
+        sock.close,
+        getattr(getattr(sock, "_sock", None), "close", None),
+    ):
+        if closer is not None:
+            with contextlib.suppress(OSError, ValueError):
+                closer()
 
 
 @contextmanager

@@ -6,7 +6,9 @@ nothing compiled is produced or kept, so the host never leaks into the target's 
 
 from __future__ import annotations
 
+import logging
 import tarfile
+import warnings
 import tempfile
 import zipfile
 from collections.abc import Callable
@@ -16,6 +18,7 @@ from xbuild.errors import EngineError, InputError
 from xbuild.index import DistFile
 from xbuild.plan.candidates import Candidate
 
+log = logging.getLogger(__name__)
 Downloader = Callable[[DistFile, Path], Path]
 
 
@@ -66,11 +69,18 @@ def _prepare(source: Path, candidate: Candidate) -> bytes:
     from build.env import DefaultIsolatedEnv
 
     try:
-        with DefaultIsolatedEnv() as env, tempfile.TemporaryDirectory(prefix="xbuild-md-") as out:
+        with (
+            warnings.catch_warnings(record=True) as caught,
+            DefaultIsolatedEnv() as env,
+            tempfile.TemporaryDirectory(prefix="xbuild-md-") as out,
+        ):
+            warnings.simplefilter("always")  # backend warnings are the project's, not the user's: log them
             builder = ProjectBuilder.from_isolated_env(env, source)
             env.install(builder.build_system_requires)
             env.install(builder.get_requires_for_build("wheel"))
             dist_info = Path(builder.metadata_path(out))
+            for warning in caught:
+                log.debug("%s %s backend: %s", candidate.name, candidate.version, warning.message)
             return (dist_info / "METADATA").read_bytes()
     except (BuildException, BuildBackendException, OSError) as exc:
         raise EngineError(
