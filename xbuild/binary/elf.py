@@ -66,6 +66,12 @@ class VersionNeed:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ElfInfo:
+    """What an ELF file asks of the system that loads it.
+
+    `is_static` means no PT_DYNAMIC at all; a static-pie still has one. `undefined_symbols` are
+    the dynamic symbols the file imports, in symbol table order (for the stable-ABI check).
+    """
+
     elf_class: Literal[32, 64]
     endian: Literal["little", "big"]
     osabi: int

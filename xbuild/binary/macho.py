@@ -81,6 +81,8 @@ Version = tuple[int, int, int]
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MachOSlice:
+    """One architecture's header and load commands. Versions are (major, minor, patch)."""
+
     cputype: int
     cpusubtype: int
     arch: str
@@ -100,6 +102,8 @@ class MachOSlice:
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MachOInfo:
+    """A thin file is one slice with `is_fat` False."""
+
     slices: tuple[MachOSlice, ...]
     is_fat: bool
 

@@ -47,6 +47,8 @@ _ARCH_NAMES: Final = {
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PeInfo:
+    """The image's machine and the DLLs its import directories name, in file order."""
+
     machine: int
     arch: str
     bits: Literal[32, 64]

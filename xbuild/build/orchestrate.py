@@ -21,9 +21,10 @@ from typing import Any
 
 from filelock import FileLock
 
+import xbuild.verify as verify_api
 from xbuild.build.buildenv import environment_key, environment_requirements
 from xbuild.build.container import RUN_ID, docker_client, image_id
-from xbuild.errors import EngineError, RefusedError, XbuildError
+from xbuild.errors import RefusedError, XbuildError
 from xbuild.images import find_image
 from xbuild.index import DistFile, IndexClient
 from xbuild.index.hashing import sha256_file
@@ -35,7 +36,6 @@ from xbuild.routes.container import repair_platform
 from xbuild.routes.registry import ROUTES
 from xbuild.target import Target
 from xbuild.util.atomic import write_text_atomic
-import xbuild.verify as verify_api
 
 log = logging.getLogger(__name__)
 Progress = Callable[[str, str, str], None]  # (package, route, state)

@@ -12,7 +12,6 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.records import RecordEntry
 from installer.sources import WheelFile
-from installer.utils import Scheme
 
 log = logging.getLogger(__name__)
 

@@ -33,7 +33,7 @@ class BundleSettings:
     out: Path
     includes: tuple[Path, ...] = ()
     strip: frozenset[str] = frozenset()
-    limits: Limits = Limits(zipped=None, unzipped=None)
+    limits: Limits = field(default_factory=lambda: Limits(zipped=None, unzipped=None))
     environ: dict[str, str] = field(default_factory=dict)
 
 

@@ -116,8 +116,9 @@ class _Board:
 def render(result: BuildResult) -> None:
     for o in result.outcomes:
         if o.wheel is not None:
+            how = f", {o.route}" if o.route and o.origin != "index" else ""
             console.out.print(
-                f"ok      {o.wheel.name}  ({o.origin}{', ' + o.route if o.route and o.origin != 'index' else ''})",
+                f"ok      {o.wheel.name}  ({o.origin}{how})",
                 markup=False,
             )
     for o in result.outcomes:

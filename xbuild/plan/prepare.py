@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import logging
 import tarfile
-import warnings
 import tempfile
+import warnings
 import zipfile
 from collections.abc import Callable
 from pathlib import Path
