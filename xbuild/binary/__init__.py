@@ -3,11 +3,19 @@
 Input is the member's bytes (possibly a capped prefix, possibly hostile); output is frozen
 dataclasses. Malformed input raises only `BinaryParseError`, a `ValueError`.
 
-These are our own `struct` parsers rather than pyelftools, macholib or pefile. The libraries
-read whole files through file objects, build many objects the verifier never needs and leak
-`struct.error`, `IndexError` or worse on hostile input. `bench/bench_parsers.py` keeps the
-measurement (see its docstring for the latest numbers); the libraries stay as cross-checks in the
-tests.
+These are our own `struct` parsers rather than pyelftools, macholib or pefile, because they
+measured far better (`bench/bench_parsers.py`, 2-core dev machine, same answers on both sides):
+
+- speed, median library/ours time per file: ELF 41x (pyelftools, 20 files; 105x on a 37 MB
+  .so, 9 ms against 0.94 s), Mach-O 22-34x (macholib, 16 files), PE 80x (pefile, 16 files);
+- hostile input, seeded mutations of the same files: ours raised only BinaryParseError and
+  took 2 s in all for 10,400 samples. pyelftools ran past 2 s on 13 of 4,000 and leaked
+  OverflowError and UnicodeDecodeError; macholib leaked struct.error or OSError on 649 of
+  3,200; pefile raised on almost nothing, and for a DLL cut short it returns no imports at all
+  where we report the truncation.
+
+The libraries stay as cross-checks: `xbuild.binary.reference` gives their answers in our
+dataclasses, and the tests require agreement on every fixture.
 """
 
 from xbuild.binary._read import BinaryParseError
