@@ -35,13 +35,22 @@ def wheels(tmp_path: Path) -> list[Path]:
     ]
 
 
-def settings(out: Path, **kw: object) -> BundleSettings:
+def settings(
+    out: Path,
+    *,
+    layout: Layout = Layout.LAMBDA,
+    includes: tuple[Path, ...] = (),
+    strip: frozenset[str] = frozenset(),
+    limits: Limits | None = None,
+) -> BundleSettings:
     return BundleSettings(
-        layout=kw.pop("layout", Layout.LAMBDA),
-        out=out,  # type: ignore[arg-type]
+        layout=layout,
+        out=out,
+        includes=includes,
+        strip=strip,
         environ={},
-        **kw,
-    )  # type: ignore[arg-type]
+        limits=limits or Limits(zipped=None, unzipped=None),
+    )
 
 
 def test_lambda_layout_is_flat_and_has_no_host_paths(wheels: list[Path], tmp_path: Path) -> None:
