@@ -14,9 +14,8 @@ from rich.table import Table
 from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out, refuse_impossible
 from xbuild.cli import console
 from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
-from xbuild.cli.planning import PlanOptions, open_client, plan_for_build
+from xbuild.cli.planning import PlanOptions, build_host, open_client, plan_for_build
 from xbuild.index.cache import default_cache_dir
-from xbuild.routes.hostinfo import detect_build_host
 
 
 def register(app: typer.Typer) -> None:
@@ -33,8 +32,8 @@ def build_command(
     python_platform: str | None = PythonPlatform,
     python_version: str | None = PythonVersion,
     python: Path | None = PythonInterp,
-    source_policy: str = typer.Option(
-        "prefer-binary", "--source-policy", help="prefer-binary | newest | never"
+    source_policy: str | None = typer.Option(
+        None, "--source-policy", help="prefer-binary (default) | newest | never"
     ),
     only_binary: list[str] = typer.Option([], "--only-binary"),
     no_binary: list[str] = typer.Option([], "--no-binary"),
@@ -82,7 +81,7 @@ def build_command(
     )
     with client, Live(board.render(), console=console.err, refresh_per_second=4, transient=False) as live:
         board.live = live
-        result = carry_out(plan, client, detect_build_host(), settings)
+        result = carry_out(plan, client, build_host(options), settings)
     console.err.print("")
     render(result)
     if not result.ok:

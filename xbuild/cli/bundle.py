@@ -16,11 +16,10 @@ from xbuild.bundle.size import LAMBDA_UNZIPPED, LAMBDA_ZIPPED, Limits, parse_siz
 from xbuild.cli import console
 from xbuild.cli.build import render as render_build
 from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
-from xbuild.cli.planning import PlanOptions, open_client, plan_for_build
+from xbuild.cli.planning import PlanOptions, build_host, open_client, plan_for_build
 from xbuild.config import load_config
 from xbuild.errors import UsageError
 from xbuild.index.cache import default_cache_dir
-from xbuild.routes.hostinfo import detect_build_host
 
 
 def register(app: typer.Typer) -> None:
@@ -64,12 +63,10 @@ def bundle_command(
         requirement_files=tuple(requirement),
         constraint_files=tuple(constraint),
         project=project,
-        python_platform=python_platform or _one(config.targets),
-        python_version=python_version or config.python_version,
+        python_platform=python_platform,
+        python_version=python_version,
         python=python,
-        source_policy=source_policy or config.source_policy or "prefer-binary",
-        only_binary=config.only_binary,
-        no_binary=config.no_binary,
+        source_policy=source_policy,
         index_url=index_url,
         extra_index_urls=tuple(extra_index_url),
         find_links=tuple(find_links),
@@ -99,7 +96,7 @@ def bundle_command(
             built = carry_out(
                 plan,
                 client,
-                detect_build_host(),
+                build_host(options),
                 BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs),
             )
         if not built.ok:
@@ -115,10 +112,6 @@ def bundle_command(
         markup=False,
     )
     console.out.print(f"manifest: {result.manifest}", markup=False)
-
-
-def _one(targets: tuple[str, ...]) -> str | None:
-    return targets[0] if len(targets) == 1 else None
 
 
 def _layout(text: str) -> Layout:

@@ -30,8 +30,8 @@ def plan_command(
     python_platform: str | None = PythonPlatform,
     python_version: str | None = PythonVersion,
     python: Path | None = PythonInterp,
-    source_policy: str = typer.Option(
-        "prefer-binary", "--source-policy", help="prefer-binary | newest | never"
+    source_policy: str | None = typer.Option(
+        None, "--source-policy", help="prefer-binary (default) | newest | never"
     ),
     only_binary: list[str] = typer.Option([], "--only-binary", help="PKG[,PKG] or :all:"),
     no_binary: list[str] = typer.Option([], "--no-binary", help="PKG[,PKG] or :all:"),

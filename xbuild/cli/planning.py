@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from xbuild.cli.options import resolve_target
+from xbuild.config import load_config
 from xbuild.errors import UsageError
 from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache, default_cache_dir
@@ -17,9 +18,9 @@ from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
 from xbuild.plan.model import Plan, SourcePolicy
 from xbuild.plan.planner import make_plan
 from xbuild.plan.prepare import HostMetadataPreparer
-from xbuild.routes.base import RouteName
+from xbuild.routes.base import BuildHost, RouteName
 from xbuild.routes.hostinfo import detect_build_host
-from xbuild.target import Target
+from xbuild.target import Arch, Target
 
 log = logging.getLogger(__name__)
 PYPI = "https://pypi.org/simple"
@@ -36,7 +37,7 @@ class PlanOptions:
     python_platform: str | None = None
     python_version: str | None = None
     python: Path | None = None
-    source_policy: str = "prefer-binary"
+    source_policy: str | None = None  # None: [tool.xbuild] source-policy, else prefer-binary
     only_binary: tuple[str, ...] = ()
     no_binary: tuple[str, ...] = ()
     index_url: str | None = None
@@ -120,10 +121,41 @@ def open_client(options: PlanOptions, inputs: Inputs) -> tuple[IndexClient, tupl
     return IndexClient(urls, links, cache=cache, offline=options.offline), urls
 
 
-def plan_from_options(options: PlanOptions) -> Plan:
+def with_project_config(options: PlanOptions) -> PlanOptions:
+    """Fill what the command line left open from [tool.xbuild]; flags always win."""
+    config = load_config(options.project)
+    platform = options.python_platform or (config.targets[0] if len(config.targets) == 1 else None)
+    return replace(
+        options,
+        python_platform=platform,
+        python_version=options.python_version or config.python_version,
+        source_policy=options.source_policy or config.source_policy,
+        only_binary=(*options.only_binary, *config.only_binary),
+        no_binary=(*options.no_binary, *config.no_binary),
+        image=options.image or (config.images.get(platform) if platform else None),
+    )
+
+
+def build_host(options: PlanOptions) -> BuildHost:
+    """This host, with per-arch engines from [tool.xbuild.engines] under XBUILD_ENGINE_<ARCH>."""
+    host = detect_build_host()
+    engines = dict(host.remote_engines)
+    for arch, url in load_config(options.project).engines.items():
+        try:
+            engines.setdefault(Arch(arch), url)
+        except ValueError:
+            raise UsageError(
+                f"[tool.xbuild.engines]: unknown arch {arch!r}",
+                hint="use " + ", ".join(a.value for a in Arch),
+            ) from None
+    return replace(host, remote_engines=tuple(engines.items()))
+
+
+def plan_from_options(options: PlanOptions, inputs: Inputs | None = None) -> Plan:
+    options = with_project_config(options)
     target = require_target(options)
-    inputs = gather_inputs(options)
-    policy = parse_policy(options.source_policy)
+    inputs = inputs or gather_inputs(options)
+    policy = parse_policy(options.source_policy or "prefer-binary")
     route = parse_route(options.route)
     client, urls = open_client(options, inputs)
     with client:
@@ -132,7 +164,7 @@ def plan_from_options(options: PlanOptions) -> Plan:
             inputs,
             target,
             client,
-            host=detect_build_host(),
+            host=build_host(options),
             policy=policy,
             image=options.image,
             route=route,
@@ -143,19 +175,20 @@ def plan_from_options(options: PlanOptions) -> Plan:
 
 def plan_for_build(options: PlanOptions, *, plan_file: Path | None, lock: Path | None) -> tuple[Plan, Inputs]:
     """The plan to carry out: freshly made, or read back from `--plan` / `--lock`."""
+    options = with_project_config(options)
     if plan_file is not None or lock is not None:
         from xbuild.plan.serial import load_plan
 
         plan = load_plan(
             plan_file=plan_file,
             lock=lock,
-            host=detect_build_host(),
+            host=build_host(options),
             image=options.image,
             route=parse_route(options.route),
         )
         return plan, Inputs(index_url=options.index_url, extra_index_urls=options.extra_index_urls)
     inputs = gather_inputs(options)
-    return plan_from_options(options), inputs
+    return plan_from_options(options, inputs), inputs
 
 
 def running_python() -> tuple[int, int, int]:

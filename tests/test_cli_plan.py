@@ -1,0 +1,123 @@
+"""`xbuild plan` through the CLI against a loopback index: lines, JSON, lock, exit codes."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+from support.index_server import IndexServer
+from support.packages import make_sdist, make_wheel
+
+from xbuild.cli.main import main
+from xbuild.routes import hostinfo
+from xbuild.routes.base import BuildHost
+from xbuild.target import OS, Arch, Libc
+
+HOST = BuildHost(
+    os=OS.LINUX,
+    arch=Arch.X86_64,
+    libc=Libc.GLIBC,
+    libc_version=(2, 36),
+    engine="28.0",
+    emulated_arches=frozenset({Arch.AARCH64}),
+)
+
+
+@pytest.fixture(autouse=True)
+def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setattr(hostinfo, "detect_build_host", lambda: HOST)
+    monkeypatch.setattr("xbuild.cli.planning.detect_build_host", lambda: HOST)
+    for var in ("UV_INDEX_URL", "PIP_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
+        monkeypatch.delenv(var, raising=False)
+
+
+def plan(index: IndexServer, *args: str) -> int:
+    return main(["plan", "--index-url", index.index_url, *args])
+
+
+def test_one_line_per_package_with_the_fallback(
+    index_server: IndexServer, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_wheel(index_server.dist_dir, "numpy", "2.0.0", tags=("cp312-cp312-manylinux_2_17_x86_64",))
+    make_sdist(index_server.dist_dir, "numpy", "2.5.5")
+    assert (
+        plan(index_server, "numpy", "--python-platform", "x86_64-manylinux2014", "--python-version", "3.12")
+        == 0
+    )
+    out = capsys.readouterr().out
+    line = next(line for line in out.splitlines() if line.startswith("numpy"))
+    assert "2.0.0" in line and "numpy 2.5.5 has no wheel" in line and "--source-policy newest" in line
+
+
+def test_json_output_and_lock(
+    index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_wheel(index_server.dist_dir, "a", "1.0", requires_dist=["b"])
+    make_wheel(index_server.dist_dir, "b", "1.0")
+    lock, out = tmp_path / "pylock.toml", tmp_path / "plan.json"
+    assert (
+        plan(
+            index_server,
+            "a",
+            "-p",
+            "linux",
+            "--python-version",
+            "3.12",
+            "--format",
+            "json",
+            "--lock",
+            str(lock),
+            "-o",
+            str(out),
+        )
+        == 0
+    )
+    data = json.loads(capsys.readouterr().out)
+    assert [d["name"] for d in data["distributions"]] == ["a", "b"]
+    assert data["distributions"][1]["requested_by"] == ["a 1.0"]
+    assert json.loads(out.read_text()) == data
+    parsed = tomllib.loads(lock.read_text())
+    assert parsed["lock-version"] == "1.0" and len(parsed["packages"]) == 2
+
+
+def test_impossible_build_exits_1(index_server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    make_sdist(index_server.dist_dir, "native", "1.0")
+    assert plan(index_server, "native", "-p", "aarch64-apple-darwin", "--python-version", "3.12") == 1
+    assert "IMPOSSIBLE HERE" in capsys.readouterr().out
+
+
+def test_requirements_file_errors_name_the_line(
+    index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    req = tmp_path / "req.txt"
+    req.write_text("ok-name\nnot a requirement!!\n")
+    assert plan(index_server, "-r", str(req), "-p", "linux", "--python-version", "3.12") == 2
+    assert f"{req}:2" in capsys.readouterr().err
+
+
+def test_missing_target_and_bad_policy(index_server: IndexServer, capsys: pytest.CaptureFixture[str]) -> None:
+    assert plan(index_server, "x") == 2
+    assert "--python-platform" in capsys.readouterr().err
+    assert (
+        plan(index_server, "x", "-p", "linux", "--python-version", "3.12", "--source-policy", "sometimes")
+        == 2
+    )
+
+
+def test_missing_requirements_file(index_server: IndexServer) -> None:
+    assert plan(index_server, "-r", "/nonexistent/req.txt", "-p", "linux", "--python-version", "3.12") == 2
+
+
+def test_project_config_supplies_the_target(
+    index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_wheel(index_server.dist_dir, "dep", "1.0")
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\nname="p"\nversion="1"\ndependencies=["dep"]\n'
+        '[tool.xbuild]\ntargets=["aws-lambda-python3.12-arm64"]\n'
+    )
+    assert plan(index_server, "--project", str(tmp_path)) == 0
+    assert "aws-lambda-python3.12-arm64" in capsys.readouterr().out
