@@ -140,18 +140,6 @@ def test_libpython_is_refused() -> None:
     assert len(found) == 1 and "libpython" in found[0].message
 
 
-def test_blacklisted_zlib_symbols() -> None:
-    policy = load_policies().for_tag("manylinux_2_28_x86_64")
-    assert policy is not None
-    info = elf(needed=("libz.so.1", "libc.so.6"), undefined_symbols=("inflate", "_tr_flush_block"))
-    found = check_elf_libs("m", "m", info, [policy], (), ())
-    assert len(found) == 1 and "_tr_flush_block" in found[0].message
-    assert (
-        check_elf_libs("m", "m", elf(needed=("libz.so.1",), undefined_symbols=("inflate",)), [policy], (), ())
-        == []
-    )
-
-
 def test_absolute_rpath_is_a_warning() -> None:
     found = check_elf_libs("m", "m", elf(rpath=("/home/ci/build/lib:$ORIGIN",)), [], (), ())
     assert [f.severity for f in found] == [Severity.WARNING]

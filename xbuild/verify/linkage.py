@@ -145,27 +145,8 @@ def check_elf_libs(
         refusing = [p for p in policies if not p.allows_library(soname)]
         if refusing:
             findings.append(_unvendored(member, soname, refusing))
-        else:
-            findings += _blacklisted(member, soname, info, policies)
     findings += _absolute_rpaths(member, info)
     return findings
-
-
-def _blacklisted(member: str, soname: str, info: ElfInfo, policies: list[Policy]) -> list[Finding]:
-    """Symbols of an allowed library that its system builds do not export (auditwheel's blacklist)."""
-    banned = frozenset().union(*(p.blacklisted_symbols(soname) for p in policies))
-    used = sorted(banned.intersection(s.split("@", 1)[0] for s in info.undefined_symbols))
-    if not used:
-        return []
-    return [
-        error(
-            Check.EXTERNAL_LIBS,
-            member,
-            f"uses {', '.join(used[:5])} from {soname}, internal symbols that system builds of it "
-            "do not export: it will fail to load on some systems; vendor the library instead "
-            "(`auditwheel repair`)",
-        )
-    ]
 
 
 def _unreachable(member: str, soname: str) -> Finding:

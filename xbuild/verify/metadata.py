@@ -134,8 +134,10 @@ def _tag_lines(member: str, lines: list[str], name: WheelName) -> list[Finding]:
             findings.append(error(Check.WHEEL_METADATA, member, f"has a malformed Tag line {line.strip()!r}"))
             continue
         if len(expanded) > 1:
+            # The spec asks for expanded tags; some backends (older maturin) write compressed ones
+            # and installers never read them, so this alone does not refuse the wheel.
             findings.append(
-                error(
+                warning(
                     Check.WHEEL_METADATA,
                     member,
                     f"Tag line {line.strip()!r} is a compressed tag set; write one Tag line per tag",
