@@ -158,3 +158,22 @@ def test_main_entry_point_exit_codes(good: Path, mixed: Path, tmp_path: Path) ->
     assert main(["verify", str(good), *TARGET]) == 0
     assert main(["verify", str(mixed), *TARGET]) == 1
     assert main(["verify", str(tmp_path / "nope")]) == 2
+
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "wheels"
+
+
+def test_readme_examples() -> None:
+    lam = ["--python-platform", "aws-lambda-python3.12-x86_64"]
+    assert run(EXAMPLES / "good", *lam)[0] == 0
+    code, out, _ = run(EXAMPLES / "bad", *lam, "--format", "json")
+    assert code == 1
+    checks = {
+        Path(w["path"]).name.split("-")[0]: {f["check"] for f in w["findings"]}
+        for w in json.loads(out)["wheels"]
+    }
+    assert checks == {
+        "built_on_macos": {"binary-format"},
+        "glibc_too_new": {"symbol-versions"},
+        "edited_after_build": {"record"},
+    }
