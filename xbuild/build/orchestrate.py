@@ -12,6 +12,7 @@ import json
 import logging
 import os
 import shutil
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -38,6 +39,9 @@ from xbuild.target import Target
 from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
+# packaging parses markers with ast.literal_eval, and CPython 3.11's AST conversion is not safe
+# from concurrent threads ("AST constructor recursion depth mismatch"): plan one at a time.
+_PLANNING = threading.Lock()
 Progress = Callable[[str, str, str], None]  # (package, route, state)
 
 
@@ -352,7 +356,8 @@ def _environment_wheels(
             requirements=tuple(parse_requirement(r, "build requirements", Path.cwd()) for r in requirements)
         )
         try:
-            env_plan = make_plan(inputs, env_target, client, host=host, policy=SourcePolicy.NEVER)
+            with _PLANNING:
+                env_plan = make_plan(inputs, env_target, client, host=host, policy=SourcePolicy.NEVER)
         except RefusedError as exc:
             raise RefusedError(
                 f"build requirements have no wheel for the build environment "
