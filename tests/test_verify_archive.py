@@ -182,3 +182,13 @@ def test_zip_member_order_does_not_matter(tmp_path: Path) -> None:
         for info, data in reversed(items):
             zf.writestr(info, data)
     assert verify_wheel(reordered, None).ok
+
+
+def test_threads_read_the_same_archive(tmp_path: Path) -> None:
+    files = {f"demo/blob{i}.bin": os.urandom(600_000) for i in range(10)}
+    files["demo/_x.so"] = binary("x86_64-linux-gnu.so")
+    path = WheelSpec(tags="cp312-cp312-manylinux_2_17_x86_64", files=files).build(tmp_path)
+    serial = read_archive(path, Limits())
+    threaded = read_archive(path, Limits(), workers=3)
+    assert threaded.members == serial.members and threaded.texts == serial.texts
+    assert verify_wheel(path, None, jobs=3) == verify_wheel(path, None)

@@ -16,6 +16,7 @@ import stat
 import struct
 import zipfile
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
 from typing import BinaryIO
@@ -30,6 +31,8 @@ from xbuild.verify.record import STRONG_ALGORITHMS, parse_record
 _METADATA = re.compile(r"^[^/]+\.dist-info/(WHEEL|METADATA|RECORD)$")
 # sniff() needs the DOS header and whatever e_lfanew points at; the whole first chunk is passed.
 _SNIFF_BYTES = 4096
+# Below this many compressed bytes an archive is read by one thread.
+_PARALLEL_BYTES = 4 << 20
 # What a damaged or hostile archive can raise while being read; each becomes a `zip` finding.
 _READ_ERRORS = (
     zipfile.BadZipFile,
@@ -46,8 +49,12 @@ _READ_ERRORS = (
 )
 
 
-def read_archive(path: Path, limits: Limits) -> Archive:
-    """Read `path` as a wheel. Raises InputError only when the file itself cannot be opened."""
+def read_archive(path: Path, limits: Limits, *, workers: int = 1) -> Archive:
+    """Read `path` as a wheel. Raises InputError only when the file itself cannot be opened.
+
+    With `workers` > 1 a large archive is read by that many threads, each taking a contiguous run
+    of members; zlib and hashlib release the GIL, so one big wheel uses several cores.
+    """
     try:
         handle = path.open("rb")
     except OSError as exc:
@@ -71,7 +78,7 @@ def read_archive(path: Path, limits: Limits) -> Archive:
                 ),
             )
         with zf:
-            return _Reader(path, zf, handle, limits).run()
+            return _Reader(path, zf, handle, limits).run(workers)
 
 
 class _Reader:
@@ -83,10 +90,10 @@ class _Reader:
         self.limits = limits
         self.archive_size = _file_size(handle)
         self.findings: list[Finding] = []
+        # Shared by worker threads: list.append and dict item assignment are atomic.
         self.texts: dict[str, bytes] = {}
-        self.total = 0
 
-    def run(self) -> Archive:
+    def run(self, workers: int) -> Archive:
         infos = self.zf.infolist()
         if not self._within_limits(infos):
             headers = tuple(_header(i) for i in infos[: self.limits.max_members])
@@ -94,8 +101,17 @@ class _Reader:
         algorithms = self._record_algorithms(infos)
         ordered = sorted(range(len(infos)), key=lambda i: infos[i].header_offset)
         members: list[Member | None] = [None] * len(infos)
-        for index in ordered:
-            members[index] = self._member(infos[index], algorithms.get(infos[index].filename, ()))
+
+        def read(indexes: list[int]) -> None:
+            for index in indexes:
+                members[index] = self._member(infos[index], algorithms.get(infos[index].filename, ()))
+
+        runs = _split(ordered, [infos[i].compress_size for i in ordered], workers)
+        if len(runs) == 1:
+            read(runs[0])
+        else:
+            with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="xbuild-unzip") as pool:
+                list(pool.map(read, runs))
         done = tuple(m for m in members if m is not None)
         complete = all(m.read or m.is_dir for m in done)
         return Archive(
@@ -202,8 +218,9 @@ class _Reader:
                     kind, claimed = sniff(chunk), claimed_format(chunk)
                     cap = self.limits.max_binary_bytes if kind is not None else cap
                 size += len(chunk)
-                self.total += len(chunk)
-                if size > self.limits.max_member_bytes or self.total > self.limits.max_total_bytes:
+                # zipfile stops at the declared size, whose sum was checked against the total
+                # limit up front; this guards the per-member limit against a lying header.
+                if size > self.limits.max_member_bytes:
                     raise _LimitExceeded(size)
                 for hasher in hashers:
                     hasher.update(chunk)
@@ -245,6 +262,22 @@ class _Reader:
 
     def _zip(self, message: str, member: str = "") -> None:
         self.findings.append(error(Check.ZIP, member, message))
+
+
+def _split(indexes: list[int], weights: list[int], workers: int) -> list[list[int]]:
+    """Contiguous runs of roughly equal compressed size (contiguous keeps each thread's reads
+    sequential on disk); one run when the archive is too small for threads to pay off."""
+    total = sum(weights)
+    if workers <= 1 or total < _PARALLEL_BYTES:
+        return [indexes]
+    runs: list[list[int]] = [[]]
+    share, acc = total / workers, 0
+    for index, weight in zip(indexes, weights, strict=True):
+        if acc >= share * len(runs) and len(runs) < workers:
+            runs.append([])
+        runs[-1].append(index)
+        acc += weight
+    return [r for r in runs if r]
 
 
 class _LimitExceeded(Exception):

@@ -17,12 +17,17 @@ from xbuild.verify.model import Finding, Limits, Severity, WheelReport
 DEFAULT_LIMITS = Limits()
 
 
-def verify_wheel(path: Path, target: Target | None, *, limits: Limits = DEFAULT_LIMITS) -> WheelReport:
-    """Check one wheel file; findings are data. Raises InputError only if the file cannot be opened."""
+def verify_wheel(
+    path: Path, target: Target | None, *, limits: Limits = DEFAULT_LIMITS, jobs: int = 1
+) -> WheelReport:
+    """Check one wheel file; findings are data. Raises InputError only if the file cannot be opened.
+
+    `jobs` threads decompress a large wheel's members in parallel.
+    """
     parsed = parse_filename(path.name)
     name = None if isinstance(parsed, Finding) else parsed
     findings = [parsed] if isinstance(parsed, Finding) else []
-    findings += evaluate(name, read_archive(path, limits), target)
+    findings += evaluate(name, read_archive(path, limits, workers=jobs), target)
     return WheelReport(
         path=path,
         ok=not any(f.severity is Severity.ERROR for f in findings),
@@ -55,18 +60,36 @@ def collect_wheels(paths: Iterable[Path]) -> list[Path]:
 def verify_paths(
     paths: Iterable[Path], target: Target | None, jobs: int | None = None, *, limits: Limits = DEFAULT_LIMITS
 ) -> list[WheelReport]:
-    """Verify every wheel under `paths` (files or directories), in the order they were collected.
+    """Verify every wheel under `paths` (files or directories); reports come in collection order.
 
-    Threads, not processes: decompression and hashing release the GIL, and a thread pool starts
-    in microseconds where a process pool pays for interpreter start-up and pickling
-    (bench/verify_vs_auditwheel.py measures both).
+    Threads, not processes: decompression and hashing release the GIL, and a process pool pays
+    for pickling and, with `spawn`, interpreter start-up (bench/verify_vs_auditwheel.py measures
+    both). One wheel gets all the threads for its members; several wheels are spread over the
+    threads largest first, so one big wheel does not finish alone at the end.
     """
     wheels = collect_wheels(paths)
-    workers = max(1, min(jobs or default_jobs(), len(wheels)))
-    if workers == 1:
-        return [verify_wheel(w, target, limits=limits) for w in wheels]
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="xbuild-verify") as pool:
-        return list(pool.map(lambda w: verify_wheel(w, target, limits=limits), wheels))
+    workers = max(1, jobs or default_jobs())
+    if len(wheels) == 1 or workers == 1:
+        return [verify_wheel(w, target, limits=limits, jobs=workers) for w in wheels]
+    largest_first = sorted(wheels, key=_size, reverse=True)
+    with ThreadPoolExecutor(
+        max_workers=min(workers, len(wheels)), thread_name_prefix="xbuild-verify"
+    ) as pool:
+        done = dict(
+            zip(
+                largest_first,
+                pool.map(lambda w: verify_wheel(w, target, limits=limits), largest_first),
+                strict=True,
+            )
+        )
+    return [done[w] for w in wheels]
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
 
 
 def default_jobs() -> int:
