@@ -48,7 +48,8 @@ def test_text_pass(good: Path) -> None:
     code, out, _ = run(good, *TARGET)
     assert code == 0
     assert "target: manylinux_2_28_x86_64 cp312" in out
-    assert "demo" in out and "ok" in out
+    row = next(line for line in out.splitlines() if line.strip().startswith("demo"))
+    assert row.split() == ["demo", "1.0", "cp312-cp312-manylinux_2_17_x86_64", "ok"]
     assert "1 wheel(s): 1 passed, 0 refused, 0 warning(s)" in out
 
 

@@ -77,11 +77,19 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
         )
     else:
         out.print(f"target: {target.platform_label}", markup=False)
-    table = Table("wheel", "version", "tags", "verdict", box=None)
+    table = Table(box=None)
+    # One line per wheel whatever the terminal width: CI logs are read by grep as much as by eye.
+    for header, cells in (
+        ("wheel", [r.name or r.path.name for r in reports]),
+        ("version", [r.version for r in reports]),
+        ("tags", [_tag_triple(r) for r in reports]),
+    ):
+        table.add_column(header, no_wrap=True, min_width=max(len(header), *map(len, cells)))
+    table.add_column("verdict", no_wrap=True, min_width=7)
     for r in reports:
         verdict = "[green]ok[/]" if r.ok else "[bold red]refused[/]"
-        table.add_row(escape(r.name or r.path.name), escape(r.version), escape(", ".join(r.tags)), verdict)
-    out.print(table)
+        table.add_row(escape(r.name or r.path.name), escape(r.version), escape(_tag_triple(r)), verdict)
+    out.print(table, crop=False)
     for r in reports:
         _findings(r)
     refused = sum(not r.ok for r in reports)
@@ -91,6 +99,11 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
         f"{warnings} warning(s)",
         markup=False,
     )
+
+
+def _tag_triple(report: WheelReport) -> str:
+    """The tags as the filename writes them (compressed), e.g. cp312-cp312-manylinux_2_17_x86_64."""
+    return "-".join(report.path.stem.split("-")[-3:]) if report.tags else ""
 
 
 def _findings(report: WheelReport) -> None:
