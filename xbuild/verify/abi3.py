@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from functools import cache
-from importlib import resources
 
 from xbuild.binary import ElfInfo
+from xbuild.verify.data import read_data
 from xbuild.verify.model import Check, Finding, warning
 
 _PYTHON_SYMBOL = re.compile(r"^_?Py")
@@ -21,7 +21,7 @@ _LISTED = 8  # symbols named in one message; the rest are counted
 @cache
 def stable_abi() -> Mapping[str, tuple[int, int]]:
     """Stable ABI symbol -> the Python version that added it (data/stable-abi.txt)."""
-    text = resources.files("xbuild.verify").joinpath("data", "stable-abi.txt").read_text("utf-8")
+    text = read_data("stable-abi.txt")
     table: dict[str, tuple[int, int]] = {}
     for line in text.splitlines():
         fields = line.split()

@@ -11,11 +11,11 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
 from xbuild.binary import ElfInfo, MachOInfo, PeInfo
 from xbuild.policy import Policy, PolicySet, is_loader
 from xbuild.target import Libc, Target
+from xbuild.verify.data import read_data
 from xbuild.verify.model import Check, Finding, error, warning
 from xbuild.verify.platforms import Family, PlatformClaim
 
@@ -318,7 +318,7 @@ def _python_dll(
 @cache
 def windows_system_dlls(arch: str) -> frozenset[str]:
     """DLLs every supported Windows install has, per architecture (data/windows-system-dlls.txt)."""
-    text = resources.files("xbuild.verify").joinpath("data", "windows-system-dlls.txt").read_text("utf-8")
+    text = read_data("windows-system-dlls.txt")
     wanted = {"x86_64": "x64", "i686": "x86", "aarch64": "arm64"}.get(arch)
     names: set[str] = set()
     for line in text.splitlines():
