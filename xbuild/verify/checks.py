@@ -41,7 +41,8 @@ def evaluate(name: WheelName | None, archive: Archive, target: Target | None) ->
         findings += check_tags(name, target)
     if archive.readable:
         findings += _contents(name, archive, target)
-    return sorted(findings, key=lambda f: (f.severity is not Severity.ERROR, _ORDER[f.check], f.member))
+    unique = dict.fromkeys(findings)  # a member read twice (RECORD) must not be reported twice
+    return sorted(unique, key=lambda f: (f.severity is not Severity.ERROR, _ORDER[f.check], f.member))
 
 
 def _contents(name: WheelName | None, archive: Archive, target: Target | None) -> list[Finding]:
