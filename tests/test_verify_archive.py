@@ -192,3 +192,18 @@ def test_threads_read_the_same_archive(tmp_path: Path) -> None:
     threaded = read_archive(path, Limits(), workers=3)
     assert threaded.members == serial.members and threaded.texts == serial.texts
     assert verify_wheel(path, None, jobs=3) == verify_wheel(path, None)
+
+
+def test_damaged_record_is_reported_once(tmp_path: Path) -> None:
+    path = WheelSpec().build(tmp_path)
+    patch_central(path, "demo-1.0.dist-info/RECORD", crc=0)
+    report = verify_wheel(path, None)
+    zips = [f for f in report.errors if f.check is Check.ZIP]
+    assert [f.member for f in zips] == ["demo-1.0.dist-info/RECORD"]
+
+
+def test_encrypted_record_is_reported(tmp_path: Path) -> None:
+    path = WheelSpec().build(tmp_path)
+    patch_central(path, "demo-1.0.dist-info/RECORD", flags=1)
+    zips = [f for f in verify_wheel(path, None).errors if f.check is Check.ZIP]
+    assert [("encrypted" in f.message) for f in zips] == [True]

@@ -92,6 +92,8 @@ class _Reader:
         self.findings: list[Finding] = []
         # Shared by worker threads: list.append and dict item assignment are atomic.
         self.texts: dict[str, bytes] = {}
+        # RECORDs, read (and CRC-checked) before the main pass, by id() of their ZipInfo.
+        self.prepassed: dict[int, Member] = {}
 
     def run(self, workers: int) -> Archive:
         infos = self.zf.infolist()
@@ -147,6 +149,10 @@ class _Reader:
         for info in infos:
             if info.filename.endswith("/RECORD") and _METADATA.match(info.filename):
                 data = self._text(info)
+                if not info.flag_bits & 0x1:  # encrypted: reported by the main pass
+                    self.prepassed[id(info)] = replace(
+                        _header(info), read=data is not None, size=len(data or b"")
+                    )
                 if data is None:
                     continue
                 for row in parse_record(data).rows:
@@ -174,6 +180,8 @@ class _Reader:
         return data
 
     def _member(self, info: zipfile.ZipInfo, algorithms: tuple[str, ...]) -> Member:
+        if id(info) in self.prepassed:
+            return self.prepassed[id(info)]
         base = _header(info)
         if base.is_dir:
             return base
