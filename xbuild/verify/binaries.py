@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo
 from xbuild.target import OS, Libc, Target
+from xbuild.verify.hints import build_command, build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
 from xbuild.verify.platforms import Family, PlatformClaim, canonical_arch, target_arch
 
@@ -50,15 +51,14 @@ class Expectations:
 
     def hint(self, os_: OS) -> str:
         """A command that builds for the right platform, for the end of a message."""
-        spec = _target_spec(self.target) if self.target is not None and self.target.os is os_ else None
-        spec = spec or next((c.tag for c in self.claims if c.os is os_), None)
+        tag = next((c.tag for c in self.claims if c.os is os_), None)
+        if self.target is not None and self.target.os is os_:
+            command: str | None = build_command(self.target)
+        else:
+            command = build_for_tag(tag) if tag else None
         where = {OS.LINUX: "in a Linux container", OS.MACOS: "on macOS", OS.WINDOWS: "on Windows"}[os_]
-        example = f", e.g. `xbuild build --python-platform {spec}`" if spec else ""
+        example = f", e.g. `{command}`" if command else ""
         return f"rebuild it {where}{example}"
-
-
-def _target_spec(target: Target) -> str:
-    return target.name or target.spec or target.platform_tags[0]
 
 
 def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[Finding]:
@@ -195,12 +195,12 @@ def check_libc(member: str, info: ElfInfo, expect: Expectations) -> list[Finding
     have = elf_libc(info)
     if have is None:
         return []
-    wanted = [(c.libc, f"the tag {c.tag}", c.tag) for c in expect.claims if c.libc is not None]
+    wanted = [(c.libc, f"the tag {c.tag}", build_for_tag(c.tag)) for c in expect.claims if c.libc is not None]
     target = expect.target
     if target is not None and target.os is OS.LINUX and target.libc in (Libc.GLIBC, Libc.MUSL):
-        wanted.append((target.libc, f"the target ({target.platform_label})", _target_spec(target)))
+        wanted.append((target.libc, f"the target ({target.platform_label})", build_command(target)))
     findings: list[Finding] = []
-    for libc, reason, spec in dict.fromkeys(wanted):
+    for libc, reason, command in dict.fromkeys(wanted):
         if libc is not have:
             findings.append(
                 error(
@@ -209,7 +209,7 @@ def check_libc(member: str, info: ElfInfo, expect: Expectations) -> list[Finding
                     f"links against {_libc_label(have)} but "
                     f"{reason} needs {_libc_label(libc)}: it would fail to load there; "
                     f"build it in a {'musllinux' if libc is Libc.MUSL else 'manylinux'} "
-                    f"container, e.g. `xbuild build --python-platform {spec}`",
+                    f"container, e.g. `{command}`",
                 )
             )
     return findings

@@ -16,6 +16,7 @@ from xbuild.binary import ElfInfo, MachOInfo, PeInfo
 from xbuild.policy import Policy, PolicySet, is_loader
 from xbuild.target import Libc, Target
 from xbuild.verify.data import read_data
+from xbuild.verify.hints import build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
 from xbuild.verify.platforms import Family, PlatformClaim
 
@@ -79,8 +80,8 @@ def check_symbol_versions(member: str, info: ElfInfo, rules: list[GlibcRule]) ->
                     f"needs {', '.join(too_new)}, newer "
                     f"than {rule.label} allows (glibc {rule.version[0]}.{rule.version[1]}): "
                     "it would fail to load there; build in an older manylinux image "
-                    "(e.g. `xbuild build --python-platform "
-                    f"{info.arch}-manylinux_2_{rule.version[1]}`) or tag the wheel for "
+                    f"(e.g. `{build_for_tag(f'manylinux_2_{rule.version[1]}_{info.arch}')}`) or tag the "
+                    "wheel for "
                     "the glibc it needs",
                 )
             )

@@ -12,6 +12,7 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from xbuild.target import Target
+from xbuild.verify.hints import build_command
 from xbuild.verify.layout import Layout
 from xbuild.verify.model import Check, Finding, error, warning
 
@@ -53,13 +54,9 @@ def check_tags(name: WheelName, target: Target) -> list[Finding]:
             "",
             f"none of the wheel's tags ({', '.join(name.tag_strings)}) is "
             f"installable on the target {target.platform_label}; pip would refuse it there: "
-            f"build for the target, e.g. `xbuild build --python-platform {_spec(target)}`",
+            f"build for the target, e.g. `{build_command(target)}`",
         )
     ]
-
-
-def _spec(target: Target) -> str:
-    return target.name or target.spec or target.platform_tags[0]
 
 
 def check_wheel_metadata(
