@@ -13,6 +13,19 @@ pydantic-core and orjson into the cache directory, then times, best of --repeat:
 
 Goals from the verify issue: xbuild at least 10x faster than the auditwheel loop, and within
 1.5x of the decompression floor while checking more.
+
+Latest run (2 cores shared with other jobs, load average 1.6-2.9; 8 wheels, 84.5 MB compressed,
+272.8 MB uncompressed; --repeat 5):
+
+    floor: decompress every member (1 thread)    1.433 s
+    xbuild verify, in-process, 1 thread          1.995 s   1.39x the floor
+    xbuild verify, in-process, 2 threads         1.392 s   0.97x the floor
+    xbuild verify, in-process, 2 processes       1.590 s
+    xbuild verify DIR (command)                  2.600 s   (0.7 s of it is CLI start-up)
+    auditwheel show, once per wheel             52.702 s   20.3x slower than the command
+
+In one thread, beyond the floor: sha256 for RECORD (~0.2 s) and ELF parsing (~0.3 s, most of it
+collecting undefined symbols, which only the abi3 check uses).
 """
 
 from __future__ import annotations
