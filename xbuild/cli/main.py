@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 
@@ -11,14 +12,7 @@ from xbuild import __version__
 from xbuild.cli import console
 from xbuild.errors import ExitCode, XbuildError
 
-app = typer.Typer(
-    name="xbuild",
-    help="Wheels, Lambda zips and a verify gate that are right for THE TARGET, not for this machine.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-)
+COMMANDS = ("targets", "doctor", "verify", "plan", "build", "bundle", "matrix")
 
 
 def _version(value: bool) -> None:
@@ -27,7 +21,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _root(
     verbose: int = typer.Option(
         0, "--verbose", "-v", count=True, help="Debug logs on stderr: why each decision was taken."
@@ -39,22 +32,33 @@ def _root(
     console.setup_logging(verbose)
 
 
-def _register() -> None:
-    # Imported here so that each command module stays independent and `main` owns the wiring.
-    from xbuild.cli import targets
-
-    targets.register(app)
-    for name in ("doctor", "verify", "plan", "build", "bundle", "matrix"):
-        try:
-            module = __import__(f"xbuild.cli.{name}", fromlist=["register"])
-        except ModuleNotFoundError as exc:
-            if exc.name != f"xbuild.cli.{name}":
-                raise
-            continue
+def build_app(only: str | None = None) -> typer.Typer:
+    """The typer app; with `only`, just that command's module is imported (start-up time)."""
+    app = typer.Typer(
+        name="xbuild",
+        help="Wheels, Lambda zips and a verify gate that are right for THE TARGET, not for this machine.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+    )
+    app.callback()(_root)
+    for name in (only,) if only in COMMANDS else COMMANDS:
+        module = importlib.import_module(f"xbuild.cli.{name}")
         module.register(app)
+    return app
 
 
-_register()
+def __getattr__(name: str) -> typer.Typer:
+    # `from xbuild.cli.main import app` (tests, CliRunner) gets the full app, built on demand.
+    if name == "app":
+        return build_app()
+    raise AttributeError(name)
+
+
+def _command(argv: list[str]) -> str | None:
+    """The subcommand named on the command line, skipping the root options."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def report(exc: XbuildError) -> int:
@@ -67,7 +71,8 @@ def report(exc: XbuildError) -> int:
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the only place that turns exceptions into exit codes."""
     try:
-        app(args=argv, prog_name="xbuild")
+        args = sys.argv[1:] if argv is None else argv
+        build_app(_command(args))(args=args, prog_name="xbuild")
     except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else int(ExitCode.USAGE))

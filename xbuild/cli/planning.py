@@ -164,7 +164,7 @@ def plan_from_options(options: PlanOptions, inputs: Inputs | None = None) -> Pla
             inputs,
             target,
             client,
-            host=build_host(options),
+            host=lambda: build_host(options),
             policy=policy,
             image=options.image,
             route=route,

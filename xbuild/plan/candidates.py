@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -49,11 +50,18 @@ class Selection:
 
 
 def _parse(file: DistFile) -> tuple[Version, frozenset[Tag] | None] | None:
+    return _parse_name(file.filename, file.is_wheel)
+
+
+# The resolver asks about the same project many times with different specifiers; filenames and
+# Requires-Python strings repeat across those calls, so each is parsed once per process.
+@cache
+def _parse_name(filename: str, is_wheel: bool) -> tuple[Version, frozenset[Tag] | None] | None:
     try:
-        if file.is_wheel:
-            _, version, _, tags = parse_wheel_filename(file.filename)
+        if is_wheel:
+            _, version, _, tags = parse_wheel_filename(filename)
             return version, tags
-        _, version = parse_sdist_filename(file.filename)
+        _, version = parse_sdist_filename(filename)
         return version, None
     except (InvalidWheelFilename, InvalidSdistFilename):
         return None
@@ -62,12 +70,16 @@ def _parse(file: DistFile) -> tuple[Version, frozenset[Tag] | None] | None:
 def _python_ok(file: DistFile, target: Target) -> bool:
     if not file.requires_python:
         return True
+    return _requires_python_ok(file.requires_python, target.python_full_version or f"{target.python}.0")
+
+
+@lru_cache(maxsize=4096)
+def _requires_python_ok(requires_python: str, full_version: str) -> bool:
     try:
-        spec = SpecifierSet(file.requires_python)
+        spec = SpecifierSet(requires_python)
     except InvalidSpecifier:
         return True  # pip ignores an unparseable Requires-Python; do the same
-    full = target.python_full_version or f"{target.python}.0"
-    return spec.contains(full, prereleases=True)
+    return spec.contains(full_version, prereleases=True)
 
 
 def is_pinned(specifier: SpecifierSet) -> bool:
@@ -82,12 +94,17 @@ def group_versions(
     best_wheel: dict[Version, tuple[int, DistFile]] = {}
     sdists: dict[Version, DistFile] = {}
     seen: set[Version] = set()
+    allowed: dict[Version, bool] = {}
+    prereleases = bool(specifier.prereleases or pinned)
     for file in files:
         parsed = _parse(file)
         if parsed is None:
             continue
         version, tags = parsed
-        if not specifier.contains(version, prereleases=specifier.prereleases or pinned or False):
+        ok = allowed.get(version)
+        if ok is None:
+            ok = allowed[version] = specifier.contains(version, prereleases=prereleases)
+        if not ok:
             continue
         if file.yanked is not None and not pinned:
             dropped.append(f"{file.filename} is yanked")

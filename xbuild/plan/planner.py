@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from functools import cache
 from typing import Any
 
 from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Resolver
@@ -26,13 +27,15 @@ def make_plan(
     target: Target,
     finder: Finder,
     *,
-    host: BuildHost,
+    host: BuildHost | Callable[[], BuildHost],
     policy: SourcePolicy = SourcePolicy.PREFER_BINARY,
     image: str | None = None,
     route: RouteName | None = None,
     prepare: MetadataPreparer | None = None,
     index_urls: tuple[str, ...] = (),
 ) -> Plan:
+    # Host facts cost an engine round-trip and interpreter probes: only gather them for builds.
+    host_facts = cache(host) if callable(host) else (lambda: host)
     provider = TargetProvider(target=target, finder=finder, inputs=inputs, policy=policy, prepare=prepare)
     roots = [to_req(r.requirement, r.origin) for r in inputs.requirements]
     finder.prefetch({r.name for r in roots})
@@ -50,7 +53,7 @@ def make_plan(
         _planned(
             candidate,
             target,
-            host,
+            host_facts,
             policy,
             provider,
             _requested_by(result.criteria, ident),
@@ -82,7 +85,7 @@ def _requested_by(criteria: Mapping[str, Any], identifier: str) -> tuple[str, ..
 def _planned(
     candidate: Candidate,
     target: Target,
-    host: BuildHost,
+    host: Callable[[], BuildHost],
     policy: SourcePolicy,
     provider: TargetProvider,
     requested_by: tuple[str, ...],
@@ -93,7 +96,7 @@ def _planned(
     source = provider.state.metadata_source.get(key, "index")
     route_plan = None
     if candidate.action is Action.BUILD:
-        verdict = choose_route(target, host, image=image, forced=route)
+        verdict = choose_route(target, host(), image=image, forced=route)
         route_plan = RoutePlan(
             route=str(verdict.route),
             image=verdict.image,
