@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from functools import cache, lru_cache
 from pathlib import Path
@@ -16,7 +16,7 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import Version
+from packaging.version import InvalidVersion, Version
 
 from xbuild.index import DistFile
 from xbuild.plan.model import Action, SourcePolicy
@@ -39,14 +39,6 @@ class _Version:
     version: Version
     wheel: DistFile | None
     sdist: DistFile | None
-
-
-@dataclass(frozen=True, kw_only=True)
-class Selection:
-    """Candidates best first, and why the rest were dropped (for 'no candidate' explanations)."""
-
-    candidates: tuple[Candidate, ...]
-    dropped: tuple[str, ...]
 
 
 def _parse(file: DistFile) -> tuple[Version, frozenset[Tag] | None] | None:
@@ -86,25 +78,74 @@ def is_pinned(specifier: SpecifierSet) -> bool:
     return any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
 
 
-def group_versions(
-    files: Iterable[DistFile], target: Target, specifier: SpecifierSet, dropped: list[str]
-) -> list[_Version]:
-    """Versions allowed by the specifier, Requires-Python and yank status, newest first."""
+def _version_text(file: DistFile) -> str | None:
+    """The version field of a filename by plain splitting; full validation waits until it matters."""
+    name = file.filename
+    if file.is_wheel:
+        parts = name.split("-")
+        return parts[1] if len(parts) in (5, 6) else None
+    for suffix in (".tar.gz", ".zip"):
+        if name.endswith(suffix):
+            return name[: -len(suffix)].rpartition("-")[2] or None
+    return None
+
+
+@lru_cache(maxsize=65536)
+def _version(text: str) -> Version | None:
+    try:
+        return Version(text)
+    except InvalidVersion:
+        return None
+
+
+# Grouping a project's files by version is the same work for every specifier the resolver tries;
+# keep the last few groupings (the entry holds the tuple, so its id stays valid).
+_GROUPS: dict[int, tuple[Sequence[DistFile], dict[Version, list[DistFile]]]] = {}
+
+
+def _by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]:
+    cached = _GROUPS.get(id(files))
+    if cached is not None and cached[0] is files:
+        return cached[1]
+    groups: dict[Version, list[DistFile]] = {}
+    for file in files:
+        text = _version_text(file)
+        version = _version(text) if text else None
+        if version is not None:
+            groups.setdefault(version, []).append(file)
+    if len(_GROUPS) > 256:
+        _GROUPS.clear()
+    _GROUPS[id(files)] = (files, groups)
+    return groups
+
+
+def iter_versions(
+    files: Sequence[DistFile], target: Target, specifier: SpecifierSet, dropped: list[str]
+) -> Iterator[_Version]:
+    """Versions allowed by the specifier, Requires-Python and yank status, newest first, lazily.
+
+    Tags are parsed only for versions the resolver actually reaches: most of a big project's
+    files belong to old releases it never looks at.
+    """
     pinned = is_pinned(specifier)
-    best_wheel: dict[Version, tuple[int, DistFile]] = {}
-    sdists: dict[Version, DistFile] = {}
-    seen: set[Version] = set()
-    allowed: dict[Version, bool] = {}
     prereleases = bool(specifier.prereleases or pinned)
+    groups = _by_version(files)
+    for version in sorted(groups, reverse=True):
+        if not specifier.contains(version, prereleases=prereleases):
+            continue
+        entry = _one_version(version, groups[version], target, pinned, dropped)
+        if entry is not None:
+            yield entry
+
+
+def _one_version(
+    version: Version, files: list[DistFile], target: Target, pinned: bool, dropped: list[str]
+) -> _Version | None:
+    best: tuple[int, DistFile] | None = None
+    sdist: DistFile | None = None
     for file in files:
         parsed = _parse(file)
-        if parsed is None:
-            continue
-        version, tags = parsed
-        ok = allowed.get(version)
-        if ok is None:
-            ok = allowed[version] = specifier.contains(version, prereleases=prereleases)
-        if not ok:
+        if parsed is None or parsed[0] != version:
             continue
         if file.yanked is not None and not pinned:
             dropped.append(f"{file.filename} is yanked")
@@ -112,18 +153,23 @@ def group_versions(
         if not _python_ok(file, target):
             dropped.append(f"{file.filename} requires Python {file.requires_python}")
             continue
-        seen.add(version)
+        tags = parsed[1]
         if tags is None:
-            if version not in sdists or file.filename.endswith(".tar.gz"):
-                sdists[version] = file
+            if sdist is None or file.filename.endswith(".tar.gz"):
+                sdist = file
             continue
         rank = target.tag_rank(tags)
-        if rank is not None and (version not in best_wheel or rank < best_wheel[version][0]):
-            best_wheel[version] = (rank, file)
-    return [
-        _Version(version=v, wheel=best_wheel[v][1] if v in best_wheel else None, sdist=sdists.get(v))
-        for v in sorted(seen, reverse=True)
-    ]
+        if rank is not None and (best is None or rank < best[0]):
+            best = (rank, file)
+    if best is None and sdist is None:
+        return None
+    return _Version(version=version, wheel=best[1] if best else None, sdist=sdist)
+
+
+def group_versions(
+    files: Sequence[DistFile], target: Target, specifier: SpecifierSet, dropped: list[str]
+) -> list[_Version]:
+    return list(iter_versions(files, target, specifier, dropped))
 
 
 def select(
@@ -135,26 +181,33 @@ def select(
     policy: SourcePolicy,
     extras: frozenset[str] = frozenset(),
     no_binary: bool = False,
-) -> Selection:
-    """Order the candidates the resolver should try, best first, under the source policy."""
-    dropped: list[str] = []
-    versions = [v for v in group_versions(files, target, specifier, dropped) if v.wheel or v.sdist]
+    dropped: list[str] | None = None,
+) -> Iterator[Candidate]:
+    """The candidates the resolver should try, best first, under the source policy (lazily)."""
+    dropped = [] if dropped is None else dropped
+    versions = iter_versions(files, target, specifier, dropped)
     if no_binary:
-        ordered = [_candidate(name, v, extras, None, prefer_wheel=False) for v in versions if v.sdist]
-        return Selection(candidates=tuple(ordered), dropped=tuple(dropped))
-    with_wheel = [v for v in versions if v.wheel is not None]
-    newest = versions[0].version if versions else None
+        yield from (_candidate(name, v, extras, None, prefer_wheel=False) for v in versions if v.sdist)
+        return
     if policy is SourcePolicy.NEWEST:
-        ordered = [_candidate(name, v, extras, None, prefer_wheel=True) for v in versions]
-    elif policy is SourcePolicy.NEVER:
-        ordered = [_candidate(name, v, extras, _skipped(newest, v), prefer_wheel=True) for v in with_wheel]
-    else:
-        source_only = [v for v in versions if v.wheel is None]
-        ordered = [_candidate(name, v, extras, _skipped(newest, v), prefer_wheel=True) for v in with_wheel]
-        ordered += [_candidate(name, v, extras, None, prefer_wheel=True) for v in source_only]
-    if policy is SourcePolicy.NEVER and versions and not with_wheel:
-        dropped.append(f"no version in {len(versions)} allowed has a wheel for {target.platform_label}")
-    return Selection(candidates=tuple(ordered), dropped=tuple(dropped))
+        yield from (_candidate(name, v, extras, None, prefer_wheel=True) for v in versions)
+        return
+    newest: Version | None = None
+    source_only: list[_Version] = []
+    seen = wheels = 0
+    for v in versions:
+        newest = newest or v.version
+        seen += 1
+        if v.wheel is None:
+            source_only.append(v)
+            continue
+        wheels += 1
+        yield _candidate(name, v, extras, _skipped(newest, v), prefer_wheel=True)
+    if policy is SourcePolicy.NEVER:
+        if seen and not wheels:
+            dropped.append(f"no version in {seen} allowed has a wheel for {target.platform_label}")
+        return
+    yield from (_candidate(name, v, extras, None, prefer_wheel=True) for v in source_only)
 
 
 def _skipped(newest: Version | None, chosen: _Version) -> Version | None:

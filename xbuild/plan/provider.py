@@ -7,7 +7,7 @@ environment and tag order; nothing here reads the host.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -138,31 +138,38 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         identifier: str,
         requirements: Mapping[str, Iterator[Req]],
         incompatibilities: Mapping[str, Iterator[Candidate]],
-    ) -> list[Candidate]:
+    ) -> Callable[[], Iterator[Candidate]]:
         reqs = list(requirements[identifier])
         name = canonicalize_name(identifier.split("[", maxsplit=1)[0])
         extras = frozenset().union(*(r.extras for r in reqs)) if reqs else frozenset()
         bad = {c.version for c in incompatibilities[identifier]}
         if name in self.locals:
-            return [c for c in [self._local_candidate(name, extras)] if c.version not in bad]
+            local = self._local_candidate(name, extras)
+            return lambda: iter([local] if local.version not in bad else [])
         specifier = self.constraints.get(name, SpecifierSet())
         for r in reqs:
             specifier &= r.specifier
         files = self._files(name)
-        selection = select(
-            name,
-            files,
-            self.target,
-            specifier,
-            policy=self._policy_for(name),
-            extras=extras,
-            no_binary=self._binary_flag(name, self.no_binary),
-        )
-        self.state.dropped[name] = list(selection.dropped)
-        found = [c for c in selection.candidates if c.version not in bad]
-        if found and found[0].file is not None:
-            log.debug("%s: %d candidates, trying %s first", identifier, len(found), found[0].version)
-        return found
+        dropped = self.state.dropped.setdefault(name, [])
+        policy, no_binary = self._policy_for(name), self._binary_flag(name, self.no_binary)
+
+        def matches() -> Iterator[Candidate]:
+            # A factory: resolvelib pulls candidates one at a time, so old releases are never parsed.
+            dropped.clear()
+            for candidate in select(
+                name,
+                files,
+                self.target,
+                specifier,
+                policy=policy,
+                extras=extras,
+                no_binary=no_binary,
+                dropped=dropped,
+            ):
+                if candidate.version not in bad:
+                    yield candidate
+
+        return matches
 
     def is_satisfied_by(self, requirement: Req, candidate: Candidate) -> bool:
         if requirement.url or candidate.local_path:
@@ -199,8 +206,8 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
             return False
         return name in names or ":all:" in names
 
-    def _files(self, name: NormalizedName) -> list[DistFile]:
-        files = list(self.finder.project(name).files)
+    def _files(self, name: NormalizedName) -> Sequence[DistFile]:
+        files = self.finder.project(name).files  # the same tuple each time: grouping is cached by it
         if not self.require_hashes:
             return files
         if name not in self.pins:
@@ -209,7 +216,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
                 hint="pin every requirement, including dependencies, with --hash "
                 "(pip's rule: once one requirement has a hash, all must)",
             )
-        return [f for f in files if f.sha256 in self.pins[name]]
+        return tuple(f for f in files if f.sha256 in self.pins[name])
 
     def _applies(self, req: Requirement, extras: frozenset[str]) -> bool:
         if req.marker is None:
