@@ -12,7 +12,7 @@ else
   echo "test: not root or XBUILD_SKIP_ENGINE=1: container/emulation tests skip unless an engine runs"
 fi
 echo "test: ruff"
-.venv/bin/ruff check xbuild tests bench
+.venv/bin/ruff check .
 echo "test: mypy --strict"
 .venv/bin/mypy
 echo "test: pytest"
