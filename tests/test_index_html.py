@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import pytest
 from packaging.utils import canonicalize_name
 
@@ -141,3 +143,91 @@ def test_unreadable_pages(content_type: str, body: bytes, message: str) -> None:
             index_url=PAGE_URL,
             project=FOO,
         )
+
+
+# --- the scanner: HTML as html.parser reads it ------------------------------------------------
+
+
+WHEEL = "foo-1.0-py3-none-any.whl"
+
+
+def test_attribute_order_does_not_matter() -> None:
+    text = f'<a data-yanked="old" data-requires-python="&gt;=3.9" href="{WHEEL}#sha256=AB">x</a>'
+    [file] = parse(text)
+    assert (file["filename"], file["hashes"]) == (WHEEL, (("sha256", "ab"),))
+    assert (file["requires_python"], file["yanked"]) == (">=3.9", "old")
+
+
+@pytest.mark.parametrize(
+    "anchor",
+    [
+        f'<a href="{WHEEL}" data-requires-python=">=3.9">x</a>',
+        f"<a href='{WHEEL}' data-requires-python='>=3.9'>x</a>",
+        f"<a href={WHEEL} data-requires-python=&gt;=3.9>x</a>",
+        f'<a href = "{WHEEL}"\n   data-requires-python =\n"&gt;=3.9"\n>x</a>',
+        f'<A HREF="{WHEEL}" Data-Requires-Python="&gt;=3.9">x</A>',
+        f'<a\thref="{WHEEL}"data-requires-python="&#62;=3.9"/>',
+        f'<a href="{WHEEL}" data-requires-python="&gt;=3.9" />x',
+    ],
+)
+def test_quotes_whitespace_case_and_entities(anchor: str) -> None:
+    [file] = parse(anchor)
+    assert (file["filename"], file["requires_python"]) == (WHEEL, ">=3.9")
+
+
+def test_entities_in_href_are_unescaped_before_the_url_is_resolved() -> None:
+    [file] = parse('<a href="https://cdn.example.org/f&#47;foo-1.0%2Bx.tar.gz#md5=f&#70;">x</a>')
+    assert file["url"] == "https://cdn.example.org/f/foo-1.0%2Bx.tar.gz"
+    assert (file["filename"], file["hashes"]) == ("foo-1.0+x.tar.gz", (("md5", "ff"),))
+
+
+def test_anchors_in_comments_scripts_and_other_tags_are_not_links() -> None:
+    text = (
+        '<!-- <a href="foo-0.1.tar.gz">old</a> -->'
+        "<script>var a = '<a href=\"foo-0.2.tar.gz\">';</script>"
+        '<abbr href="foo-0.3.tar.gz">x</abbr><area href="foo-0.4.tar.gz">'
+        '<a title="a > b" href="foo-1.0.tar.gz">kept</a>'
+    )
+    assert [f["filename"] for f in parse(text)] == ["foo-1.0.tar.gz"]
+
+
+def test_repeated_attributes_keep_the_last_value_as_before() -> None:
+    [file] = parse('<a href="foo-0.9.tar.gz" href="foo-1.0.tar.gz" data-yanked="a" data-yanked>x</a>')
+    assert (file["filename"], file["yanked"]) == ("foo-1.0.tar.gz", "")
+
+
+def test_empty_and_valueless_hrefs_are_skipped() -> None:
+    assert parse('<a href>x</a><a href="">y</a><a href=>z</a><a name="top"></a>') == []
+
+
+@pytest.mark.parametrize("opening", ["<a x ", '<a x="', "<a '", "<!-- ", "<script> ", "<style ", "<base "])
+def test_constructs_left_open_end_the_page_in_linear_time(opening: str) -> None:
+    """Each of these, repeated, once took quadratic time (minutes); html.parser stops there too."""
+    text = '<a href="foo-1.0.tar.gz">x</a>' + opening * 50_000
+    start = time.perf_counter()
+    assert [f["filename"] for f in parse(text)] == ["foo-1.0.tar.gz"]
+    assert time.perf_counter() - start < 5
+
+
+def test_base_tag_in_any_case_and_relative_to_the_page() -> None:
+    text = '<BASE HREF="../../mirror/"><base href="https://ignored.example/"><a href="foo-1.0.tar.gz">x</a>'
+    assert parse(text)[0]["url"] == "https://example.org/mirror/foo-1.0.tar.gz"
+
+
+@pytest.mark.parametrize(
+    ("href", "url"),
+    [
+        ("foo-1.0.tar.gz", "https://example.org/simple/foo/foo-1.0.tar.gz"),
+        ("./foo-1.0.tar.gz", "https://example.org/simple/foo/foo-1.0.tar.gz"),
+        ("../../files/foo-1.0.tar.gz", "https://example.org/files/foo-1.0.tar.gz"),
+        ("/files/foo-1.0.tar.gz", "https://example.org/files/foo-1.0.tar.gz"),
+        ("//cdn.example.net/foo-1.0.tar.gz", "https://cdn.example.net/foo-1.0.tar.gz"),
+        ("http://other.example/foo-1.0.tar.gz", "http://other.example/foo-1.0.tar.gz"),
+        ("\n https://other.example/foo-1.0.tar.gz", "https://other.example/foo-1.0.tar.gz"),
+        ("https://other.example/foo-1.0\t.tar.gz", "https://other.example/foo-1.0.tar.gz"),
+        ("https://other.example/foo-1.0.tar.gz?", "https://other.example/foo-1.0.tar.gz"),
+    ],
+)
+def test_links_resolve_as_urljoin_resolves_them(href: str, url: str) -> None:
+    [file] = parse(f'<a href="{href}#sha256=aa">x</a>')
+    assert (file["url"], file["hashes"]) == (url, (("sha256", "aa"),))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
+from packaging.version import InvalidVersion, Version
 
 logger = logging.getLogger(__name__)
 
@@ -68,12 +70,77 @@ def normalize_hashes(pairs: Iterable[tuple[str, str]] | Mapping[str, str]) -> Ha
 
 
 def project_of(filename: str) -> NormalizedName | None:
-    """The project a wheel or sdist filename belongs to, or None for anything else."""
+    """The project a wheel or sdist filename belongs to, or None for anything else.
+
+    The answer is packaging's (parse_wheel_filename / parse_sdist_filename), which judges the
+    name, version, build tag and tags of a filename each on its own; so each part is judged once
+    per process, since a page's thousands of files share a few names, versions and tag sets.
+    """
+    if filename.endswith(".whl"):
+        return _wheel_project(filename[:-4])
+    if filename.endswith(".tar.gz"):
+        stem = filename[: -len(".tar.gz")]
+    elif filename.endswith(".zip"):
+        stem = filename[: -len(".zip")]
+    else:
+        return None
+    name, dash, version = stem.rpartition("-")
+    if not dash or not _valid_version(version):
+        return None
+    return _sdist_name(name)
+
+
+def _wheel_project(stem: str) -> NormalizedName | None:
+    dashes = stem.count("-")
+    if dashes not in (4, 5):
+        return None
+    parts = stem.split("-", dashes - 2)  # name, version, [build,] python-abi-platform
+    if not _valid_version(parts[1]) or not _valid_wheel_tags(parts[-1]):
+        return None
+    if dashes == 5 and not _valid_build_tag(parts[2]):
+        return None
+    return _wheel_name(parts[0])
+
+
+# Each helper asks packaging about one part, the others filled in with parts known to be valid.
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _valid_version(text: str) -> bool:
     try:
-        if filename.endswith(".whl"):
-            return parse_wheel_filename(filename)[0]
-        return parse_sdist_filename(filename)[0]
-    except (InvalidWheelFilename, InvalidSdistFilename):
+        Version(text)
+    except InvalidVersion:
+        return False
+    return True
+
+
+@functools.lru_cache(maxsize=1024)
+def _wheel_name(name_part: str) -> NormalizedName | None:
+    return _wheel_part(f"{name_part}-0-py3-none-any.whl")
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_wheel_tags(tags_part: str) -> bool:
+    return _wheel_part(f"x-0-{tags_part}.whl") is not None
+
+
+@functools.lru_cache(maxsize=1024)
+def _valid_build_tag(build_part: str) -> bool:
+    return _wheel_part(f"x-0-{build_part}-py3-none-any.whl") is not None
+
+
+def _wheel_part(filename: str) -> NormalizedName | None:
+    try:
+        return parse_wheel_filename(filename)[0]
+    except InvalidWheelFilename:
+        return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _sdist_name(name_part: str) -> NormalizedName | None:
+    try:
+        return parse_sdist_filename(f"{name_part}-0.tar.gz")[0]
+    except InvalidSdistFilename:
         return None
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+import html
 import json
 import logging
+import re
 from email.message import Message
-from html.parser import HTMLParser
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
 
+import packaging
 from packaging.utils import NormalizedName
 
 from .models import DistFile, Hashes, make_dist_file, normalize_hashes
@@ -19,6 +22,9 @@ JSON_TYPE = "application/vnd.pypi.simple.v1+json"
 HTML_TYPES = ("application/vnd.pypi.simple.v1+html", "text/html")
 ACCEPT = f"{JSON_TYPE}, application/vnd.pypi.simple.v1+html;q=0.2, text/html;q=0.01"
 _SUPPORTED_MAJOR = 1
+# Names what parse_page's answer depends on besides its arguments, for caches of that answer:
+# bump the number whenever a change here could turn the same page into different DistFiles.
+PARSER_VERSION = f"xbuild-pages-2 packaging-{packaging.__version__}"
 
 
 class PageFormatError(ValueError):
@@ -81,11 +87,14 @@ def parse_json_page(
         raise PageFormatError("unreadable JSON", "no 'files' list")
     meta = data.get("meta")
     _check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
-    files = (_json_file(entry, page_url, index_url, project) for entry in data["files"])
+    resolver = _Resolver(page_url)
+    files = (_json_file(entry, resolver, index_url, project) for entry in data["files"])
     return tuple(file for file in files if file is not None)
 
 
-def _json_file(entry: Any, page_url: str, index_url: str, project: NormalizedName | None) -> DistFile | None:
+def _json_file(
+    entry: Any, resolver: _Resolver, index_url: str, project: NormalizedName | None
+) -> DistFile | None:
     if not isinstance(entry, dict):
         raise PageFormatError("unreadable JSON", "a file entry is not an object")
     filename, url = entry.get("filename"), entry.get("url")
@@ -95,7 +104,7 @@ def _json_file(entry: Any, page_url: str, index_url: str, project: NormalizedNam
     size = entry.get("size")
     return make_dist_file(
         filename=filename,
-        url=urljoin(page_url, url),
+        url=resolver.join(url),
         index_url=index_url,
         project=project,
         hashes=_json_hashes(entry.get("hashes")) or (),
@@ -108,9 +117,12 @@ def _json_file(entry: Any, page_url: str, index_url: str, project: NormalizedNam
 
 def _json_hashes(value: object) -> Hashes | None:
     """PEP 691/714: a dict of hashes, true for 'offered without hash', false/absent for none."""
-    if isinstance(value, dict):
-        return normalize_hashes((str(k), str(v)) for k, v in value.items())
-    return () if value is True else None
+    if not isinstance(value, dict):
+        return () if value is True else None
+    try:  # lower-cased as normalize_hashes does, at a third of its cost
+        return tuple(zip(map(str.lower, value), map(str.lower, value.values()), strict=True))
+    except TypeError:  # a digest that is not a string
+        return normalize_hashes((str(algo), str(digest)) for algo, digest in value.items())
 
 
 def _json_yanked(value: object) -> str | None:
@@ -121,43 +133,70 @@ def _json_yanked(value: object) -> str | None:
 
 # --- PEP 503 HTML ---------------------------------------------------------------------------
 
-
-class _AnchorParser(HTMLParser):
-    """Collects <a> attributes, the <base href> and the repository version meta tag."""
-
-    def __init__(self) -> None:
-        super().__init__(convert_charrefs=True)
-        self.anchors: list[dict[str, str | None]] = []
-        self.base: str | None = None
-        self.api_version: str | None = None
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        attributes = dict(attrs)
-        if tag == "a" and attributes.get("href"):
-            self.anchors.append(attributes)
-        elif tag == "base" and self.base is None:
-            self.base = attributes.get("href")
-        elif tag == "meta" and attributes.get("name") == "pypi:repository-version":
-            self.api_version = attributes.get("content")
+# A scan for the three start tags that matter, with attribute syntax as html.parser reads it
+# (quoted values may hold '>', names and tags in any case). Comments and script/style bodies are
+# matched too, so that anchors inside them are skipped as html.parser skips them. Whatever is
+# left open runs to the end of the text, where html.parser would stop as well; that and the
+# possessive quantifiers keep the scan linear on any input. A fifth of html.parser's cost.
+_TAG = re.compile(
+    r"""
+    <!--(?: .*?--!?> | .* )
+  | <(script|style)(?=[\s/>])(?: .*?</\1\s*> | .* )
+  | <(a|base|meta)(?=[\s/>])
+    ((?: [\s/]++ | [^\s/>][^\s/>=]*+ (?:\s*+=\s*+(?:"[^"]*+"|'[^']*+'|[^\s>]*+))?+ )*+)
+    (>?)  # empty only at the end of the text: every other character belongs to the tag
+    """,
+    re.IGNORECASE | re.DOTALL | re.VERBOSE,
+)
+_ATTRIBUTE = re.compile(r"""([^\s/>][^\s/>=]*)(?:(\s*=)\s*("[^"]*"|'[^']*'|[^\s>]*))?""")
+_unescape = functools.lru_cache(maxsize=4096)(html.unescape)  # Requires-Python strings repeat
 
 
 def parse_html_page(
     text: str, *, page_url: str, index_url: str, project: NormalizedName | None
 ) -> tuple[DistFile, ...]:
-    """html.parser has already unescaped attribute values (e.g. '&gt;=3.8' -> '>=3.8')."""
-    parser = _AnchorParser()
-    parser.feed(text)
-    parser.close()
-    _check_api_version(parser.api_version)
-    base = urljoin(page_url, parser.base) if parser.base else page_url
-    files = (_html_file(anchor, base, index_url, project) for anchor in parser.anchors)
+    """Attribute values are unescaped here (e.g. '&gt;=3.8' -> '>=3.8'), as html.parser would."""
+    anchors: list[dict[str, str | None]] = []
+    base: str | None = None
+    api_version: str | None = None
+    for match in _TAG.finditer(text):
+        tag = match[2]
+        if tag is None or not match[4]:
+            continue  # a comment, script or style, or a tag the text ends inside
+        attributes = _attributes(match[3])
+        tag = tag.lower()
+        if tag == "a":
+            if attributes.get("href"):
+                anchors.append(attributes)
+        elif tag == "base":
+            if base is None:
+                base = attributes.get("href")
+        elif attributes.get("name") == "pypi:repository-version":
+            api_version = attributes.get("content")
+    _check_api_version(api_version)
+    resolver = _Resolver(urljoin(page_url, base) if base else page_url)
+    files = (_html_file(anchor, resolver, index_url, project) for anchor in anchors)
     return tuple(file for file in files if file is not None)
 
 
+def _attributes(text: str) -> dict[str, str | None]:
+    """Names lower-cased, the last of repeated names wins (as dict(html.parser's list) did)."""
+    attributes: dict[str, str | None] = {}
+    for name, equals, raw in _ATTRIBUTE.findall(text):
+        attributes[name.lower()] = _attribute_value(raw) if equals else None
+    return attributes
+
+
+def _attribute_value(raw: str) -> str:
+    first = raw[:1]
+    value = raw[1:-1] if first in ("'", '"') and first == raw[-1:] else raw
+    return _unescape(value) if "&" in value else value
+
+
 def _html_file(
-    anchor: dict[str, str | None], base: str, index_url: str, project: NormalizedName | None
+    anchor: dict[str, str | None], resolver: _Resolver, index_url: str, project: NormalizedName | None
 ) -> DistFile | None:
-    url, fragment = urldefrag(urljoin(base, anchor["href"] or ""))
+    url, fragment = resolver.split(anchor["href"] or "")
     filename = url.rstrip("/").rsplit("/", 1)[-1]
     metadata = anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata", "false"))
     return make_dist_file(
@@ -172,9 +211,55 @@ def _html_file(
     )
 
 
+# An absolute http(s) URL (and its fragment) that urljoin and urldefrag would hand back unchanged:
+# a host, no query, no ';' parameters, nothing urlsplit strips or checks (controls, spaces,
+# brackets). And a relative href of one plain path segment, which joins onto the base directory.
+_PLAIN_ABSOLUTE = re.compile(
+    r"(https?://[^\x00-\x20/?#;@\[\]\\\x7f-\U0010ffff]+(?:/[^\x00-\x20?#;\x7f]*)?)(?:#([^\x00-\x20]*))?"
+)
+_PLAIN_SEGMENT = re.compile(r"(?!\.\.?(?:#|$))([^\x00-\x20/?#;:\\\x7f]+)(?:#([^\x00-\x20]*))?")
+
+
+class _Resolver:
+    """urljoin against one base, with the two common shapes of href done by slicing.
+
+    PyPI links are absolute and many other indexes link bare filenames; the rest (dot segments,
+    queries, other schemes) goes through urllib, at ~20 us a link.
+    """
+
+    def __init__(self, base: str) -> None:
+        self._base = base
+        joined = urljoin(base, "x")  # the base's directory, resolved as urljoin resolves it
+        self._directory = joined[:-1] if joined.endswith("/x") and "#" not in joined else None
+
+    def join(self, href: str) -> str:
+        """urljoin(base, href)."""
+        match = _PLAIN_ABSOLUTE.fullmatch(href)
+        if match is not None and match[2] is None:
+            return href
+        if self._directory is not None:
+            match = _PLAIN_SEGMENT.fullmatch(href)
+            if match is not None and match[2] is None:
+                return self._directory + href
+        return urljoin(self._base, href)
+
+    def split(self, href: str) -> tuple[str, str]:
+        """urldefrag(urljoin(base, href)): the URL and its fragment."""
+        match = _PLAIN_ABSOLUTE.fullmatch(href)
+        if match is not None:
+            return match[1], match[2] or ""
+        if self._directory is not None:
+            match = _PLAIN_SEGMENT.fullmatch(href)
+            if match is not None:
+                return self._directory + match[1], match[2] or ""
+        url, fragment = urldefrag(urljoin(self._base, href))
+        return url, fragment
+
+
 def _fragment_hashes(fragment: str) -> Hashes:
+    """'sha256=ABC' -> (('sha256', 'abc'),), lower-cased as normalize_hashes does."""
     algo, sep, value = fragment.partition("=")
-    return normalize_hashes([(algo, value)]) if sep and algo and value else ()
+    return ((algo.lower(), value.lower()),) if sep and algo and value else ()
 
 
 def _html_metadata_hashes(value: str | None) -> Hashes | None:
