@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import subprocess
 import sys
@@ -10,12 +11,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from packaging.utils import canonicalize_name
 from support.clients import quick_client
 from support.index_server import IndexServer
 from support.packages import make_wheel
 
 from xbuild.errors import InputError
-from xbuild.index import CachedPage, HttpCache
+from xbuild.index import CachedPage, DistFile, HttpCache
+from xbuild.index.cache import ParseKey
 
 URL = "https://example.org/simple/foo/"
 
@@ -128,6 +131,81 @@ def test_two_processes_writing_the_same_key(cache: HttpCache) -> None:
     assert len(entry_files(cache, "pages")) == 1
 
 
+# --- parsed files ----------------------------------------------------------------------------
+
+FILES = (
+    DistFile(
+        project=canonicalize_name("foo"),
+        filename="foo-1.0-py3-none-any.whl",
+        url="https://files.example.org/foo-1.0-py3-none-any.whl",
+        hashes=(("sha256", "ab"), ("md5", "cd")),
+        requires_python=">=3.9",
+        yanked="",
+        metadata_hashes=(),
+        size=1234,
+        index_url="https://example.org/simple/",
+    ),
+    DistFile(
+        project=canonicalize_name("foo"),
+        filename="foo-1.0.tar.gz",
+        url="https://files.example.org/foo-1.0.tar.gz",
+        hashes=(),
+        yanked="use 1.1",
+        metadata_hashes=(("sha256", "ef"),),
+        index_url="https://example.org/simple/",
+    ),
+)
+
+
+def key(**changes: str | None) -> ParseKey:
+    fields: dict[str, str | None] = {
+        "page_sha256": "00" * 32,
+        "content_type": "text/html",
+        "page_url": URL,
+        "index_url": "https://example.org/simple/",
+        "project": "foo",
+        "parser": "test-1",
+    }
+    return ParseKey(**{**fields, **changes})  # type: ignore[arg-type]
+
+
+def test_parsed_files_round_trip_beside_the_page(cache: HttpCache) -> None:
+    cache.store_page(URL, page())
+    cache.store_files(URL, key(), FILES)
+    assert cache.load_files(URL, key()) == FILES
+    assert cache.load_files(URL, key()) is not FILES  # read from disk, not remembered
+    pages = sorted(p.name for p in entry_files(cache, "pages"))
+    assert pages == [pages[0], pages[0] + ".files"]
+    cache.store_files(URL, key(), ())
+    assert cache.load_files(URL, key()) == ()
+
+
+@pytest.mark.parametrize(
+    "changed",
+    [
+        {"page_sha256": "11" * 32},  # the page changed
+        {"parser": "test-2"},  # xbuild or packaging changed
+        {"project": None},  # parsed for another purpose (find-links keeps every project)
+        {"page_url": URL + "?redirected"},
+        {"content_type": "text/html; charset=latin-1"},
+    ],
+)
+def test_parsed_files_of_another_key_are_a_miss(cache: HttpCache, changed: dict[str, str | None]) -> None:
+    cache.store_files(URL, key(), FILES)
+    assert cache.load_files(URL, key(**changed)) is None
+    assert cache.load_files("https://example.org/simple/bar/", key()) is None
+
+
+def test_parsed_files_of_the_wrong_shape_are_a_logged_miss(
+    cache: HttpCache, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The frame's checksum catches damage; this is a well-framed entry with wrong columns."""
+    strange = dataclasses.replace(FILES[0], size="12")  # type: ignore[arg-type]
+    cache.store_files(URL, key(), (strange,))
+    assert cache.load_files(URL, key()) is None
+    assert "parsed files for" in caplog.text
+
+
 # --- revalidation through the index ---------------------------------------------------------
 
 
@@ -166,6 +244,64 @@ def test_changed_page_is_fetched_again(index_server: IndexServer, cache: HttpCac
     with quick_client([index_server.index_url], cache=cache) as client:
         assert len(client.project("foo").files) == 2
     assert [r.status for r in index_server.requests("/simple/foo/")] == [200, 200]
+
+
+@pytest.fixture
+def no_validators(index_server: IndexServer) -> IndexServer:
+    """An index like some mirrors: no ETag, no Last-Modified, so every run fetches every page."""
+    index_server.config.etag = False
+    index_server.config.last_modified = False
+    return index_server
+
+
+def refuse_to_parse(**page: object) -> tuple[DistFile, ...]:
+    raise AssertionError(f"{page['page_url']} was parsed again")
+
+
+@pytest.mark.parametrize("page_format", ["html", "json"])
+def test_unchanged_page_is_fetched_but_neither_parsed_nor_rewritten(
+    no_validators: IndexServer, cache: HttpCache, monkeypatch: pytest.MonkeyPatch, page_format: str
+) -> None:
+    make_wheel(no_validators.dist_dir, "foo", "1.0")
+    no_validators.config.page_format = page_format  # type: ignore[assignment]
+    with quick_client([no_validators.index_url], cache=cache) as client:
+        first = client.project("foo")
+    stored: list[str] = []
+    monkeypatch.setattr(HttpCache, "store_page", lambda self, url, page: stored.append(url))
+    monkeypatch.setattr("xbuild.index.client.parse_page", refuse_to_parse)
+    with quick_client([no_validators.index_url], cache=cache) as client:
+        assert client.project("foo") == first
+    assert [r.status for r in no_validators.requests("/simple/foo/")] == [200, 200]
+    assert stored == []
+
+
+def test_changed_page_without_validators_is_parsed_again(
+    no_validators: IndexServer, cache: HttpCache
+) -> None:
+    make_wheel(no_validators.dist_dir, "foo", "1.0")
+    with quick_client([no_validators.index_url], cache=cache) as client:
+        client.project("foo")
+    make_wheel(no_validators.dist_dir, "foo", "1.1")
+    with quick_client([no_validators.index_url], cache=cache) as client:
+        assert [f.filename for f in client.project("foo").files] == [
+            "foo-1.0-py3-none-any.whl",
+            "foo-1.1-py3-none-any.whl",
+        ]
+    with quick_client([no_validators.index_url], cache=cache, offline=True) as client:
+        assert len(client.project("foo").files) == 2
+
+
+def test_find_links_page_is_not_parsed_twice_either(
+    no_validators: IndexServer, cache: HttpCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_wheel(no_validators.dist_dir, "foo", "1.0")
+    make_wheel(no_validators.dist_dir, "bar", "2.0")
+    links = [no_validators.find_links_url]
+    with quick_client([], cache=cache, find_links=links) as client:
+        first = [client.project("foo"), client.project("bar")]
+    monkeypatch.setattr("xbuild.index.client.parse_page", refuse_to_parse)
+    with quick_client([], cache=cache, find_links=links) as client:
+        assert [client.project("foo"), client.project("bar")] == first
 
 
 def test_offline_serves_pages_from_the_cache_only(index_server: IndexServer, cache: HttpCache) -> None:

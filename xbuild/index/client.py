@@ -25,12 +25,12 @@ from packaging.utils import InvalidName, NormalizedName
 from ..errors import InputError, RefusedError, UsageError
 from ._fs import atomic_path, link_or_copy
 from .archives import local_metadata
-from .cache import HttpCache
+from .cache import CachedPage, HttpCache, ParseKey
 from .hashing import copy_hashing, digest_bytes, mismatch
 from .http import Fetcher, RetryPolicy, not_cached
 from .local import directory_files, local_index_files
 from .models import DistFile, ProjectPage, canonical_project, merge_files
-from .pages import PageFormatError, parse_page
+from .pages import PARSER_VERSION, PageFormatError, parse_page
 from .remote_zip import RangesUnsupported, metadata_over_ranges
 from .urls import (
     file_url_path,
@@ -186,16 +186,32 @@ class IndexClient:
     def _remote_index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
         url = project_url(index_url, project)
         page = self._fetcher.page(url)
-        files = None
-        if page.status == 200:
-            files = parse_page(
-                content_type=page.content_type,
-                body=page.body,
-                page_url=page.url,
-                index_url=index_url,
-                project=project,
-            )
+        files = self._parse(url, page, index_url, project) if page.status == 200 else None
         self._fetcher.store_page(url, page)
+        return files
+
+    def _parse(
+        self, url: str, page: CachedPage, index_url: str, project: NormalizedName | None
+    ) -> tuple[DistFile, ...]:
+        """parse_page, or the files parsed before from the same body at the same URL.
+
+        The client's memos already parse each page once per run; this spares the next run,
+        which fetches the whole page again when the index sends no validators.
+        """
+        if self._cache is None:
+            return _parse_page(page, index_url, project)
+        key = ParseKey(
+            page_sha256=digest_bytes(page.body)["sha256"],
+            content_type=page.content_type,
+            page_url=page.url,
+            index_url=index_url,
+            project=project,
+            parser=PARSER_VERSION,
+        )
+        files = self._cache.load_files(url, key)
+        if files is None:
+            files = _parse_page(page, index_url, project)
+            self._cache.store_files(url, key, files)
         return files
 
     def _find_links_files(self, location: str, project: NormalizedName) -> tuple[DistFile, ...]:
@@ -220,7 +236,7 @@ class IndexClient:
         page = self._fetcher.page(location)
         if page.status != 200:
             raise InputError(f"find-links page {redact_url(location)} answered HTTP 404")
-        files = _all_files(page.body, page.content_type, page.url, location)
+        files = self._parse(location, page, location, None)
         self._fetcher.store_page(location, page)
         return files
 
@@ -344,6 +360,16 @@ class IndexClient:
 
 def _all_files(body: bytes, content_type: str, page_url: str, source: str) -> tuple[DistFile, ...]:
     return parse_page(content_type=content_type, body=body, page_url=page_url, index_url=source, project=None)
+
+
+def _parse_page(page: CachedPage, index_url: str, project: NormalizedName | None) -> tuple[DistFile, ...]:
+    return parse_page(
+        content_type=page.content_type,
+        body=page.body,
+        page_url=page.url,
+        index_url=index_url,
+        project=project,
+    )
 
 
 def _verify(file: DistFile, digests: dict[str, str]) -> None:

@@ -133,6 +133,7 @@ class Fetcher:
         self._cache = cache
         self.offline = offline
         self._retry = retry
+        self._unchanged: dict[str, CachedPage] = {}  # fetched pages identical to their entry, until stored
         self._client = httpx.Client(
             http2=True,
             verify=_ssl_context(),
@@ -156,11 +157,16 @@ class Fetcher:
             if cached is None:
                 raise not_cached(url)
             return cached
-        return self._retrying(url, lambda: self._page_once(url, cached))
+        page = self._retrying(url, lambda: self._page_once(url, cached))
+        if cached is not None and page == cached:  # 304, or the same page again without validators
+            self._unchanged[url] = cached
+            return cached
+        return page
 
     def store_page(self, url: str, page: CachedPage) -> None:
         """Called once the page parsed, so garbage never reaches the cache."""
-        if self._cache is not None and not self.offline:
+        unchanged = self._unchanged.pop(url, None) is page
+        if self._cache is not None and not self.offline and not unchanged:
             self._cache.store_page(url, page)
 
     def _page_once(self, url: str, cached: CachedPage | None) -> CachedPage:
