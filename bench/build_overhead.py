@@ -19,6 +19,8 @@ MarkupSafe sdist from PyPI built with --no-binary) the bench measures:
                         environment variables and paths, so the wheel should be byte-identical.
   bare by-hand          what a careful user scripts: the same minus xbuild's arch check and its
                         separate `pip install --upgrade pip` (one pip install of the build deps).
+  bare lean             (--lean) a faster recipe for the same wheel: `venv --without-pip`, pip
+                        run from its mounted wheel, `pip install --no-compile` of the build deps.
   xbuild cached         `xbuild build` again: served from W/built, no container.
   xbuild cached offline the same with --offline.
   xbuild plan [offline] `xbuild plan` with the same arguments and W: the planning share of `cached`.
@@ -92,13 +94,15 @@ FULL_COLD = "xbuild full-cold"
 COLD = "xbuild cold"
 SAME = "bare same-steps"
 HAND = "bare by-hand"
+LEAN = "bare lean"
 CACHED = "xbuild cached"
 CACHED_OFFLINE = "xbuild cached offline"
 PLAN = "xbuild plan"
 PLAN_OFFLINE = "xbuild plan offline"
 START = "xbuild build --help"
-KINDS = (FULL_COLD, COLD, SAME, HAND, CACHED, CACHED_OFFLINE, PLAN, PLAN_OFFLINE, START)
+KINDS = (FULL_COLD, COLD, SAME, HAND, LEAN, CACHED, CACHED_OFFLINE, PLAN, PLAN_OFFLINE, START)
 HEAVY = (COLD, SAME, HAND)
+BARE_NAMES = {SAME: "same", HAND: "hand", LEAN: "lean"}
 LIGHT = (CACHED, CACHED_OFFLINE, PLAN, PLAN_OFFLINE, START)
 COLD_GOAL = 0.20
 CACHED_GOAL = 1.0
@@ -278,7 +282,8 @@ def plan_argv(bench: Bench, case: Case, *, offline: bool) -> list[str]:
     ]
 
 
-def bare_script(base: Baseline, *, same_steps: bool) -> str:
+def bare_script(base: Baseline, kind: str) -> str:
+    """The in-container commands of one bare kind: SAME, HAND or LEAN (see the module docstring)."""
     venv_python = f"{VENV}/bin/python"
     archive = shlex.quote(f"{SRC}/{base.sdist.name}")
     unpack = (
@@ -286,14 +291,23 @@ def bare_script(base: Baseline, *, same_steps: bool) -> str:
         if base.sdist.name.endswith(".zip")
         else f"tar -xf {archive} -C /tmp/src"
     )
+    requirements = shlex.join(base.requirements)
     steps = []
-    if same_steps:
-        steps.append(f'm=$(uname -m); [ "$m" = "{base.arch}" ] || {{ echo "wrong arch $m" >&2; exit 1; }}')
-    steps.append(f"{base.python} -m venv {VENV}")
-    if same_steps:
-        steps.append(f"{venv_python} -m pip install -q --upgrade pip")
+    if kind == SAME:
+        steps += [
+            f'm=$(uname -m); [ "$m" = "{base.arch}" ] || {{ echo "wrong arch $m" >&2; exit 1; }}',
+            f"{base.python} -m venv {VENV}",
+            f"{venv_python} -m pip install -q --upgrade pip",
+            f"{venv_python} -m pip install -q {requirements}",
+        ]
+    elif kind == HAND:
+        steps += [f"{base.python} -m venv {VENV}", f"{venv_python} -m pip install -q {requirements}"]
+    else:  # no ensurepip, pip runs from its mounted wheel, no byte-compiling of the throwaway venv
+        steps += [
+            f"{base.python} -m venv --without-pip {VENV}",
+            f'set -- {WHEELS}/pip-*.whl; {venv_python} "$1/pip" install -q --no-compile {requirements}',
+        ]
     steps += [
-        f"{venv_python} -m pip install -q {shlex.join(base.requirements)}",
         f"mkdir -p /tmp/src && {unpack} && mv /tmp/src/{shlex.quote(base.root)} /tmp/src/root",
         f"{venv_python} -m build --wheel --no-isolation --outdir /tmp/dist /tmp/src/root",
         f"PATH={VENV}/bin:$PATH {venv_python} -m auditwheel repair --plat {base.repair} -w {OUT} "
@@ -324,6 +338,7 @@ def step_label(command: str) -> str:
         (" -m venv ", "venv"),
         ("--upgrade pip", "pip upgrade"),
         ("pip install", "install build deps"),
+        ('/pip" install', "install build deps"),
         ("tar -xf", "unpack"),
         ("zipfile -e", "unpack"),
         (" -m build ", "build wheel"),
@@ -347,7 +362,7 @@ def step_events(stderr: Path, start: float) -> list[Event]:
     return events
 
 
-def bare_argv(bench: Bench, base: Baseline, out: Path, name: str, *, same_steps: bool) -> list[str]:
+def bare_argv(bench: Bench, base: Baseline, out: Path, name: str, kind: str) -> list[str]:
     user = [] if os.getuid() == 0 else ["--user", f"{os.getuid()}:{os.getgid()}"]
     mounts = (
         (base.sdist.parent, SRC, True),
@@ -378,7 +393,7 @@ def bare_argv(bench: Bench, base: Baseline, out: Path, name: str, *, same_steps:
         base.image,
         "sh",
         "-c",
-        bare_script(base, same_steps=same_steps),
+        bare_script(base, kind),
     ]
 
 
@@ -440,8 +455,8 @@ def run_bare(bench: Bench, case: Case, kind: str, rnd: int, base: Baseline) -> t
     run_dir = bench.work / case.name / "runs" / f"{rnd}-{kind.replace(' ', '-')}"
     out = run_dir / "out"
     out.mkdir(parents=True)
-    name = f"xbuild-bench-{bench.token}-{case.name}-{rnd}-{'same' if kind == SAME else 'hand'}"
-    argv = bare_argv(bench, base, out, name, same_steps=kind == SAME)
+    name = f"xbuild-bench-{bench.token}-{case.name}-{rnd}-{BARE_NAMES[kind]}"
+    argv = bare_argv(bench, base, out, name, kind)
     bench.started.append(name)
     try:
         seconds, cpu, wall_start = timed(argv, dict(os.environ), run_dir)
@@ -519,7 +534,7 @@ class CaseResult:
     baseline: Baseline
 
 
-def bench_case(bench: Bench, case: Case, runs: int, seen_runs: set[str]) -> CaseResult:
+def bench_case(bench: Bench, case: Case, runs: int, heavy: Sequence[str], seen_runs: set[str]) -> CaseResult:
     cache = bench.work / case.name / "cache"
     cache.mkdir(parents=True)
     samples: list[Sample] = []
@@ -546,7 +561,7 @@ def bench_case(bench: Bench, case: Case, runs: int, seen_runs: set[str]) -> Case
         file=sys.stderr,
     )
     for rnd in range(1, runs + 1):
-        for kind in rotated(HEAVY, rnd):
+        for kind in rotated(heavy, rnd):
             if kind == COLD:
                 sample, _, timeline = run_xbuild(bench, case, kind, rnd, cache, seen_runs)
             else:
@@ -591,18 +606,21 @@ def verdicts(result: CaseResult) -> list[str]:
         assert value is not None
         return value
 
-    cold, same, hand = m(COLD), m(SAME), m(HAND)
+    cold, same = m(COLD), m(SAME)
     lines = []
-    for label, bare in (("same-steps", same), ("by-hand", hand)):
+    for kind in (SAME, HAND, LEAN):
+        bare = median(result.samples, name, kind)
+        if bare is None:
+            continue
         paired = [
             c.seconds / b.seconds
             for c in result.samples
             if c.kind == COLD
             for b in result.samples
-            if b.kind == (SAME if label == "same-steps" else HAND) and b.round == c.round
+            if b.kind == kind and b.round == c.round
         ]
         lines.append(
-            f"cold: xbuild / bare {label:<10} {cold / bare:5.2f}x  (overhead {cold - bare:+6.2f} s, "
+            f"cold: xbuild / {kind:<16} {cold / bare:5.2f}x  (overhead {cold - bare:+6.2f} s, "
             f"{100 * (cold / bare - 1):+5.1f} %; median of per-round ratios {statistics.median(paired):.2f}x)"
         )
     goal = "met" if cold / same - 1 < COLD_GOAL else "MISSED"
@@ -622,10 +640,7 @@ def verdicts(result: CaseResult) -> list[str]:
         f"cache/verify/place {m(CACHED) - m(PLAN):+.2f} s + engine/exec residue "
         f"{cold - m(CACHED) - same:+.2f} s"
     )
-    lines.append(
-        f"wheels: bare same-steps {result.bare_wheels.get(SAME, '?')}; by-hand "
-        f"{result.bare_wheels.get(HAND, '?')}"
-    )
+    lines.append("wheels: " + "; ".join(f"{k} {v}" for k, v in result.bare_wheels.items()))
     return lines
 
 
@@ -777,6 +792,11 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
         help=f"also build the MarkupSafe sdist from PyPI (default requirement {MARKUPSAFE})",
     )
     parser.add_argument("--no-cext", action="store_true", help="skip the C-extension case")
+    parser.add_argument(
+        "--lean",
+        action="store_true",
+        help="add the `bare lean` kind: venv --without-pip, pip from its wheel, --no-compile",
+    )
     parser.add_argument("--json", type=Path, help="write every sample here")
     parser.add_argument("--profile", type=Path, metavar="DIR", help="also profile xbuild into DIR")
     parser.add_argument("--top", type=int, default=15, help="rows per profile listing (default 15)")
@@ -853,7 +873,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         try:
             for case in cases:
                 print(f"{case.name}: {args.runs} rounds", file=sys.stderr)
-                results.append(bench_case(bench, case, args.runs, seen_runs))
+                heavy = (*HEAVY, LEAN) if args.lean else HEAVY
+                results.append(bench_case(bench, case, args.runs, heavy, seen_runs))
             if args.profile:
                 for case in cases:
                     profile += profile_case(bench, case, args.profile, args.top)
@@ -877,7 +898,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                 "",
                 *verdicts(result),
             ]
-            for kind in (COLD, SAME):
+            for kind in (COLD, SAME, LEAN):
                 if kind in result.timelines:
                     report += ["", *timeline_lines(result.timelines[kind])]
         report += ["", *profile] if profile else []
