@@ -159,7 +159,9 @@ def plan_from_options(options: PlanOptions, inputs: Inputs | None = None) -> Pla
     route = parse_route(options.route)
     client, urls = open_client(options, inputs)
     with client:
-        preparer = HostMetadataPreparer(client.download)
+        preparer = HostMetadataPreparer(
+            client.download, cache=HttpCache(default_cache_dir(os.environ)), offline=options.offline
+        )
         return make_plan(
             inputs,
             target,

@@ -7,6 +7,7 @@ nothing compiled is produced or kept, so the host never leaks into the target's 
 from __future__ import annotations
 
 import logging
+import subprocess
 import tarfile
 import tempfile
 import warnings
@@ -16,6 +17,7 @@ from pathlib import Path
 
 from xbuild.errors import EngineError, InputError
 from xbuild.index import DistFile
+from xbuild.index.cache import HttpCache
 from xbuild.plan.candidates import Candidate
 
 log = logging.getLogger(__name__)
@@ -43,11 +45,39 @@ def extract_sdist(archive: Path, dest: Path) -> Path:
 
 
 class HostMetadataPreparer:
-    def __init__(self, download: Downloader, work_dir: Path | None = None) -> None:
+    """Prepared metadata is cached by the sdist's sha256: the same archive always yields it."""
+
+    def __init__(
+        self,
+        download: Downloader,
+        work_dir: Path | None = None,
+        *,
+        cache: HttpCache | None = None,
+        offline: bool = False,
+    ) -> None:
         self.download = download
         self.work_dir = work_dir
+        self.cache = cache
+        self.offline = offline
 
     def __call__(self, candidate: Candidate) -> bytes:
+        sha = candidate.file.sha256 if candidate.file is not None and candidate.local_path is None else None
+        key = f"prepared-{sha}" if sha else None
+        cached = self.cache.load_metadata(key) if self.cache and key else None
+        if cached is not None:
+            return cached
+        if self.offline:
+            raise InputError(
+                f"{candidate.name} {candidate.version}: its metadata must be prepared by its "
+                "build backend, which needs the network",
+                hint="run once without --offline to cache it",
+            )
+        data = self._prepare(candidate)
+        if self.cache and key:
+            self.cache.store_metadata(key, data)
+        return data
+
+    def _prepare(self, candidate: Candidate) -> bytes:
         with tempfile.TemporaryDirectory(prefix="xbuild-meta-", dir=self.work_dir) as tmp:
             root = Path(tmp)
             if candidate.local_path is not None and candidate.local_path.is_dir():
@@ -67,6 +97,7 @@ def _file(candidate: Candidate) -> DistFile:
 def _prepare(source: Path, candidate: Candidate) -> bytes:
     from build import BuildBackendException, BuildException, ProjectBuilder
     from build.env import DefaultIsolatedEnv
+    from pyproject_hooks import quiet_subprocess_runner
 
     try:
         with (
@@ -75,14 +106,14 @@ def _prepare(source: Path, candidate: Candidate) -> bytes:
             tempfile.TemporaryDirectory(prefix="xbuild-md-") as out,
         ):
             warnings.simplefilter("always")  # backend warnings are the project's, not the user's: log them
-            builder = ProjectBuilder.from_isolated_env(env, source)
+            builder = ProjectBuilder.from_isolated_env(env, source, runner=quiet_subprocess_runner)
             env.install(builder.build_system_requires)
             env.install(builder.get_requires_for_build("wheel"))
             dist_info = Path(builder.metadata_path(out))
             for warning in caught:
                 log.debug("%s %s backend: %s", candidate.name, candidate.version, warning.message)
             return (dist_info / "METADATA").read_bytes()
-    except (BuildException, BuildBackendException, OSError) as exc:
+    except (BuildException, BuildBackendException, OSError, subprocess.CalledProcessError) as exc:
         raise EngineError(
             f"{candidate.name} {candidate.version}: preparing metadata failed: {exc}",
             hint="run with -v for the backend output",
