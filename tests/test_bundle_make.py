@@ -117,3 +117,28 @@ def test_dir_layout_replaces_atomically(wheels: list[Path], tmp_path: Path) -> N
     make_bundle(wheels, TARGET, settings(out, layout=Layout.DIR))
     make_bundle(wheels[:1], TARGET, settings(out, layout=Layout.DIR))
     assert (out / "pure_lib").is_dir() and not (out / "other.py").exists()
+
+
+BINARIES = Path(__file__).resolve().parent / "fixtures" / "binaries"
+
+
+@pytest.mark.parametrize(
+    ("fixture", "why"),
+    [("x86_64-linux-gnu.so", "the target needs aarch64"), ("aarch64-macos.11.0.so", "macho binary")],
+)
+def test_included_binaries_must_fit_the_target(
+    wheels: list[Path], tmp_path: Path, fixture: str, why: str
+) -> None:
+    code = tmp_path / "mycode"
+    code.mkdir()
+    (code / "fast.so").write_bytes((BINARIES / fixture).read_bytes())
+    out = tmp_path / "f.zip"
+    with pytest.raises(RefusedError, match=why):
+        make_bundle(wheels, TARGET, settings(out, includes=(code,)))
+    assert not out.exists()
+
+
+def test_included_binary_for_the_target_passes(wheels: list[Path], tmp_path: Path) -> None:
+    lib = tmp_path / "native.so"
+    lib.write_bytes((BINARIES / "aarch64-linux-gnu.2.17.so").read_bytes())
+    make_bundle(wheels, TARGET, settings(tmp_path / "f.zip", includes=(lib,)))

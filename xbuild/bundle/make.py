@@ -11,13 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import xbuild.verify as verify_api
+from xbuild.binary import BinaryFormat, BinaryParseError, MachOInfo, parse, sniff
 from xbuild.bundle.archive import files_in, write_zip
 from xbuild.bundle.install import Installed, Layout, install_wheels, site_root
 from xbuild.bundle.size import Limits, check_limits, tree_size
 from xbuild.errors import InputError, RefusedError, UsageError
 from xbuild.index.hashing import sha256_file
-from xbuild.target import Target
+from xbuild.target import OS, Target
 from xbuild.util.atomic import write_text_atomic
+from xbuild.verify.platforms import canonical_arch, target_arch
 
 STRIPPABLE = {
     "tests": "test directories inside installed packages",
@@ -119,22 +121,40 @@ def _include(paths: tuple[Path, ...], site: Path, target: Target) -> None:
     _check_included_binaries(site, paths, target)
 
 
+_FORMAT_OF_OS = {OS.LINUX: BinaryFormat.ELF, OS.MACOS: BinaryFormat.MACHO, OS.WINDOWS: BinaryFormat.PE}
+
+
 def _check_included_binaries(site: Path, paths: tuple[Path, ...], target: Target) -> None:
     """The user's own code may carry binaries too: each must be the target's format and arch."""
-    check = getattr(verify_api, "check_binary", None)
-    if check is None:
-        return
     problems = []
     for path in paths:
         root = site / path.name
         for file in files_in(root) if root.is_dir() else [root]:
-            with file.open("rb") as handle:
-                data = handle.read()
-            for finding in check(file.relative_to(site).as_posix(), data, target):
-                if str(finding.severity) == "error":
-                    problems.append(f"{finding.member}: {finding.message}")
+            problem = _binary_problem(file.read_bytes(), target)
+            if problem:
+                problems.append(f"{file.relative_to(site).as_posix()}: {problem}")
     if problems:
-        raise RefusedError("included files do not fit the target:\n  " + "\n  ".join(problems))
+        raise RefusedError(
+            "included files do not fit the target:\n  " + "\n  ".join(problems),
+            hint=f"rebuild them for the target, e.g. with `xbuild build --python-platform {target.spec}`",
+        )
+
+
+def _binary_problem(data: bytes, target: Target) -> str | None:
+    kind = sniff(data[:64])
+    if kind is None:
+        return None
+    if kind is not _FORMAT_OF_OS[target.os]:
+        return f"is a {kind} binary, but the target runs {target.os}"
+    try:
+        info = parse(data)
+    except BinaryParseError as exc:
+        return f"unreadable {kind} binary: {exc}"
+    arches = [s.arch for s in info.slices] if isinstance(info, MachOInfo) else [info.arch]
+    want = target_arch(target)
+    if want not in {canonical_arch(a) for a in arches}:
+        return f"is built for {', '.join(arches)}, the target needs {want}"
+    return None
 
 
 def _strip(root: Path, items: frozenset[str]) -> None:
