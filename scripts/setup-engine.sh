@@ -395,7 +395,7 @@ setup_build_images() {
     image_ok "$image" "$platform" && continue
     t0=$SECONDS logf=$LOG_DIR/xbuild-setup-build-$key.log
     if ! dk build --force-rm --platform "$platform" -t "$image" \
-         --build-arg ARCH="$arch" --build-arg MACHINE="$machine" --build-arg GLIBC="$glibc" \
+         --build-arg SUITE="$suite" --build-arg ARCH="$arch" --build-arg MACHINE="$machine" --build-arg GLIBC="$glibc" \
          --build-arg PYTHON="$python" --build-arg POLICY="$policy" \
          "$IMAGES_DIR/$context" >"$logf" 2>&1; then
       tail -n 15 "$logf" >&2
