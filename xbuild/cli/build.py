@@ -14,8 +14,10 @@ from rich.table import Table
 from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out, refuse_impossible
 from xbuild.cli import console
 from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
-from xbuild.cli.planning import PlanOptions, build_host, open_client, plan_for_build
+from xbuild.cli.planning import PlanOptions, build_host, plan_for_build
+from xbuild.index import IndexClient
 from xbuild.index.cache import default_cache_dir
+from xbuild.plan.model import Plan
 
 
 def register(app: typer.Typer) -> None:
@@ -68,9 +70,19 @@ def build_command(
         image=image,
         route=route,
     )
-    plan, inputs = plan_for_build(options, plan_file=plan_file, lock=lock)
-    refuse_impossible(plan)  # before any progress output: nothing will be attempted
-    client, _ = open_client(options, inputs)
+    plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
+    with client:
+        refuse_impossible(plan)  # before any progress output: nothing will be attempted
+        result = _carry_out(plan, client, options, output, jobs, keep_going)
+    console.err.print("")
+    render(result)
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def _carry_out(
+    plan: Plan, client: IndexClient, options: PlanOptions, output: Path, jobs: int, keep_going: bool
+) -> BuildResult:
     board = _Board()
     settings = BuildSettings(
         out_dir=output,
@@ -79,13 +91,9 @@ def build_command(
         keep_going=keep_going,
         progress=board.update,
     )
-    with client, Live(board.render(), console=console.err, refresh_per_second=4, transient=False) as live:
+    with Live(board.render(), console=console.err, refresh_per_second=4, transient=False) as live:
         board.live = live
-        result = carry_out(plan, client, build_host(options), settings)
-    console.err.print("")
-    render(result)
-    if not result.ok:
-        raise typer.Exit(1)
+        return carry_out(plan, client, build_host(options), settings)
 
 
 class _Board:

@@ -16,7 +16,7 @@ from xbuild.bundle.size import LAMBDA_UNZIPPED, LAMBDA_ZIPPED, Limits, parse_siz
 from xbuild.cli import console
 from xbuild.cli.build import render as render_build
 from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
-from xbuild.cli.planning import PlanOptions, build_host, open_client, plan_for_build
+from xbuild.cli.planning import PlanOptions, build_host, plan_for_build
 from xbuild.config import load_config
 from xbuild.errors import UsageError
 from xbuild.index.cache import default_cache_dir
@@ -74,19 +74,21 @@ def bundle_command(
         image=image,
         route=route,
     )
-    plan, inputs = plan_for_build(options, plan_file=plan_file, lock=lock)
-    limits = _limits(chosen_layout, max_size or config.bundle.max_size, plan.target.spec)
+    # Every flag is checked before planning, so a typo fails fast and leaves no open client.
+    strip_items = parse_strip(strip if strip is not None else ",".join(config.bundle.strip))
+    size_text = max_size or config.bundle.max_size
+    max_bytes = parse_size(size_text) if size_text else None
+    plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     settings = BundleSettings(
         layout=chosen_layout,
         out=out,
         includes=tuple(include) or tuple(Path(p) for p in config.bundle.include),
-        strip=parse_strip(strip if strip is not None else ",".join(config.bundle.strip)),
-        limits=limits,
+        strip=strip_items,
+        limits=_limits(chosen_layout, max_bytes, plan.target.spec),
         environ=dict(os.environ),
     )
     cache = default_cache_dir(os.environ)
     wheels_dir = cache / "bundle-wheels" / RUN_ID
-    client, _ = open_client(options, inputs)
     try:
         with client:
             console.err.print(
@@ -121,9 +123,9 @@ def _layout(text: str) -> Layout:
         raise UsageError(f"unknown --layout {text!r}", hint="use lambda, lambda-layer or dir") from None
 
 
-def _limits(layout: Layout, max_size: str | None, spec: str) -> Limits:
-    if max_size is not None:
-        return Limits(zipped=parse_size(max_size), unzipped=None)
+def _limits(layout: Layout, max_bytes: int | None, spec: str) -> Limits:
+    if max_bytes is not None:
+        return Limits(zipped=max_bytes, unzipped=None)
     if layout in (Layout.LAMBDA, Layout.LAMBDA_LAYER) or spec.startswith("aws-lambda"):
         return Limits(zipped=LAMBDA_ZIPPED, unzipped=LAMBDA_UNZIPPED)
     return Limits(zipped=None, unzipped=None)

@@ -151,32 +151,37 @@ def build_host(options: PlanOptions) -> BuildHost:
     return replace(host, remote_engines=tuple(engines.items()))
 
 
-def plan_from_options(options: PlanOptions, inputs: Inputs | None = None) -> Plan:
+def _plan_with(options: PlanOptions, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
+    preparer = HostMetadataPreparer(
+        client.download, cache=HttpCache(default_cache_dir(os.environ)), offline=options.offline
+    )
+    return make_plan(
+        inputs,
+        require_target(options),
+        client,
+        host=lambda: build_host(options),
+        policy=parse_policy(options.source_policy or "prefer-binary"),
+        image=options.image,
+        route=parse_route(options.route),
+        prepare=preparer,
+        index_urls=urls,
+    )
+
+
+def plan_from_options(options: PlanOptions) -> Plan:
     options = with_project_config(options)
-    target = require_target(options)
-    inputs = inputs or gather_inputs(options)
-    policy = parse_policy(options.source_policy or "prefer-binary")
-    route = parse_route(options.route)
+    require_target(options)  # a missing target is reported before any input is read
+    inputs = gather_inputs(options)
     client, urls = open_client(options, inputs)
     with client:
-        preparer = HostMetadataPreparer(
-            client.download, cache=HttpCache(default_cache_dir(os.environ)), offline=options.offline
-        )
-        return make_plan(
-            inputs,
-            target,
-            client,
-            host=lambda: build_host(options),
-            policy=policy,
-            image=options.image,
-            route=route,
-            prepare=preparer,
-            index_urls=urls,
-        )
+        return _plan_with(options, inputs, client, urls)
 
 
-def plan_for_build(options: PlanOptions, *, plan_file: Path | None, lock: Path | None) -> tuple[Plan, Inputs]:
-    """The plan to carry out: freshly made, or read back from `--plan` / `--lock`."""
+def plan_for_build(
+    options: PlanOptions, *, plan_file: Path | None, lock: Path | None
+) -> tuple[Plan, IndexClient]:
+    """The plan to carry out (made now, or read from `--plan`/`--lock`) and the open client that
+    planned it, so that the build reuses its connections and page cache; the caller closes it."""
     options = with_project_config(options)
     if plan_file is not None or lock is not None:
         from xbuild.plan.serial import load_plan
@@ -188,9 +193,15 @@ def plan_for_build(options: PlanOptions, *, plan_file: Path | None, lock: Path |
             image=options.image,
             route=parse_route(options.route),
         )
-        return plan, Inputs(index_url=options.index_url, extra_index_urls=options.extra_index_urls)
+        inputs = Inputs(index_url=options.index_url, extra_index_urls=options.extra_index_urls)
+        return plan, open_client(options, inputs)[0]
     inputs = gather_inputs(options)
-    return plan_from_options(options, inputs), inputs
+    client, urls = open_client(options, inputs)
+    try:
+        return _plan_with(options, inputs, client, urls), client
+    except BaseException:
+        client.close()
+        raise
 
 
 def running_python() -> tuple[int, int, int]:
