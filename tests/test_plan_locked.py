@@ -19,7 +19,7 @@ from xbuild.errors import ExitCode, InputError, RefusedError, UsageError
 from xbuild.index import DistFile, HttpCache, IndexClient
 from xbuild.plan.inputs import collect_inputs
 from xbuild.plan.lock import write_pylock
-from xbuild.plan.locked import plan_from_lock, read_lock
+from xbuild.plan.locked import find_lock, plan_from_lock, plan_lock_file, read_lock
 from xbuild.plan.lockfile import is_lock_file
 from xbuild.plan.model import Action, Plan, SourcePolicy
 from xbuild.plan.planner import make_plan
@@ -346,3 +346,22 @@ def test_hash_mode_requirements_refuse_a_file_that_matches_no_pin(
         make_plan(collect_inputs([], [reqs], environ={}), X86, client, host=HOST)
     assert info.value.exit_code is ExitCode.REFUSED
     assert tomllib  # the module is used by the real-fixture tests above
+
+
+def test_a_lock_is_the_only_input(tmp_path: Path) -> None:
+    lock = tmp_path / "pylock.toml"
+    assert find_lock([Path("reqs.txt")]) is None
+    assert find_lock([lock]) == lock
+    assert find_lock([UV_LOCK]) == UV_LOCK
+    for kw in ({"requirements": ["numpy"]}, {"project": tmp_path}, {"constraint_files": [Path("c.txt")]}):
+        with pytest.raises(UsageError, match="cannot be combined"):
+            find_lock([lock], **kw)
+    with pytest.raises(UsageError, match=r"cannot be combined with .*uv\.lock"):
+        find_lock([lock, UV_LOCK])
+    with pytest.raises(UsageError, match="is a lock file, not a requirements file"):
+        collect_inputs([], [REAL / "pylock.toml"], environ={})
+
+
+def test_plan_lock_file_is_read_then_plan() -> None:
+    plan = plan_lock_file(UV_LOCK, ARM, host=HOST, groups=["dev"])
+    assert versions(plan) == versions(plan_of(UV_LOCK, ARM, groups=("dev",)))

@@ -29,6 +29,7 @@ from packaging.utils import (
 )
 
 from xbuild.errors import InputError, UsageError
+from xbuild.plan.lockfile import is_lock_file
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -128,6 +129,11 @@ def collect_inputs(
     for text in requirements:
         acc.requirements.append(parse_requirement(text, "command line", base))
     for path in requirement_files:
+        if is_lock_file(path):
+            raise UsageError(
+                f"{path} is a lock file, not a requirements file",
+                hint="a lock is planned on its own: pass it as the only -r, with nothing else",
+            )
         _read_file(acc, base / path, constraint=False, environ=env)
     for path in constraint_files:
         _read_file(acc, base / path, constraint=True, environ=env)

@@ -15,7 +15,7 @@ from typing import Any
 
 from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 
-from xbuild.errors import InputError, RefusedError
+from xbuild.errors import InputError, RefusedError, UsageError
 from xbuild.index.urls import redact_url
 from xbuild.plan.lockfile import UV_LOCK, Lock, LockedFile, LockedPackage, is_lock_file
 from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, RoutePlan, SourcePolicy
@@ -26,7 +26,53 @@ from xbuild.routes.base import BuildHost, RouteName
 from xbuild.routes.registry import choose_route
 from xbuild.target import Target
 
-__all__ = ["is_lock_file", "plan_from_lock", "read_lock", "route_plan"]
+__all__ = ["find_lock", "is_lock_file", "plan_from_lock", "plan_lock_file", "read_lock", "route_plan"]
+
+
+def find_lock(
+    requirement_files: Iterable[Path],
+    *,
+    requirements: Iterable[str] = (),
+    constraint_files: Iterable[Path] = (),
+    project: Path | None = None,
+) -> Path | None:
+    """The lock among `-r` files (PEP 751 names, `uv.lock`), if any; it must be the only input.
+
+    A lock is the whole answer, as uv takes it: nothing can be added to or resolved around it.
+    """
+    files = list(requirement_files)
+    locks = [f for f in files if is_lock_file(f)]
+    if not locks:
+        return None
+    others = [str(f) for f in files if f not in locks] + list(requirements)
+    others += [f"-c {c}" for c in constraint_files] + ([f"--project {project}"] if project else [])
+    if len(locks) > 1 or others:
+        raise UsageError(
+            f"{locks[0].name} is a lock: it cannot be combined with "
+            + ", ".join(map(str, [*locks[1:], *others])),
+            hint="plan a lock on its own (-r pylock.toml or -r uv.lock), or drop it and list requirements",
+        )
+    return locks[0]
+
+
+def plan_lock_file(
+    path: Path,
+    target: Target,
+    *,
+    host: BuildHost | Callable[[], BuildHost],
+    policy: SourcePolicy = SourcePolicy.PREFER_BINARY,
+    only_binary: frozenset[str] = frozenset(),
+    no_binary: frozenset[str] = frozenset(),
+    extras: Iterable[str] = (),
+    groups: Iterable[str] = (),
+    image: str | None = None,
+    route: RouteName | None = None,
+) -> Plan:
+    """read_lock + plan_from_lock: what `-r pylock.toml` / `-r uv.lock` plans."""
+    extras, groups = tuple(extras), tuple(groups)
+    lock = read_lock(path, target, extras=extras, groups=groups)
+    return plan_from_lock(lock, target, host=host, policy=policy, only_binary=only_binary,
+                          no_binary=no_binary, extras=extras, groups=groups, image=image, route=route)
 
 
 def read_lock(path: Path, target: Target, *, extras: Iterable[str] = (), groups: Iterable[str] = ()) -> Lock:
