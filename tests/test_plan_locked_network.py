@@ -70,7 +70,9 @@ def test_requirements_files_plan_the_locked_versions(client: IndexClient, name: 
 
 @pytest.mark.parametrize("arch", sorted(TARGETS))
 @pytest.mark.parametrize("name", ["pylock.toml", "lambda-app/uv.lock"])
-def test_locks_plan_the_locked_versions_and_their_files_exist(client: IndexClient, name: str, arch: str) -> None:
+def test_locks_plan_the_locked_versions_and_their_files_exist(
+    client: IndexClient, name: str, arch: str
+) -> None:
     target = TARGETS[arch]
     plan = plan_from_lock(read_lock(REAL / name, target), target, host=HOST)
     assert versions(plan) == locked(target)

@@ -79,7 +79,8 @@ def project(index_server: IndexServer, tmp_path: Path) -> Project:
         env.pop(name, None)
     python = shutil.which("python3.11") or sys.executable
     uv = uv_binary()
-    export = ["export", "--frozen", "--no-dev", "--all-extras", "--format", "pylock.toml", "-o", "pylock.toml"]
+    export = ["export", "--frozen", "--no-dev", "--all-extras", "--format", "pylock.toml",
+              "-o", "pylock.toml"]
     for args in (["lock", "--index-url", index_server.index_url], export):
         subprocess.run([uv, *args, "-q", "--python", python], cwd=root, env=env, check=True)
     return Project(root=root, uv_lock=root / "uv.lock", pylock=root / "pylock.toml")
