@@ -365,3 +365,17 @@ def test_a_lock_is_the_only_input(tmp_path: Path) -> None:
 def test_plan_lock_file_is_read_then_plan() -> None:
     plan = plan_lock_file(UV_LOCK, ARM, host=HOST, groups=["dev"])
     assert versions(plan) == versions(plan_of(UV_LOCK, ARM, groups=("dev",)))
+
+
+def test_archive_and_vcs_entries(index_server: IndexServer, tmp_path: Path) -> None:
+    wheel = make_wheel(index_server.dist_dir, "direct", "1.0")
+    archive = {k: v for k, v in entry(index_server, wheel).items() if k != "name"}
+    lock = write_lock(tmp_path, [{"name": "direct", "version": "1.0", "archive": archive}])
+    (d,) = plan_of(lock, X86).distributions
+    assert d.action is Action.WHEEL and d.file.filename == wheel.name
+    vcs = write_lock(tmp_path, [{"name": "from-git", "vcs": {
+        "type": "git", "url": "https://user:secret@example.invalid/repo.git", "commit-id": "ab" * 20}}],
+        name="pylock.vcs.toml")
+    with pytest.raises(RefusedError, match="from-git: locked from VCS") as info:
+        plan_of(vcs, X86)
+    assert "secret" not in info.value.message

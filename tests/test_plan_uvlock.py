@@ -161,3 +161,26 @@ def test_locked_files_download_and_a_tampered_one_writes_nothing(
     assert failed.name == "pure" and "does not match" in (failed.error or "")
     assert list(out.iterdir()) == []
     assert not list((tmp_path / "fresh-cache").rglob("pure-1.0-py3-none-any.whl"))
+
+
+def test_find_links_and_path_sources(tmp_path: Path) -> None:
+    wheels, proj = tmp_path / "wheels dir", tmp_path / "proj ü"
+    make_wheel(wheels, "flpkg", "1.0")
+    make_sdist(wheels, "flpkg", "1.0")
+    local = make_wheel(proj / "dist", "pathpkg", "2.0")
+    (proj / "pyproject.toml").write_text(
+        '[project]\nname = "p"\nversion = "0"\nrequires-python = ">=3.11"\n'
+        'dependencies = ["flpkg", "pathpkg"]\n'
+        '[tool.uv.sources]\npathpkg = { path = "dist/pathpkg-2.0-py3-none-any.whl" }\n',
+        encoding="utf-8",
+    )
+    env = {**os.environ, "UV_PYTHON_DOWNLOADS": "never", "UV_NO_CONFIG": "1",
+           "UV_CACHE_DIR": str(tmp_path / "uv-cache")}
+    python = shutil.which("python3.11") or sys.executable
+    subprocess.run([uv_binary(), "lock", "-q", "--python", python, "--no-index", "--find-links", str(wheels)],
+                   cwd=proj, env=env, check=True)
+    plan = plan_lock_file(proj / "uv.lock", ARM, host=HOST)
+    files = {d.name: d.file for d in plan.distributions}
+    assert files["flpkg"].url == (wheels / "flpkg-1.0-py3-none-any.whl").as_uri()
+    assert files["pathpkg"].url == local.as_uri() and files["pathpkg"].sha256
+    assert all(d.action is Action.WHEEL for d in plan.distributions)

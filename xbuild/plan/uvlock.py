@@ -171,12 +171,15 @@ def _package(entry: Entry, parents: list[str], base: Path) -> LockedPackage:
     source = _source(entry)
     local = source.get("editable") or source.get("directory")
     archive = file_url(source.get("url"), source.get("path"), base)
+    registry = source.get("registry")
+    # A local registry (a find-links directory) lists its files relative to itself.
+    files_base = base / registry if registry and "://" not in registry else base
     return LockedPackage(
         name=canonicalize_name(entry["name"], validate=True),
         version=entry.get("version"),
-        index=source.get("registry"),
-        wheels=tuple(_file(w, base, archive) for w in entry.get("wheels", [])),
-        sdist=_file(entry["sdist"], base, archive) if "sdist" in entry else None,
+        index=registry if registry and "://" in registry else None,
+        wheels=tuple(_file(w, files_base, archive) for w in entry.get("wheels", [])),
+        sdist=_file(entry["sdist"], files_base, archive) if "sdist" in entry else None,
         directory=(base / local).resolve() if local else None,
         vcs=source.get("git"),
         requested_by=tuple(parents),
