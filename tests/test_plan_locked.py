@@ -379,3 +379,21 @@ def test_archive_and_vcs_entries(index_server: IndexServer, tmp_path: Path) -> N
     with pytest.raises(RefusedError, match="from-git: locked from VCS") as info:
         plan_of(vcs, X86)
     assert "secret" not in info.value.message
+
+
+def test_bundle_of_a_tampered_lock_exits_1_and_writes_nothing(
+    index_server: IndexServer, client: IndexClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xbuild.cli.main import main
+
+    wheel = make_wheel(index_server.dist_dir, "pure-lib", "1.0")
+    target = parse_target("x86_64-manylinux2014", python_version="3.12", environ={})
+    lock = tmp_path / "pylock.toml"
+    write_pylock(make_plan(collect_inputs(["pure-lib"], environ={}), target, client, host=HOST), lock)
+    wheel.write_bytes(wheel.read_bytes() + b"tampered")
+    cache = tmp_path / "xbuild cache ü"
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(cache))
+    out = tmp_path / "function.zip"
+    assert main(["bundle", "--lock", str(lock), "-o", str(out), "--index-url", index_server.index_url]) == 1
+    assert not out.exists()
+    assert not [p for p in cache.rglob("*") if p.name == wheel.name]
