@@ -397,16 +397,13 @@ def _options(tokens: list[str], origin: str) -> Iterator[tuple[str, str]]:
     """(long option, value) pairs; `-rfile`, `-r file`, `--opt=value` and `--opt value` alike."""
     words = iter(tokens)
     for word in words:
-        option, eq, value = word.partition("=")
-        if option[:2] in _SHORT and not option.startswith("--"):
-            option, value, eq = _SHORT[option[:2]], word[2:].removeprefix("="), ""
-            eq = "=" if value else ""
+        option, attached = _split_option(word)
         if option in _WITH_VALUE:
-            value = value if eq else next(words, "")
+            value = attached if attached is not None else next(words, "")
             if not value:
                 raise InputError(f"{origin}: {option} needs a value")
             yield option, value
-        elif option in _FLAGS and not eq:
+        elif option in _FLAGS and attached is None:
             yield option, ""
         else:
             raise InputError(
@@ -415,6 +412,14 @@ def _options(tokens: list[str], origin: str) -> Iterator[tuple[str, str]]:
                 "--pre, --only-binary, --no-binary, --prefer-binary, --require-hashes, "
                 "--trusted-host, and --hash after a requirement",
             )
+
+
+def _split_option(word: str) -> tuple[str, str | None]:
+    """`-rfile`, `-r`, `--opt=value`, `--opt` -> (long name, the value attached to it or None)."""
+    if word[:2] in _SHORT and not word.startswith("--"):
+        return _SHORT[word[:2]], word[2:].removeprefix("=") or None
+    option, eq, value = word.partition("=")
+    return option, value if eq else None
 
 
 def _apply_option(acc: _Collector, option: str, value: str, origin: str, context: _Context) -> None:
