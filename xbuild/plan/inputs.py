@@ -134,9 +134,9 @@ def collect_inputs(
                 f"{path} is a lock file, not a requirements file",
                 hint="a lock is planned on its own: pass it as the only -r, with nothing else",
             )
-        _read_file(acc, base / path, constraint=False, environ=env)
+        _read_file(acc, path if cwd is None else cwd / path, constraint=False, environ=env)
     for path in constraint_files:
-        _read_file(acc, base / path, constraint=True, environ=env)
+        _read_file(acc, path if cwd is None else cwd / path, constraint=True, environ=env)
     if project is not None:
         acc.requirements.extend(project_requirements(project, tuple(extras), tuple(groups)))
     inputs = acc.freeze(tuple(extras), tuple(groups))
