@@ -198,6 +198,7 @@ def test_direct_references_local_paths_and_editables(tmp_path: Path) -> None:
     project = tmp_path / "my proj ü"
     write(project / "pyproject.toml", '[project]\nname = "My.Proj"\nversion = "1"\n')
     wheel = write(tmp_path / "dïst" / "wheel_pkg-1.0-py3-none-any.whl", "not really a zip")
+    sdist = write(tmp_path / "bare_sdist-3.0.tar.gz", "not really a tarball")
     reqs = write(tmp_path / "req.txt", (
         'remote @ https://example.invalid/remote-1.0.tar.gz ; sys_platform == "linux"\n'
         "https://example.invalid/archive.zip#egg=from_egg\n"
@@ -206,6 +207,7 @@ def test_direct_references_local_paths_and_editables(tmp_path: Path) -> None:
         "--editable=./my\\ proj\\ ü\n"
         "./dïst/wheel_pkg-1.0-py3-none-any.whl[fast];python_version>='3'\n"
         f"local @ {project.as_uri()}\n"
+        "bare_sdist-3.0.tar.gz\n"
     ))
     r: dict[str, UserRequirement] = {u.name: u for u in collect_inputs([], [reqs], environ={}).requirements}
     assert r["remote"].requirement.url == "https://example.invalid/remote-1.0.tar.gz"
@@ -216,6 +218,7 @@ def test_direct_references_local_paths_and_editables(tmp_path: Path) -> None:
     assert r["wheel-pkg"].local_path == wheel and r["wheel-pkg"].requirement.extras == {"fast"}
     assert r["wheel-pkg"].requirement.marker is not None
     assert r["local"].local_path == project
+    assert r["bare-sdist"].local_path == sdist and r["bare-sdist"].requirement.url == sdist.as_uri()
 
 
 @pytest.mark.parametrize(
