@@ -255,6 +255,13 @@ def test_hash_mode_wants_every_requirement_pinned_and_hashed(tmp_path: Path) -> 
     assert "a==1" not in info.value.message
 
 
+def test_hash_mode_accepts_local_projects_as_uv_export_writes_them(tmp_path: Path) -> None:
+    write(tmp_path / "app" / "pyproject.toml", '[project]\nname = "app"\nversion = "1"\n')
+    reqs = write(tmp_path / "app" / "requirements.txt", f"-e .\na==1 \\\n    --hash=sha256:{HEX}\n")
+    app, a = collect_inputs([], [reqs], environ={}).requirements
+    assert app.editable and app.local_path == tmp_path / "app" and a.hashes
+
+
 def test_require_hashes_option_alone_turns_hash_mode_on(tmp_path: Path) -> None:
     reqs = write(tmp_path / "req.txt", "--require-hashes\na==1\n")
     with pytest.raises(InputError, match="a==1 has no --hash"):

@@ -163,8 +163,10 @@ def check_hash_mode(inputs: Inputs) -> None:
 
 
 def _hash_mode_problem(req: UserRequirement) -> str:
+    # A local project is built from the tree at hand, never downloaded: there is no file to hash.
+    # pip refuses one in hash mode; `uv export` writes `-e .` among hashed lines, so accept it.
     if req.editable or (req.local_path is not None and req.local_path.is_dir()):
-        return "is a local project, which cannot be hash-checked"
+        return ""
     pinned = any(
         s.operator in ("==", "===") and "*" not in s.version for s in req.requirement.specifier
     )
