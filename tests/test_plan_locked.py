@@ -394,6 +394,8 @@ def test_bundle_of_a_tampered_lock_exits_1_and_writes_nothing(
     cache = tmp_path / "xbuild cache ü"
     monkeypatch.setenv("XBUILD_CACHE_DIR", str(cache))
     out = tmp_path / "function.zip"
-    assert main(["bundle", "--lock", str(lock), "-o", str(out), "--index-url", index_server.index_url]) == 1
+    args = ["bundle", "--lock", str(lock), "-o", str(out), "--index-url", index_server.index_url,
+            "-p", "x86_64-manylinux2014", "--python-version", "3.12"]
+    assert main(args) == 1
     assert not out.exists()
     assert not [p for p in cache.rglob("*") if p.name == wheel.name]
