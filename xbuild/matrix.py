@@ -28,6 +28,7 @@ class MatrixEntry:
     os: str
     artifact: str
     command: str
+    verify: str  # the gate: refuses the artifact unless the project's own wheel is there and fits
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -38,15 +39,21 @@ class MatrixEntry:
             "os": self.os,
             "artifact": self.artifact,
             "command": self.command,
+            "verify": self.verify,
         }
 
 
-def entry(spelling: str, target: Target, project: str = ".") -> MatrixEntry:
+def entry(spelling: str, target: Target, project: str = ".", name: str | None = None) -> MatrixEntry:
     runner = _RUNNERS.get((target.os, target.arch), "ubuntu-latest")
     artifact = f"wheels-{spelling}-py{target.python}"
     command = (
         f"xbuild build --project {project} --python-platform {spelling} "
         f"--python-version {target.python} -o dist/{spelling}"
+    )
+    require = f" --require {name}" if name else ""
+    verify = (
+        f"xbuild verify dist/{spelling} --python-platform {spelling} "
+        f"--python-version {target.python}{require}"
     )
     return MatrixEntry(
         target=spelling,
@@ -56,6 +63,7 @@ def entry(spelling: str, target: Target, project: str = ".") -> MatrixEntry:
         os=str(target.os),
         artifact=artifact,
         command=command,
+        verify=verify,
     )
 
 

@@ -76,6 +76,7 @@ class Options:
     offline: bool = False
     image: str | None = None
     route: RouteName | None = None
+    no_deps: bool = False  # pip's --no-deps: only what was asked for
     engines: tuple[tuple[Arch, str], ...] = ()  # arch -> DOCKER_HOST-style URL
     config: ProjectConfig = field(default_factory=ProjectConfig)
     environ: Mapping[str, str] = field(default_factory=dict)

@@ -37,7 +37,11 @@ def matrix_command(
         )
     version = python_version or config.python_version
     entries = [
-        entry(s, parse_target(s, python_version=version, default_python=None if version else (3, 12, 0)))
+        entry(
+            s,
+            parse_target(s, python_version=version, default_python=None if version else (3, 12, 0)),
+            name=config.name,
+        )
         for s in spellings
     ]
     if fmt == "github":

@@ -33,10 +33,13 @@ def make_plan(
     route: RouteName | None = None,
     prepare: MetadataPreparer | None = None,
     index_urls: tuple[str, ...] = (),
+    no_deps: bool = False,
 ) -> Plan:
     # Host facts cost an engine round-trip and interpreter probes: only gather them for builds.
     host_facts = cache(host) if callable(host) else (lambda: host)
-    provider = TargetProvider(target=target, finder=finder, inputs=inputs, policy=policy, prepare=prepare)
+    provider = TargetProvider(
+        target=target, finder=finder, inputs=inputs, policy=policy, prepare=prepare, no_deps=no_deps
+    )
     roots = [to_req(r.requirement, r.origin) for r in inputs.requirements]
     finder.prefetch({r.name for r in roots})
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())

@@ -95,8 +95,10 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         inputs: Inputs,
         policy: SourcePolicy,
         prepare: MetadataPreparer | None = None,
+        no_deps: bool = False,
     ) -> None:
         self.target = target
+        self.no_deps = no_deps  # pip's --no-deps: only what was asked for, no Requires-Dist
         self.finder = finder
         self.policy = policy
         self.prepare = prepare
@@ -187,6 +189,8 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
                 specifier=SpecifierSet(f"=={candidate.version}"),
             )
             deps.append(base)
+        if self.no_deps:
+            return deps
         for req in self._requires_dist(candidate):
             if self._applies(req, candidate.extras):
                 deps.append(to_req(req, f"{candidate.name} {candidate.version}"))
