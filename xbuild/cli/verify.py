@@ -89,7 +89,7 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
     for r in reports:
         verdict = "[green]ok[/]" if r.ok else "[bold red]refused[/]"
         table.add_row(escape(r.name or r.path.name), escape(r.version), escape(_tag_triple(r)), verdict)
-    out.print(table, crop=False)
+    out.print(table, crop=False, markup=True)  # cells are escaped above
     for r in reports:
         _findings(r)
     refused = sum(not r.ok for r in reports)
@@ -114,7 +114,7 @@ def _findings(report: WheelReport) -> None:
     for f in report.findings[:TEXT_FINDINGS_PER_WHEEL]:
         label = "[bold red]ERROR[/]  " if f.severity is Severity.ERROR else "[yellow]WARNING[/]"
         where = f"{escape(f.member)}: " if f.member else ""
-        out.print(f"  {label} [bold]{f.check}[/] {where}{escape(f.message)}")
+        out.print(f"  {label} [bold]{f.check}[/] {where}{escape(f.message)}", markup=True)
     hidden = len(report.findings) - TEXT_FINDINGS_PER_WHEEL
     if hidden > 0:
         out.print(f"  ... and {hidden} more (use --format json for all)", markup=False)
