@@ -74,7 +74,8 @@ def test_never_refuses_when_no_version_has_a_wheel(index_server: IndexServer, cl
     with pytest.raises(RefusedError) as info:
         plan(client, ["onlysrc"], policy=SourcePolicy.NEVER)
     assert info.value.exit_code is ExitCode.REFUSED
-    assert "onlysrc" in info.value.message and "no version" in info.value.message
+    assert "onlysrc 1.0: no wheel for manylinux_2_17_x86_64 cp312; only an sdist" in info.value.message
+    assert info.value.hint is not None and "--source-policy prefer-binary" in info.value.hint
 
 
 def test_markers_are_evaluated_for_the_target_python(index_server: IndexServer, client: IndexClient) -> None:
@@ -153,8 +154,10 @@ def test_hash_mode_requires_every_pin(index_server: IndexServer, client: IndexCl
 
 
 def test_unknown_project_names_the_index(index_server: IndexServer, client: IndexClient) -> None:
-    with pytest.raises(InputError, match="nosuchproject"):
+    with pytest.raises(RefusedError, match="nosuchproject") as info:
         plan(client, ["nosuchproject"])
+    assert "was not found (HTTP 404) on index" in info.value.message
+    assert info.value.hint is not None and "--extra-index-url" in info.value.hint
 
 
 def test_impossible_route_is_reported(index_server: IndexServer, client: IndexClient) -> None:
