@@ -7,6 +7,7 @@ environment and tag order; nothing here reads the host.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -35,6 +36,7 @@ from xbuild.plan.model import Action, PrereleaseMode, SourcePolicy
 from xbuild.target import Target
 
 log = logging.getLogger(__name__)
+_EXTRA_IN_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 
 class Finder(Protocol):
@@ -291,10 +293,13 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         return tuple(f for f in files if f.sha256 in self.pins[name])
 
     def _check_extras(self, candidate: Candidate, requires: list[Requirement], provides: list[str]) -> None:
-        """Warn about a requested extra the project does not define (pip and uv warn too)."""
+        """Warn about a requested extra the project does not define (pip and uv warn too).
+
+        Old metadata lacks Provides-Extra: the extras its markers name count as defined.
+        """
         known = {canonicalize_name(e) for e in provides}
-        if not known and any("extra" in str(r.marker) for r in requires if r.marker):
-            return  # old metadata without Provides-Extra: the markers may still define it
+        for req in requires:
+            known.update(canonicalize_name(e) for e in _EXTRA_IN_MARKER.findall(str(req.marker or "")))
         for extra in sorted(candidate.extras - known):
             message = f"{candidate.name} {candidate.version} does not provide the extra {extra!r}"
             if message not in self.state.warnings:
