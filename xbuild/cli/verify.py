@@ -1,4 +1,4 @@
-"""`xbuild verify PATH...`: the CI gate. Exit 0 when every wheel passes, 1 when any is refused."""
+"""`xbuild verify PATH...`: the CI gate. Exit 0 when every wheel or bundle passes, 1 when any is refused."""
 
 from __future__ import annotations
 
@@ -15,8 +15,8 @@ from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion, reso
 from xbuild.errors import ExitCode, XbuildError
 from xbuild.target import Target
 from xbuild.verify import WheelReport, verify_paths
-from xbuild.verify.model import Severity
-from xbuild.verify.report import to_github, to_json, to_junit
+from xbuild.verify.model import Kind, Severity
+from xbuild.verify.report import counted, to_github, to_json, to_junit
 
 # Findings shown per wheel in text output; JSON and JUnit always carry all of them.
 TEXT_FINDINGS_PER_WHEEL = 50
@@ -33,7 +33,10 @@ def register(app: typer.Typer) -> None:
     @app.command("verify")
     def _verify(
         paths: list[Path] = typer.Argument(
-            ..., metavar="PATH...", help="Wheel files, or directories of wheels."
+            ...,
+            metavar="PATH...",
+            help="Wheel files or directories of wheels; Lambda function or layer zips, or "
+            "directories made by `pip install --target` (checked as installed distributions).",
         ),
         python_platform: str | None = PythonPlatform,
         python_version: str | None = PythonVersion,
@@ -43,7 +46,13 @@ def register(app: typer.Typer) -> None:
         ),
         jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Wheels verified in parallel."),
     ) -> None:
-        """Check wheels against the target: tags, metadata, RECORD, paths and every binary inside."""
+        """Check wheels and bundles against the target: tags, metadata, RECORD, paths and every binary inside.
+
+        A `.whl` is checked as a wheel. Any other zip (a Lambda function or layer) and a directory
+        holding `*.dist-info` (made by `pip install --target`) are checked as installed
+        distributions: each RECORD against the files, every binary against the target, and files
+        no RECORD lists (your handler code, say) as warnings.
+        """
         try:
             target = resolve_target(python_platform, python_version, python)
             reports = verify_paths(paths, target, jobs)
@@ -95,14 +104,15 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
     refused = sum(not r.ok for r in reports)
     warnings = sum(len(r.warnings) for r in reports)
     out.print(
-        f"\n{len(reports)} wheel(s): {len(reports) - refused} passed, {refused} refused, "
-        f"{warnings} warning(s)",
+        f"\n{counted(reports)}: {len(reports) - refused} passed, {refused} refused, {warnings} warning(s)",
         markup=False,
     )
 
 
 def _tag_triple(report: WheelReport) -> str:
     """The tags as the filename writes them (compressed), e.g. cp312-cp312-manylinux_2_17_x86_64."""
+    if report.kind is Kind.INSTALLED:
+        return f"installed: {len(report.distributions)} distribution(s)"
     return "-".join(report.path.stem.split("-")[-3:]) if report.tags else ""
 
 
