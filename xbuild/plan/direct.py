@@ -80,9 +80,21 @@ def url_candidate(
     )
 
 
-def local_wheel_file(name: NormalizedName, path: Path, target: Target) -> DistFile:
-    """A local wheel as the file to plan (with its sha256), refused when the target cannot use it."""
-    _wheel_version(name, path.name, target, str(path))
+def local_archive(name: NormalizedName, path: Path, target: Target) -> Candidate | None:
+    """A local wheel or sdist named with its version, as the file to plan; None for a tree or an
+    archive whose name says no version (its metadata must be prepared to know it)."""
+    if path.suffix == ".whl":
+        version = _wheel_version(name, path.name, target, str(path))
+        return Candidate(name=name, version=version, action=Action.WHEEL, file=_local_file(name, path))
+    try:
+        sdist_name, version = parse_sdist_filename(path.name)
+    except InvalidSdistFilename:
+        return None
+    _same_project(name, sdist_name, str(path))
+    return Candidate(name=name, version=version, action=Action.BUILD, file=_local_file(name, path))
+
+
+def _local_file(name: NormalizedName, path: Path) -> DistFile:
     return DistFile(
         project=name,
         filename=path.name,

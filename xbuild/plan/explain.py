@@ -93,15 +93,15 @@ def _cause_text(drop: Drop, conflict: Conflict) -> str:
 
 def _wheels_for(files: Sequence[DistFile]) -> str:
     """The platforms (and Python tags) a version does have wheels for, to choose a target by."""
-    platforms: dict[str, None] = {}
-    pythons: dict[str, None] = {}
+    platforms: set[str] = set()
+    pythons: set[str] = set()
     for file in files:
         for tag in wheel_tags(file):
-            platforms[tag.platform] = None
-            pythons[tag.interpreter] = None
+            platforms.add(tag.platform)
+            pythons.add(tag.interpreter)
     if not platforms:
         return "only an sdist"
-    names = list(platforms)
+    names = sorted(platforms)
     shown = ", ".join(names[:_SHOWN_PLATFORMS])
     more = f" and {len(names) - _SHOWN_PLATFORMS} more" if len(names) > _SHOWN_PLATFORMS else ""
     return f"wheels exist for {shown}{more} ({', '.join(sorted(pythons))})"

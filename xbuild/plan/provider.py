@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from packaging.markers import Marker
@@ -21,7 +21,6 @@ from packaging.utils import (
     NormalizedName,
     canonicalize_name,
     parse_sdist_filename,
-    parse_wheel_filename,
 )
 from packaging.version import Version
 from resolvelib import AbstractProvider
@@ -30,7 +29,7 @@ from xbuild.errors import InputError
 from xbuild.index import DistFile, ProjectPage
 from xbuild.index.client import ProjectNotFound
 from xbuild.plan.candidates import Candidate, Cause, Drop, PreAllow, select
-from xbuild.plan.direct import local_wheel_file, url_candidate
+from xbuild.plan.direct import local_archive, url_candidate
 from xbuild.plan.inputs import Inputs, UserRequirement
 from xbuild.plan.model import Action, PrereleaseMode, SourcePolicy
 from xbuild.target import Target
@@ -176,7 +175,8 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         bad = {c.version for c in incompatibilities[identifier]}
         direct = self._direct(name, reqs, extras)
         if direct is not None:
-            return lambda: iter([c for c in direct if c.version not in bad])
+            fits = [c for c in direct if c.version not in bad and self._fits(reqs, c)]
+            return lambda: iter(fits)
         specifier = self.constraints.get(name, SpecifierSet())
         for r in reqs:
             specifier &= r.specifier
@@ -255,6 +255,15 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         if mode in (PrereleaseMode.IF_NECESSARY, PrereleaseMode.IF_NECESSARY_OR_EXPLICIT):
             return PreAllow.IF_NECESSARY
         return PreAllow.NO
+
+    def _fits(self, reqs: list[Req], candidate: Candidate) -> bool:
+        """A direct reference's one version against every specifier on its name, or a Drop saying why not."""
+        against = [r for r in reqs if not self.is_satisfied_by(r, candidate)]
+        if against:
+            where = candidate.direct_url or (candidate.file.url if candidate.file else candidate.name)
+            detail = f"{where} is version {candidate.version}, which {', '.join(map(str, against))} excludes"
+            self.state.dropped[candidate.name] = [Drop(version=None, cause=Cause.URL, detail=detail)]
+        return not against
 
     def _direct(
         self, name: NormalizedName, reqs: list[Req], extras: frozenset[str]
@@ -357,10 +366,10 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
     def _local_candidate(self, name: NormalizedName, extras: frozenset[str]) -> Candidate:
         local = self.locals[name]
         assert local.local_path is not None
-        if local.local_path.suffix == ".whl":
-            file = local_wheel_file(name, local.local_path, self.target)
-            version = parse_wheel_filename(file.filename)[1]
-            return Candidate(name=name, version=version, action=Action.WHEEL, file=file, extras=extras)
+        if local.local_path.is_file():
+            archive = local_archive(name, local.local_path, self.target)
+            if archive is not None:
+                return replace(archive, extras=extras)
         version = local_version(local.local_path)
         return Candidate(
             name=name,
