@@ -7,12 +7,13 @@ from enum import StrEnum
 from pathlib import Path
 
 import typer
+from packaging.utils import canonicalize_name
 from rich.markup import escape
 from rich.table import Table
 
 from xbuild.cli import console
 from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion, resolve_target
-from xbuild.errors import ExitCode, XbuildError
+from xbuild.errors import ExitCode, RefusedError, XbuildError
 from xbuild.target import Target
 from xbuild.verify import WheelReport, verify_paths
 from xbuild.verify.model import Kind, Severity
@@ -44,7 +45,16 @@ def register(app: typer.Typer) -> None:
         output: OutputFormat = typer.Option(
             OutputFormat.TEXT, "--format", help="text, json, junit or github."
         ),
-        jobs: int | None = typer.Option(None, "--jobs", "-j", min=1, help="Wheels verified in parallel."),
+        jobs: int | None = typer.Option(
+            None, "--jobs", "-j", min=1, metavar="N", help="Wheels verified in parallel."
+        ),
+        require: list[str] = typer.Option(
+            [],
+            "--require",
+            metavar="PROJECT",
+            help="Refuse unless a wheel of PROJECT is among those checked (the CI gate for a "
+            "project's own wheel).",
+        ),
     ) -> None:
         """Check wheels and bundles against the target: tags, metadata, RECORD, paths and every binary inside.
 
@@ -61,8 +71,21 @@ def register(app: typer.Typer) -> None:
 
             raise typer.Exit(report(exc)) from exc
         render(reports, target, output)
+        missing = missing_projects(reports, require)
+        if missing:
+            raise RefusedError(
+                f"no wheel of {', '.join(missing)} among {console.plural(len(reports), 'checked file')}",
+                hint="the build produced no wheel of the project itself: build it with "
+                "`xbuild build --project DIR` (the command `xbuild matrix` prints)",
+            )
         if not all(r.ok for r in reports):
             raise typer.Exit(int(ExitCode.REFUSED))
+
+
+def missing_projects(reports: Sequence[WheelReport], required: Sequence[str]) -> list[str]:
+    """The required projects that no checked wheel belongs to."""
+    present = {canonicalize_name(r.name) for r in reports if r.name and r.kind is not Kind.INSTALLED}
+    return [name for name in required if canonicalize_name(name) not in present]
 
 
 def render(reports: Sequence[WheelReport], target: Target | None, output: OutputFormat) -> None:
