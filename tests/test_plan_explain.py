@@ -96,3 +96,11 @@ def test_a_plain_conflict_keeps_its_general_tip(index_server: IndexServer, clien
     error = refusal(client, collect_inputs(["a", "c>=2"]))
     assert "c<2 (requested by a 1.0)" in error.message and "c>=2 (requested by command line)" in error.message
     assert error.hint is not None and error.hint.startswith("relax the conflicting requirements")
+
+
+def test_only_binary_names_the_flag_in_the_tip(index_server: IndexServer, client: IndexClient) -> None:
+    make_sdist(index_server.dist_dir, "src-only", "1.0")
+    inputs = replace(collect_inputs(["src-only"]), only_binary=frozenset({"src-only"}))
+    error = refusal(client, inputs)
+    assert "src-only 1.0: no wheel for manylinux_2_34_x86_64 cp312; it has only an sdist" in error.message
+    assert error.hint is not None and error.hint.startswith("drop --only-binary for src-only to build it")

@@ -76,7 +76,7 @@ def test_never_refuses_when_no_version_has_a_wheel(index_server: IndexServer, cl
     with pytest.raises(RefusedError) as info:
         plan(client, ["onlysrc"], policy=SourcePolicy.NEVER)
     assert info.value.exit_code is ExitCode.REFUSED
-    assert "onlysrc 1.0: no wheel for manylinux_2_17_x86_64 cp312; only an sdist" in info.value.message
+    assert "onlysrc 1.0: no wheel for manylinux_2_17_x86_64 cp312; it has only an sdist" in info.value.message
     assert info.value.hint is not None and "--source-policy prefer-binary" in info.value.hint
 
 

@@ -56,14 +56,16 @@ def conflict_error(conflict: Conflict) -> RefusedError:
     lines = [f"{req} (requested by {who})" for _, req, who in conflict.requests]
     names = sorted({name for name, _, _ in conflict.requests})
     causes: set[Cause] = set()
+    builds_off = False  # an sdist was there, but the source policy or --only-binary ruled it out
     for name in names:
         drops = conflict.dropped.get(name, ())
         causes.update(d.cause for d in drops)
+        builds_off |= any(d.cause is Cause.NO_WHEEL and not all(f.is_wheel for f in d.files) for d in drops)
         lines.extend(_package_lines(name, drops, conflict))
     message = f"no set of versions fits {conflict.target.platform_label}:\n  " + "\n  ".join(
         dict.fromkeys(lines)
     )
-    return RefusedError(message, hint=_tip(causes, names, conflict))
+    return RefusedError(message, hint=_tip(causes, names, conflict, builds_off))
 
 
 def _package_lines(name: str, drops: Sequence[Drop], conflict: Conflict) -> list[str]:
@@ -134,7 +136,7 @@ def _wheels_for(files: Sequence[DistFile], which: str, near: str) -> str:
             platforms.add(tag.platform)
             pythons.add(tag.interpreter)
     if not platforms:
-        return "only an sdist"
+        return f"{which} only an sdist"
     # The target's OS first, then its arch: the nearest miss is the one to know about.
     names = sorted(platforms, key=lambda p: (_family(p) != _family(near), not _same_arch(p, near), p))
     shown = ", ".join(names[:_SHOWN_PLATFORMS])
@@ -142,7 +144,7 @@ def _wheels_for(files: Sequence[DistFile], which: str, near: str) -> str:
     return f"{which} wheels for {shown}{more} ({', '.join(sorted(pythons))})"
 
 
-def _tip(causes: set[Cause], names: list[str], conflict: Conflict) -> str:
+def _tip(causes: set[Cause], names: list[str], conflict: Conflict, builds_off: bool) -> str:
     first = next((c for c in _TIP_ORDER if c in causes), None)
     who = ", ".join(names)
     if first is Cause.NOT_FOUND:
@@ -154,6 +156,8 @@ def _tip(causes: set[Cause], names: list[str], conflict: Conflict) -> str:
     if first is Cause.NO_WHEEL:
         if conflict.policy is SourcePolicy.NEVER:
             return "--source-policy prefer-binary (the default) builds from source when no wheel fits"
+        if builds_off:
+            return f"drop --only-binary for {who} to build it from its sdist, or choose a target with wheels"
         return "choose a target those wheels exist for, or add an index or --find-links with a wheel for it"
     if first is Cause.REQUIRES_PYTHON:
         return (
