@@ -10,12 +10,17 @@ from packaging.utils import canonicalize_name
 
 from xbuild.errors import ExitCode, InputError, UsageError
 from xbuild.plan.inputs import Inputs, UserRequirement, collect_inputs, logical_lines, split_line
+from xbuild.plan.provider import marker_holds
 from xbuild.target import parse_target
 
 REAL = Path(__file__).parent / "fixtures" / "real"
 LAMBDA_ARM = parse_target("aws-lambda-python3.12-arm64", environ={})
 WINDOWS = parse_target("x86_64-pc-windows-msvc", python_version="3.12", environ={})
 HEX = "0123456789abcdef" * 4
+
+
+def holds(req: UserRequirement, environment: dict[str, str]) -> bool:
+    return marker_holds(req.requirement.marker, environment, req.for_extras)
 
 
 def uv_lock_versions() -> dict[str, str]:
@@ -83,10 +88,10 @@ def test_quoted_markers_survive_and_hold_for_the_target(name: str) -> None:
     env = LAMBDA_ARM.marker_environment()
     tzdata, uvloop = by_name["tzdata"], by_name["uvloop"]
     assert tzdata.requirement.marker is not None and "sys_platform" in str(tzdata.requirement.marker)
-    assert not tzdata.applies(env)
-    assert tzdata.applies(WINDOWS.marker_environment())
-    assert uvloop.applies(env) and not uvloop.applies(WINDOWS.marker_environment())
-    assert by_name["psycopg-binary"].applies(env)
+    assert not holds(tzdata, env)
+    assert holds(tzdata, WINDOWS.marker_environment())
+    assert holds(uvloop, env) and not holds(uvloop, WINDOWS.marker_environment())
+    assert holds(by_name["psycopg-binary"], env)
 
 
 def test_uv_export_keeps_single_quotes_in_markers() -> None:
@@ -135,7 +140,7 @@ def test_continuations_comments_and_hash_spellings(tmp_path: Path) -> None:
     assert a.origin == f"{reqs}:2"
     assert b.hashes == (f"sha256:{HEX}", f"sha256:{HEX[::-1]}", f"sha512:{'ab' * 64}")
     assert b.origin == f"{reqs}:4"
-    assert c.applies(LAMBDA_ARM.marker_environment())
+    assert holds(c, LAMBDA_ARM.marker_environment())
 
 
 def test_pip_splits_requirement_from_options_at_the_first_dash_word() -> None:
@@ -285,7 +290,7 @@ def test_project_extras_are_recorded_for_marker_evaluation(tmp_path: Path) -> No
     ))
     inputs = collect_inputs(project=tmp_path, extras=["tracing"], environ={})
     env = LAMBDA_ARM.marker_environment()
-    held = {r.name: r.applies(env) for r in inputs.requirements}
+    held = {r.name: holds(r, env) for r in inputs.requirements}
     assert held == {"pywin32": False, "plain": True, "xray": True, "only-with": True, "never": False}
     assert inputs.extras == ("tracing",)
     xray = next(r for r in inputs.requirements if r.name == "xray")
@@ -297,4 +302,4 @@ def test_project_extras_are_recorded_for_marker_evaluation(tmp_path: Path) -> No
 def test_command_line_requirement_keeps_marker() -> None:
     (req,) = collect_inputs(['pywin32; sys_platform == "win32"'], environ={}).requirements
     assert isinstance(req, UserRequirement)
-    assert not req.applies(LAMBDA_ARM.marker_environment())
+    assert not holds(req, LAMBDA_ARM.marker_environment())

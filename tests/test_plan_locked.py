@@ -66,7 +66,10 @@ def test_uv_pylock_and_uv_lock_plan_the_same_files(target: Target) -> None:
     ]
     assert all(d.action is Action.WHEEL for d in from_pylock.distributions)
     assert "tzdata" not in versions(from_pylock)  # sys_platform == 'win32'
-    assert any("skipped tzdata" in n and "win32" in n for n in from_pylock.notes)
+    (skipped,) = from_pylock.skipped
+    assert skipped.requirement == "tzdata==2026.6"
+    assert skipped.reason.startswith('marker `sys_platform == "win32"` is false for manylinux_2_34')
+    assert skipped.reason.endswith("; from pylock.toml")
     assert {"uvloop", "psycopg-binary", "pydantic-core", "fastapi", "mangum"} <= set(versions(from_pylock))
 
 

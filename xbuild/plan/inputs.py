@@ -40,21 +40,12 @@ class UserRequirement:
     local_path: Path | None = None  # a local project or archive (./pkg, pkg @ file:///...)
     editable: bool = False  # given with -e; built like any local project
     # The project extras this line came in under (`[project.optional-dependencies]`); a marker's
-    # `extra` is evaluated against them.
+    # `extra` is evaluated against them (provider.marker_holds).
     for_extras: frozenset[str] = frozenset()
 
     @property
     def name(self) -> NormalizedName:
         return canonicalize_name(self.requirement.name)
-
-    def applies(self, environment: Mapping[str, str]) -> bool:
-        """Does the marker hold in this (target) environment, for any extra it came under?"""
-        marker = self.requirement.marker
-        if marker is None:
-            return True
-        extras = self.for_extras or frozenset({""})
-        return any(marker.evaluate({**environment, "extra": e}) for e in extras)
-
 
 @dataclass(frozen=True, kw_only=True)
 class Inputs:

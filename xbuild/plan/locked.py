@@ -18,7 +18,7 @@ from packaging.utils import InvalidWheelFilename, parse_wheel_filename
 from xbuild.errors import InputError, RefusedError, UsageError
 from xbuild.index.urls import redact_url
 from xbuild.plan.lockfile import UV_LOCK, Lock, LockedFile, LockedPackage, is_lock_file
-from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, RoutePlan, SourcePolicy
+from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, RoutePlan, Skipped, SourcePolicy
 from xbuild.plan.provider import TargetProvider
 from xbuild.plan.pylock import read_pylock
 from xbuild.plan.uvlock import read_uv_lock
@@ -145,7 +145,7 @@ def plan_from_lock(
         distributions=tuple(sorted(dists, key=lambda d: d.name)),
         source_policy=policy,
         index_urls=tuple(dict.fromkeys(redact_url(p.index) for p in wanted if p.index)),
-        notes=tuple(skipped),
+        skipped=tuple(skipped),
     )
 
 
@@ -173,15 +173,17 @@ def _check_lock_fits(lock: Lock, target: Target) -> None:
 
 def _for_target(
     lock: Lock, target: Target, extras: frozenset[str], groups: frozenset[str]
-) -> tuple[list[LockedPackage], list[str]]:
-    """The packages whose marker holds for the target; one note per package left out."""
+) -> tuple[list[LockedPackage], list[Skipped]]:
+    """The packages whose marker holds for the target, and those left out with the reason."""
     env: dict[str, Any] = {**target.marker_environment(), "extras": extras, "dependency_groups": groups}
     python = env["python_full_version"]
     wanted: dict[str, LockedPackage] = {}
-    skipped: list[str] = []
+    skipped: list[Skipped] = []
     for p in lock.packages:
         if p.marker is not None and not p.marker.evaluate(env, "lock_file"):
-            skipped.append(f"skipped {p.name} {p.version or ''}: marker `{p.marker}` is false for the target")
+            why = f"marker `{p.marker}` is false for {target.platform_label} (Python {python})"
+            where = f"; from {lock.path.name}"
+            skipped.append(Skipped(requirement=f"{p.name}=={p.version}", reason=why + where))
             continue
         if p.requires_python is not None and not p.requires_python.contains(python, prereleases=True):
             raise RefusedError(
