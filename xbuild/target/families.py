@@ -21,7 +21,7 @@ _UV_ANDROID = re.compile(r"^(aarch64|x86_64|i686|armv7)-linux-android(?:eabi)?$"
 _UV_PYODIDE = re.compile(r"^wasm32-pyodide(\d{4})$")
 _TAG_IOS = re.compile(r"^ios_(\d+)_(\d+)_(arm64|x86_64)_(iphoneos|iphonesimulator)$")
 _TAG_ANDROID = re.compile(r"^android_(\d+)_(arm64_v8a|x86_64|armeabi_v7a|x86)$")
-_TAG_PYODIDE = re.compile(r"^pyodide_(\d+)_(\d+)_wasm32$")
+_TAG_PYODIDE = re.compile(r"^(?:pyodide|pyemscripten)_(\d+)_(\d+)_wasm32$")
 _TAG_EMSCRIPTEN = re.compile(r"^emscripten_(\d+)_(\d+)_(\d+)_wasm32$")
 
 
@@ -44,7 +44,7 @@ def family_spellings(defaults: PlatformDefaults | None = None) -> list[str]:
         *(t.triple for t in data.linux),
         "ios_13_0_arm64_iphoneos",
         "android_24_arm64_v8a",
-        *(p.platform_tags[0] for p in data.pyodide),
+        *(tag for p in data.pyodide for tag in p.platform_tags),
     ]
 
 
@@ -96,7 +96,7 @@ def _android(arch: Arch, api_level: int) -> Target:
 
 def _pyodide(abi: PyodideABI | None, text: str, data: PlatformDefaults) -> Target:
     if abi is None:
-        known = ", ".join(f"{p.triple} ({p.platform_tags[0]}, {p.platform_tags[1]})" for p in data.pyodide)
+        known = ", ".join(f"{p.triple} ({', '.join(p.platform_tags)})" for p in data.pyodide)
         raise UsageError(f"{text!r}: unknown Pyodide ABI", hint=f"known: {known}")
     # The Pyodide runtime ships exactly one CPython, so the platform names the Python too.
     return Target(

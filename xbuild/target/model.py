@@ -162,11 +162,14 @@ class PyodideABI:
         return f"wasm32-pyodide{self.abi[0]}"
 
     @property
-    def platform_tags(self) -> tuple[str, str]:
-        """The ABI tag first (what uv and pyodide-build write), then the bare emscripten one that
-        packaging derives from `sysconfig.get_platform()` inside that Pyodide."""
+    def platform_tags(self) -> tuple[str, str, str]:
+        """Best first: PEP 783's name for the ABI (uv prefers it), the older `pyodide_` name of the
+        same ABI, then the bare emscripten tag packaging derives from `sysconfig.get_platform()`
+        inside that Pyodide (uv does not take it; Pyodide's own installer does)."""
+        year, patch = self.abi
         return (
-            f"pyodide_{self.abi[0]}_{self.abi[1]}_wasm32",
+            f"pyemscripten_{year}_{patch}_wasm32",
+            f"pyodide_{year}_{patch}_wasm32",
             "emscripten_{}_{}_{}_wasm32".format(*self.emscripten),
         )
 
