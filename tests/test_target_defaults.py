@@ -68,6 +68,6 @@ def test_another_file_is_read_as_given(tmp_path: Path) -> None:
 def test_broken_defaults_name_the_file(tmp_path: Path, broken: str) -> None:
     path = tmp_path / "platforms.toml"
     path.write_text(broken, encoding="utf-8")
-    with pytest.raises(InputError, match="platforms.toml") as info:
+    with pytest.raises(InputError, match=r"platforms\.toml") as info:
         load_defaults(path)
     assert info.value.exit_code is ExitCode.USAGE

@@ -220,7 +220,7 @@ def test_pyodide_names_its_python() -> None:
 
 
 def test_pyodide_refuses_another_python_and_names_the_right_abi() -> None:
-    with pytest.raises(UsageError, match="runs Python 3.12, not 3.13") as info:
+    with pytest.raises(UsageError, match=r"runs Python 3\.12, not 3\.13") as info:
         parse_target("wasm32-pyodide2024", python_version="3.13", environ={})
     assert info.value.hint == "use wasm32-pyodide2025 for Python 3.13"
     with pytest.raises(UsageError, match="no free-threaded"):
