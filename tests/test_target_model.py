@@ -244,3 +244,9 @@ def test_hand_built_mobile_target_without_its_minimum_is_a_usage_error() -> None
     bare = Target(os=OS.ANDROID, arch=Arch.AARCH64, libc=Libc.NONE, python_version=(3, 13))
     with pytest.raises(UsageError, match="Android API level"):
         _ = bare.platform_tags
+
+
+def test_every_os_has_markers_and_a_label() -> None:
+    assert {os_.label for os_ in OS} == {"Linux", "macOS", "Windows", "iOS", "Android", "Pyodide"}
+    assert all(os_.sys_platform and os_.platform_system for os_ in OS)
+    assert all(arch.names.triple for arch in Arch)

@@ -28,15 +28,20 @@ class OS(StrEnum):
     def platform_system(self) -> str:
         return _OS_MARKERS[self][1]
 
+    @property
+    def label(self) -> str:
+        """The name people use in messages: `macOS`, not `Darwin`; `Pyodide`, not `Emscripten`."""
+        return _OS_MARKERS[self][2]
 
-# (sys_platform, platform_system) as each OS's own CPython reports them.
-_OS_MARKERS: dict[OS, tuple[str, str]] = {
-    OS.LINUX: ("linux", "Linux"),
-    OS.MACOS: ("darwin", "Darwin"),
-    OS.WINDOWS: ("win32", "Windows"),
-    OS.IOS: ("ios", "iOS"),
-    OS.ANDROID: ("android", "Android"),
-    OS.EMSCRIPTEN: ("emscripten", "Emscripten"),
+
+# (sys_platform, platform_system, label) as each OS's own CPython reports them.
+_OS_MARKERS: dict[OS, tuple[str, str, str]] = {
+    OS.LINUX: ("linux", "Linux", "Linux"),
+    OS.MACOS: ("darwin", "Darwin", "macOS"),
+    OS.WINDOWS: ("win32", "Windows", "Windows"),
+    OS.IOS: ("ios", "iOS", "iOS"),
+    OS.ANDROID: ("android", "Android", "Android"),
+    OS.EMSCRIPTEN: ("emscripten", "Emscripten", "Pyodide"),
 }
 
 
