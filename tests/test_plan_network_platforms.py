@@ -143,3 +143,60 @@ def test_platform_wheels_are_the_ones_chosen(capsys: pytest.CaptureFixture[str])
         assert code == 0
         dists = {d["name"]: d for d in json.loads(capsys.readouterr().out)["distributions"]}
         assert json.dumps(dists[project]).count(tag) >= 1, dists[project]
+
+
+def pip_choice(project: str, abi: str, platform_tag: str, work: Path) -> str:
+    """The wheel pip picks for one project given an explicit ABI (pip's tags come from packaging)."""
+    argv = [
+        sys.executable,
+        "-m",
+        "pip",
+        "install",
+        "--dry-run",
+        "--quiet",
+        "--report",
+        "-",
+        "--ignore-installed",
+        "--no-deps",
+        "--only-binary",
+        ":all:",
+        "--platform",
+        platform_tag,
+        "--python-version",
+        "3.14",
+        "--abi",
+        abi,
+        "--implementation",
+        "cp",
+        "--target",
+        str(work / "unused-target"),
+        "--cache-dir",
+        str(work / "pip-cache"),
+        "--index-url",
+        PYPI,
+        project,
+    ]
+    result = subprocess.run(argv, capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr
+    (item,) = json.loads(result.stdout)["install"]
+    return str(item["download_info"]["url"]).rsplit("/", 1)[1]
+
+
+@pytest.mark.parametrize("python", ["3.14t", "3.14"])
+def test_free_threaded_choice_equals_pips(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], python: str
+) -> None:
+    """uv has no `3.14t`; pip given `--abi cp314t` picks from packaging's tags, as the Target does.
+
+    cryptography ships cp311-abi3 wheels for GIL builds and cp314t ones for free-threading."""
+    abi = "cp314t" if python.endswith("t") else "cp314"
+    for project in ("cryptography", "markupsafe"):
+        expected = pip_choice(project, abi, "manylinux_2_28_x86_64", tmp_path)
+        argv = ["plan", project, "--python-platform", "x86_64-manylinux_2_28", "--python-version", python]
+        code = main([*argv, "--index-url", PYPI, "--source-policy", "never", "--format", "json"])
+        assert code == 0
+        dists = {d["name"]: d for d in json.loads(capsys.readouterr().out)["distributions"]}
+        chosen = dists[project]["file"]["filename"]
+        assert chosen == expected
+        assert ("-abi3-" in chosen) == (project == "cryptography" and abi == "cp314")
+        assert ("cp314t" in chosen) == (abi == "cp314t")
