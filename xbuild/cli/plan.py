@@ -54,7 +54,7 @@ def render(plan: Plan) -> None:
     target = plan.target
     console.out.print(
         f"target: {target.name or target.spec} -> {target.platform_tags[0]} "
-        f"Python {target.python} ({target.python_version_source})",
+        f"Python {target.python_full} ({target.python_version_source})",
         markup=False,
     )
     width = max((len(d.name) for d in plan.distributions), default=4)
@@ -71,10 +71,13 @@ def render(plan: Plan) -> None:
         if d.route is not None and not d.route.possible:
             for alt in d.route.alternatives:
                 console.out.print(f"{'':<{width}}   alternative: {alt}", markup=False)
+    for skipped in plan.skipped:
+        console.out.print(f"skipped {skipped.requirement}: {skipped.reason}", markup=False)
     wheels = sum(1 for d in plan.distributions if d.action is Action.WHEEL)
     builds = len(plan.builds)
     verdict = "can be carried out here" if plan.feasible else "CANNOT be carried out on this host"
     console.out.print(
-        f"{len(plan.distributions)} distributions: {wheels} wheels, {builds} builds; plan {verdict}",
+        f"{console.plural(len(plan.distributions), 'distribution')}: "
+        f"{console.plural(wheels, 'wheel')}, {console.plural(builds, 'build')}; plan {verdict}",
         markup=False,
     )

@@ -12,7 +12,7 @@ from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache, default_cache_dir
 from xbuild.options import Options
 from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
-from xbuild.plan.model import Plan
+from xbuild.plan.model import Plan, PrereleaseMode
 from xbuild.plan.planner import make_plan
 from xbuild.plan.prepare import HostMetadataPreparer
 from xbuild.plan.serial import load_plan
@@ -93,7 +93,17 @@ def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tupl
         prepare=preparer,
         index_urls=urls,
         no_deps=options.no_deps,
+        prerelease=_prerelease(options, inputs),
+        extras=options.extras,
     )
+
+
+def _prerelease(options: Options, inputs: Inputs) -> PrereleaseMode:
+    """`--pre` inside a requirements file counts like the flag, unless a mode was chosen."""
+    pre_in_file = getattr(inputs, "pre", False)
+    if pre_in_file and options.prerelease is PrereleaseMode.IF_NECESSARY_OR_EXPLICIT:
+        return PrereleaseMode.ALLOW
+    return options.prerelease
 
 
 def plan_from_options(options: Options) -> Plan:

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 from packaging import tags as ptags
 
 from xbuild.errors import UsageError
+from xbuild.target.pythons import newest_patch
 
 
 class OS(StrEnum):
@@ -217,6 +218,11 @@ class Target:
     def abi(self) -> str:
         return f"{self.python_tag}{'t' if self.free_threaded else ''}"
 
+    @cached_property
+    def python_full(self) -> str:
+        """The patch release markers and Requires-Python see: given, else the newest of X.Y."""
+        return self.python_full_version or newest_patch(self.python_version)
+
     @property
     def python_tag(self) -> str:
         return f"cp{self.python_version[0]}{self.python_version[1]}"
@@ -295,7 +301,7 @@ class Target:
         only the wheel tags (the `t` ABI) tell them apart.
         """
         major, minor = self.python_version
-        full = self.python_full_version or f"{major}.{minor}.0"
+        full = self.python_full
         release, version = "", ""
         if self.pyodide is not None:
             # What platform.release()/platform.version() return inside Pyodide (uv uses the same).
@@ -326,6 +332,7 @@ class Target:
             "libc_version": _dotted(self.libc_version),
             "implementation": self.implementation,
             "python_version": self.python,
+            "python_full_version": self.python_full,
             "python_version_source": self.python_version_source,
             "free_threaded": self.free_threaded,
             "abi": self.abi,
