@@ -341,3 +341,18 @@ def test_named_targets_carry_their_runtime_patch() -> None:
     assert parse_target("debian-bookworm-x86_64", environ={}).python_full == "3.11.2"
     # Lambda patches its runtimes continuously: X.Y, the newest patch.
     assert parse_target("aws-lambda-python3.12-arm64", environ={}).python_full == "3.12.16"
+
+
+@pytest.mark.parametrize(
+    ("spec", "env"),
+    [
+        ("ios_99999999_0_arm64_iphoneos", {}),
+        ("ios_13_99999999_arm64_iphonesimulator", {}),
+        ("android_999999999_arm64_v8a", {}),
+        ("arm64-apple-ios", {"IPHONEOS_DEPLOYMENT_TARGET": "99999999.0"}),
+        ("x86_64-linux-android", {"ANDROID_API_LEVEL": "99999999999"}),
+    ],
+)
+def test_absurd_mobile_versions_are_refused_before_listing_tags(spec: str, env: dict[str, str]) -> None:
+    with pytest.raises(UsageError, match="out of range"):
+        parse_target(spec, python_version="3.13", environ=env)

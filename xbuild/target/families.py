@@ -23,6 +23,9 @@ _TAG_IOS = re.compile(r"^ios_(\d+)_(\d+)_(arm64|x86_64)_(iphoneos|iphonesimulato
 _TAG_ANDROID = re.compile(r"^android_(\d+)_(arm64_v8a|x86_64|armeabi_v7a|x86)$")
 _TAG_PYODIDE = re.compile(r"^(?:pyodide|pyemscripten)_(\d+)_(\d+)_wasm32$")
 _TAG_EMSCRIPTEN = re.compile(r"^emscripten_(\d+)_(\d+)_(\d+)_wasm32$")
+# Tag lists grow with the version (every iOS X.Y and API level below the target's), so an absurd
+# one would exhaust memory: iOS is at 26, Android's API level at 36.
+MAX_PLATFORM_VERSION = 100
 
 
 def parse_family(
@@ -82,13 +85,24 @@ def _arch(name: str) -> Arch:
     return arch
 
 
+def _bounded(value: int, what: str) -> int:
+    if value > MAX_PLATFORM_VERSION:
+        raise UsageError(
+            f"{what} {value} is out of range (above {MAX_PLATFORM_VERSION})",
+            hint="use a real version, e.g. ios_13_0 or android_24",
+        )
+    return value
+
+
 def _ios(arch: Arch, simulator: bool, minimum: tuple[int, int]) -> Target:
+    _bounded(max(minimum), "iOS version part")
     if minimum < (12, 0):
         raise UsageError(f"iOS {minimum[0]}.{minimum[1]} is older than any CPython runs on", hint="use 13.0")
     return Target(os=OS.IOS, arch=arch, libc=Libc.NONE, ios_min=minimum, ios_simulator=simulator)
 
 
 def _android(arch: Arch, api_level: int) -> Target:
+    _bounded(api_level, "Android API level")
     if api_level < 16:
         raise UsageError(f"Android API level {api_level} is below 16, where CPython starts", hint="use 24")
     return Target(os=OS.ANDROID, arch=arch, libc=Libc.NONE, android_api=api_level)
