@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import InputError
-from xbuild.target.model import Arch, PyodideABI
+from xbuild.target.model import OS, Arch, PyodideABI
 
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
 
@@ -33,6 +33,7 @@ class PlatformDefaults:
     android_env: str
     pyodide: tuple[PyodideABI, ...]
     linux: tuple[LinuxTriple, ...]
+    builders: dict[OS, str]  # what builds wheels for a family no container or emulator can
 
     def pyodide_by_year(self, year: int) -> PyodideABI | None:
         return next((p for p in self.pyodide if p.abi[0] == year), None)
@@ -42,6 +43,10 @@ class PlatformDefaults:
     ) -> PyodideABI | None:
         """The Pyodide ABI a `pyodide_Y_N_wasm32` or `emscripten_X_Y_Z_wasm32` tag names."""
         return next((p for p in self.pyodide if p.abi == abi or p.emscripten == emscripten), None)
+
+    def builder(self, os_: OS) -> str | None:
+        """The tool that builds wheels for an OS xbuild has no route to, else None."""
+        return self.builders.get(os_)
 
     def linux_triple(self, text: str) -> LinuxTriple | None:
         return next((t for t in self.linux if t.triple == text), None)
@@ -83,6 +88,11 @@ def _parse(data: dict[str, Any]) -> PlatformDefaults:
             )
             for item in data["pyodide"]
         ),
+        builders={
+            OS.IOS: str(ios["builder"]),
+            OS.ANDROID: str(android["builder"]),
+            OS.EMSCRIPTEN: str(data["pyodide-build"]["builder"]),
+        },
         linux=tuple(
             LinuxTriple(
                 triple=str(item["triple"]), arch=Arch(item["arch"]), manylinux=_pair(item["manylinux"])
