@@ -144,6 +144,9 @@ def test_manylinux_below_floor_is_refused() -> None:
 NEW_SPELLINGS = [
     ("aarch64-linux-android", OS.ANDROID, Arch.AARCH64, "android_24_arm64_v8a"),
     ("x86_64-linux-android", OS.ANDROID, Arch.X86_64, "android_24_x86_64"),
+    ("armv7-linux-androideabi", OS.ANDROID, Arch.ARMV7L, "android_24_armeabi_v7a"),
+    ("i686-linux-android", OS.ANDROID, Arch.I686, "android_24_x86"),
+    ("android_21_x86", OS.ANDROID, Arch.I686, "android_21_x86"),
     ("wasm32-pyodide2024", OS.EMSCRIPTEN, Arch.WASM32, "pyemscripten_2024_0_wasm32"),
     ("wasm32-pyodide2025", OS.EMSCRIPTEN, Arch.WASM32, "pyemscripten_2025_0_wasm32"),
     ("arm64-apple-ios", OS.IOS, Arch.AARCH64, "ios_13_0_arm64_iphoneos"),
