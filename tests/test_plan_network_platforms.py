@@ -113,7 +113,6 @@ def test_wheels_only_plan_equals_uvs(
     assert "colorama" not in expected  # click's Windows-only dependency stayed out
 
 
-@pytest.mark.xfail(reason="the planner does not evaluate root requirement markers yet (plan/planner.py)")
 @pytest.mark.parametrize(("platform", "python", "requirements"), CASES, ids=[c[0] for c in CASES])
 def test_root_markers_are_the_platforms(
     tmp_path: Path,
