@@ -1,0 +1,230 @@
+"""Installed trees (Lambda function and layer zips, `pip install --target` directories) built from
+the repo's example wheels: unzipping a wheel is what an installer does for a wheel without .data."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+from verify_helpers import WheelSpec, binary
+
+from xbuild.errors import InputError
+from xbuild.target import parse_target
+from xbuild.verify import Check, Kind, Limits, Severity, WheelReport, collect, verify_installed, verify_paths
+from xbuild.verify.installed import find_distributions
+from xbuild.verify.record import installed_name
+from xbuild.verify.tree import read_tree
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples" / "wheels"
+DEMO = EXAMPLES / "good" / "xbuild_demo-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl"
+PURE = EXAMPLES / "good" / "xbuild_pure-1.0.0-py3-none-any.whl"
+NATIVE = "xbuild_demo/_native.cpython-312-x86_64-linux-gnu.so"
+TARGET = parse_target("aws-lambda-python3.12-x86_64")
+LAYER_SITE = "python/lib/python3.12/site-packages/"
+HANDLER = "hand ler [v2] ünï.py"
+
+
+def install(tree: Path, root: str = "", wheels: tuple[Path, ...] = (DEMO, PURE)) -> Path:
+    """Unpack wheels under `tree/root`, as pip or installer would for wheels without .data."""
+    for wheel in wheels:
+        with zipfile.ZipFile(wheel) as zf:
+            zf.extractall(tree / root)
+    return tree
+
+
+def zip_tree(tree: Path, out: Path) -> Path:
+    """`cd tree && zip -r out .`: regular files only, names relative to the tree."""
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as zf:
+        for here, _dirs, files in sorted(os.walk(tree)):
+            for name in sorted(files):
+                path = Path(here) / name
+                zf.write(path, path.relative_to(tree).as_posix())
+    return out
+
+
+# Each test runs on the tree as a directory and as the zip a user would upload: same verdicts.
+Form = Callable[[Path], Path]
+
+
+@pytest.fixture(params=["dir", "zip"])
+def form(request: pytest.FixtureRequest, tmp_path: Path) -> Form:
+    if request.param == "dir":
+        return lambda tree: tree
+    return lambda tree: zip_tree(tree, tmp_path / "bündle [1] x.zip")
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    return tmp_path / "site [ü] x"
+
+
+def summary(report: WheelReport) -> list[tuple[str, str, str]]:
+    return [(str(f.severity), str(f.check), f.member) for f in report.findings]
+
+
+@pytest.mark.parametrize("root", ["", "python/", LAYER_SITE])
+def test_clean_trees_pass_at_every_lambda_root(tree: Path, form: Form, root: str) -> None:
+    report = verify_installed(form(install(tree, root)), TARGET)
+    assert report.ok and report.findings == ()
+    assert report.kind is Kind.INSTALLED
+    assert report.distributions == ("xbuild_demo 1.0.0", "xbuild_pure 1.0.0")
+
+
+def test_handler_code_is_a_warning_not_an_error(tree: Path, form: Form) -> None:
+    install(tree)
+    (tree / HANDLER).write_text("def handler(event, context):\n    return 1\n")
+    (tree / "my app").mkdir()
+    for name in ("__init__.py", "views [a].py"):
+        (tree / "my app" / name).write_text("x = 1\n")
+    report = verify_installed(form(tree), TARGET)
+    assert report.ok
+    assert summary(report) == [("warning", "record", HANDLER), ("warning", "record", "my app/")]
+    assert "holds 2 files" in report.findings[1].message
+
+
+def test_foreign_arch_extension_is_refused_naming_the_file(tree: Path, form: Form) -> None:
+    install(tree)
+    (tree / NATIVE).write_bytes(binary("aarch64-linux-gnu.2.17.so"))
+    report = verify_installed(form(tree), TARGET)
+    assert not report.ok
+    assert ("error", "arch", NATIVE) in summary(report)
+    assert ("error", "record", NATIVE) in summary(report)  # changed after install
+
+
+def test_text_named_as_extension_module_is_binary_format(tree: Path, form: Form) -> None:
+    install(tree)
+    fake = "handler pkg/x.cpython-312-x86_64-linux-gnu.so"
+    (tree / fake).parent.mkdir()
+    (tree / fake).write_text("not really a binary\n")
+    report = verify_installed(form(tree), TARGET)
+    assert ("error", "binary-format", fake) in summary(report)
+    assert "is not an ELF (Linux) binary" in next(f.message for f in report.errors)
+
+
+@pytest.mark.parametrize("name", ["libfoo.so", "_x.pyd", "libbar.dylib"])
+def test_every_extension_like_name_must_be_a_binary(tree: Path, name: str) -> None:
+    install(tree)
+    (tree / name).write_bytes(b"")
+    assert ("error", "binary-format", name) in summary(verify_installed(tree, TARGET))
+
+
+def test_removed_file_is_a_warning_and_bytecode_is_ignored(tree: Path, form: Form) -> None:
+    install(tree)
+    record = tree / "xbuild_pure-1.0.0.dist-info" / "RECORD"
+    # pip lists the bytecode it compiled without digests; bundles strip it.
+    record.write_text(record.read_text() + "xbuild_pure/__pycache__/__init__.cpython-312.pyc,,\n")
+    (tree / "xbuild_demo" / "__init__.py").unlink()
+    report = verify_installed(form(tree), TARGET)
+    assert report.ok
+    assert summary(report) == [("warning", "record", "xbuild_demo/__init__.py")]
+
+
+def test_missing_record_is_an_error(tree: Path, form: Form) -> None:
+    install(tree)
+    (tree / "xbuild_pure-1.0.0.dist-info" / "RECORD").unlink()
+    report = verify_installed(form(tree), TARGET)
+    assert ("error", "record", "xbuild_pure-1.0.0.dist-info/RECORD") in summary(report)
+    # its files are then claimed by no RECORD
+    assert ("warning", "record", "xbuild_pure/") in summary(report)
+
+
+def test_wheel_tags_of_each_distribution_hold_for_the_target(tree: Path, form: Form) -> None:
+    report = verify_installed(form(install(tree)), parse_target("aws-lambda-python3.12-arm64"))
+    assert ("error", "tags", "xbuild_demo-1.0.0.dist-info/WHEEL") in summary(report)
+    assert ("error", "arch", NATIVE) in summary(report)
+    assert not any(f.member.startswith("xbuild_pure") for f in report.errors)
+
+
+def test_layer_for_another_python_is_a_warning(tree: Path) -> None:
+    install(tree, "python/lib/python3.11/site-packages/", wheels=(PURE,))
+    report = verify_installed(tree, TARGET)
+    assert summary(report) == [("warning", "path", "python/lib/python3.11/site-packages/")]
+
+
+def test_bad_wheel_in_a_tree_is_refused(tree: Path) -> None:
+    install(tree, wheels=(EXAMPLES / "bad" / "glibc_too_new-1.0.0-cp312-cp312-manylinux_2_17_x86_64.whl",))
+    report = verify_installed(tree, None)  # its own WHEEL tags are enough to refuse it
+    assert {f.check for f in report.errors} == {Check.SYMBOL_VERSIONS}
+
+
+def test_symlinks_are_refused_and_never_followed(tree: Path, tmp_path: Path) -> None:
+    install(tree)
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    (outside / "secret.so").write_text("x")
+    os.symlink(outside, tree / "linked dir")
+    os.symlink(outside / "secret.so", tree / "link.so")
+    report = verify_installed(tree, TARGET)
+    assert {(f.check, f.member) for f in report.errors} == {
+        (Check.PATH, "link.so"),
+        (Check.PATH, "linked dir"),
+    }
+
+
+def test_a_zip_that_is_not_a_wheel_is_never_judged_as_one(tree: Path, tmp_path: Path) -> None:
+    function = zip_tree(install(tree), tmp_path / "function.zip")
+    [report] = verify_paths([function], TARGET)
+    assert report.kind is Kind.INSTALLED and report.ok and report.findings == ()
+    not_zip = tmp_path / "function [2].zip"
+    not_zip.write_text("hello")
+    [broken] = verify_paths([not_zip], TARGET)
+    assert [(f.check, f.severity) for f in broken.findings] == [(Check.ZIP, Severity.ERROR)]
+    assert "Lambda" in broken.findings[0].message
+
+
+def test_collect_tells_wheels_from_installed_trees(tmp_path: Path) -> None:
+    layer = install(tmp_path / "layer", LAYER_SITE)
+    function = install(tmp_path / "fn")
+    wheels = tmp_path / "dist"
+    wheels.mkdir()
+    shutil.copy(DEMO, wheels)
+    whl = WheelSpec().build(tmp_path / "one")
+    other = zip_tree(function, tmp_path / "fn.zip")
+    assert collect([layer, function, wheels, whl, other]) == [
+        (layer, Kind.INSTALLED),
+        (function, Kind.INSTALLED),
+        (wheels / DEMO.name, Kind.WHEEL),
+        (whl, Kind.WHEEL),
+        (other, Kind.INSTALLED),
+    ]
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(InputError, match="no installed distributions"):
+        collect([tmp_path / "empty"])
+
+
+def test_distributions_read_metadata_and_wheel_tags(tree: Path) -> None:
+    archive = read_tree(install(tree, "python/"), Limits())
+    [demo, pure] = find_distributions({m.name: m for m in archive.members}, archive.texts, archive.roots)
+    assert (demo.dist_info, demo.root, demo.label) == (
+        "python/xbuild_demo-1.0.0.dist-info",
+        "python/",
+        "xbuild_demo 1.0.0",
+    )
+    assert demo.name is not None and demo.name.tag_strings == ("cp312-cp312-manylinux_2_17_x86_64",)
+    assert pure.name is not None and pure.name.tag_strings == ("py3-none-any",)
+
+
+@pytest.mark.parametrize(
+    ("root", "path", "expected"),
+    [
+        ("", "pkg/a.py", ("pkg/a.py", False)),
+        ("python/", "pkg/./a.py", ("python/pkg/a.py", False)),
+        ("", "../../bin/normalizer", ("bin/normalizer", True)),  # pip --target
+        ("python/", "../bin/x", ("python/bin/x", True)),  # installer, xbuild bundle
+        ("", "/usr/bin/x", None),
+        ("", "C:/x", None),
+        ("", "..", None),
+    ],
+)
+def test_installed_name(root: str, path: str, expected: tuple[str, bool] | None) -> None:
+    assert installed_name(root, path) == expected
+
+
+def test_parallel_read_gives_the_same_report(tree: Path) -> None:
+    install(tree)
+    (tree / NATIVE).write_bytes(binary("aarch64-linux-gnu.2.17.so"))
+    assert verify_installed(tree, TARGET, jobs=4) == verify_installed(tree, TARGET, jobs=1)
