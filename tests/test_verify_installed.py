@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from verify_helpers import WheelSpec, binary
 
+from xbuild.bundle.install import Layout
+from xbuild.bundle.make import BundleSettings, make_bundle
 from xbuild.errors import InputError
 from xbuild.target import parse_target
 from xbuild.verify import Check, Kind, Limits, Severity, WheelReport, collect, verify_installed, verify_paths
@@ -228,3 +230,15 @@ def test_parallel_read_gives_the_same_report(tree: Path) -> None:
     install(tree)
     (tree / NATIVE).write_bytes(binary("aarch64-linux-gnu.2.17.so"))
     assert verify_installed(tree, TARGET, jobs=4) == verify_installed(tree, TARGET, jobs=1)
+
+
+@pytest.mark.parametrize("layout", list(Layout))
+def test_what_xbuild_bundle_makes_passes(tmp_path: Path, layout: Layout) -> None:
+    handler = tmp_path / HANDLER
+    handler.write_text("def handler(event, context):\n    return 1\n")
+    out = tmp_path / ("out [ü]" if layout is Layout.DIR else "out [ü].zip")
+    make_bundle([DEMO, PURE], TARGET, BundleSettings(layout=layout, out=out, includes=(handler,)))
+    report = verify_installed(out, TARGET)
+    assert report.ok and report.distributions == ("xbuild_demo 1.0.0", "xbuild_pure 1.0.0")
+    prefix = "python/" if layout is Layout.LAMBDA_LAYER else ""
+    assert summary(report) == [("warning", "record", prefix + HANDLER)]
