@@ -242,3 +242,13 @@ def test_what_xbuild_bundle_makes_passes(tmp_path: Path, layout: Layout) -> None
     assert report.ok and report.distributions == ("xbuild_demo 1.0.0", "xbuild_pure 1.0.0")
     prefix = "python/" if layout is Layout.LAMBDA_LAYER else ""
     assert summary(report) == [("warning", "record", prefix + HANDLER)]
+
+
+def test_hostile_file_names_in_a_directory(tree: Path) -> None:
+    install(tree)
+    (tree / 'quote\'s "x" [1].py').write_text("x = 1\n")
+    with open(os.path.join(os.fsencode(tree), b"bad\xffname.py"), "wb") as raw:
+        raw.write(b"x = 1\n")
+    report = verify_installed(tree, TARGET)
+    assert [(f.check, f.member) for f in report.errors] == [(Check.PATH, "bad\ufffdname.py")]
+    assert {f.member for f in report.warnings} == {"bad\ufffdname.py", 'quote\'s "x" [1].py'}
