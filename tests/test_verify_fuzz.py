@@ -138,9 +138,9 @@ def test_installed_zip_never_raises(prefix: str, flips: list[tuple[int, int]], r
                 if info.filename.endswith("RECORD"):
                     data += record
                 dst.writestr(prefix + info.filename, data)
-        data = bytearray(out.read_bytes())
+        flipped = bytearray(out.read_bytes())
         for offset, mask in flips:
-            data[offset % len(data)] ^= mask
-        out.write_bytes(bytes(data))
+            flipped[offset % len(flipped)] ^= mask
+        out.write_bytes(bytes(flipped))
         report = verify_installed(out, TARGET, limits=SMALL)
         assert report.ok == (not report.errors)
