@@ -14,6 +14,7 @@ from verify_helpers import WheelSpec, binary
 
 from xbuild.bundle.install import Layout
 from xbuild.bundle.make import BundleSettings, make_bundle
+from xbuild.cli.main import main
 from xbuild.errors import InputError
 from xbuild.target import parse_target
 from xbuild.verify import Check, Kind, Limits, Severity, WheelReport, collect, verify_installed, verify_paths
@@ -248,3 +249,17 @@ def test_hostile_file_names_in_a_directory(tree: Path) -> None:
     report = verify_installed(tree, TARGET)
     assert [(f.check, f.member) for f in report.errors] == [(Check.PATH, "bad\ufffdname.py")]
     assert {f.member for f in report.warnings} == {"bad\ufffdname.py", 'quote\'s "x" [1].py'}
+
+
+def test_bundle_zip_with_a_foreign_extension_swapped_in_exits_1_naming_it(tmp_path: Path) -> None:
+    out = tmp_path / "function [ü].zip"
+    make_bundle([DEMO, PURE], TARGET, BundleSettings(layout=Layout.LAMBDA, out=out))
+    assert main(["verify", str(out), "--python-platform", TARGET.spec]) == 0
+    swapped = tmp_path / "swapped.zip"
+    with zipfile.ZipFile(out) as src, zipfile.ZipFile(swapped, "w") as dst:
+        for info in src.infolist():
+            foreign = info.filename == NATIVE
+            dst.writestr(info, binary("aarch64-linux-gnu.2.17.so") if foreign else src.read(info))
+    report = verify_installed(swapped, TARGET)
+    assert ("error", "arch", NATIVE) in summary(report)
+    assert main(["verify", str(swapped), "--python-platform", TARGET.spec]) == 1
