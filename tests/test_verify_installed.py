@@ -10,15 +10,18 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from test_verify_linkage import elf
 from verify_helpers import WheelSpec, binary
 
+from xbuild.binary import BinaryFormat
 from xbuild.bundle.install import Layout
 from xbuild.bundle.make import BundleSettings, make_bundle
 from xbuild.cli.main import main
 from xbuild.errors import InputError
 from xbuild.target import parse_target
 from xbuild.verify import Check, Kind, Limits, Severity, WheelReport, collect, verify_installed, verify_paths
-from xbuild.verify.installed import find_distributions
+from xbuild.verify.contents import Archive, Member
+from xbuild.verify.installed import evaluate_installed, find_distributions
 from xbuild.verify.record import installed_name
 from xbuild.verify.tree import read_tree
 
@@ -263,3 +266,35 @@ def test_bundle_zip_with_a_foreign_extension_swapped_in_exits_1_naming_it(tmp_pa
     report = verify_installed(swapped, TARGET)
     assert ("error", "arch", NATIVE) in summary(report)
     assert main(["verify", str(swapped), "--python-platform", TARGET.spec]) == 1
+
+
+def elf_member(name: str, **fields: object) -> Member:
+    return Member(
+        name=name,
+        declared_size=1,
+        mode=0o100644,
+        is_dir=False,
+        encrypted=False,
+        read=True,
+        binary=BinaryFormat.ELF,
+        info=elf(**fields),
+    )
+
+
+@pytest.mark.parametrize(
+    ("library", "found"),
+    [
+        ("lib/libpq.so.5", True),  # a layer's lib/: /opt/lib
+        ("libpq.so.5", True),  # a function's top: /var/task
+        ("python/vendored/libpq.so.5", False),  # no RPATH leads there
+    ],
+)
+def test_libraries_on_lambdas_library_path_are_reachable(library: str, found: bool) -> None:
+    members = (
+        elf_member("python/pg/_pg.cpython-312-x86_64-linux-gnu.so", needed=("libpq.so.5", "libc.so.6")),
+        elf_member(library, soname="libpq.so.5"),
+    )
+    archive = Archive(path=Path("layer.zip"), members=members, roots=("python/",))
+    findings, _ = evaluate_installed(archive, TARGET)
+    unreachable = [f for f in findings if f.check is Check.EXTERNAL_LIBS and "will not find it" in f.message]
+    assert bool(unreachable) is not found

@@ -27,6 +27,9 @@ from xbuild.verify.record import check_installed_record
 
 _DIST_INFO = re.compile(r"^(.*?)([^/]+\.dist-info)/")
 _SITE_VERSION = re.compile(r"/python(\d+)\.(\d+)/site-packages/$")
+# Lambda's LD_LIBRARY_PATH holds /var/task and /var/task/lib (a function zip's top and its lib/)
+# and /opt/lib (a layer zip's lib/).
+LAMBDA_LIBRARY_DIRS = ("", "lib/")
 
 
 @dataclass(frozen=True)
@@ -181,7 +184,7 @@ def _roots_for_target(roots: Sequence[str], target: Target | None) -> list[Findi
 def _binaries(
     members: Sequence[Member], owner: Mapping[str, Distribution], target: Target | None
 ) -> list[Finding]:
-    base = tree_context(tuple(members), target)
+    base = tree_context(tuple(members), target, library_dirs=LAMBDA_LIBRARY_DIRS)
     contexts: dict[str | None, Context] = {None: for_tags(base, None)}
     findings: list[Finding] = []
     for member in members:
