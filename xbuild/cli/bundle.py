@@ -87,7 +87,9 @@ def bundle_command(
     try:
         with client:
             console.err.print(
-                f"building {len(plan.distributions)} distributions for {plan.target.platform_label}",
+                f"fetching {console.plural(len(plan.distributions) - len(plan.builds), 'wheel')} and "
+                f"building {console.plural(len(plan.builds), 'distribution')} "
+                f"for {plan.target.platform_label}",
                 markup=False,
             )
             built = carry_out(
