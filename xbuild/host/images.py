@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.build.container import LABEL_OWNER, LABEL_RUN, RUN_ID, docker_client
+from xbuild.errors import EngineError, UsageError
 from xbuild.host._header import arch_from_name
 from xbuild.host._run import tail
 from xbuild.host.libc import glibc_version_from_confstr, glibc_version_from_ldd, musl_version_from_banner
@@ -158,12 +159,19 @@ def inspect_images(
 
 
 def _facts(client: Any, image: str, store: ImageFactsCache, timeout: float) -> ImageFacts:
-    from docker.errors import ImageNotFound
+    from docker.errors import APIError, ImageNotFound
 
     try:
         attrs: dict[str, Any] = client.api.inspect_image(image)
     except ImageNotFound:
         return ImageFacts(image=image, image_id=None)
+    except APIError as exc:
+        if exc.status_code == 400:  # the engine's word for a malformed reference
+            raise UsageError(
+                f"{image!r} is not an image reference: {exc.explanation}",
+                hint="name an image as REPOSITORY[:TAG] or REPOSITORY@sha256:DIGEST (see `docker images`)",
+            ) from None
+        raise EngineError(f"the engine failed to inspect image {image}: {_short(exc)}") from exc
     image_id = str(attrs["Id"])
     cached = store.get(image, image_id)
     if cached is not None:
@@ -242,12 +250,20 @@ def _text(chunks: list[bytes]) -> str:
 
 
 def _remove(api: Any, cid: str) -> None:
-    from docker.errors import DockerException
+    """Remove the container, and return only once it is gone (auto-removal runs asynchronously)."""
+    from docker.errors import DockerException, NotFound
 
     try:
         api.remove_container(cid, force=True)
-    except DockerException as exc:  # auto-removal got there first: fine
+        return
+    except NotFound:
+        return
+    except DockerException as exc:  # 409: auto-removal is already under way
         log.debug("removing inspection container %s: %s", cid[:12], exc)
+    try:
+        api.wait(cid, timeout=10, condition="removed")
+    except (DockerException, OSError) as exc:  # NotFound: gone already; OSError: a timed-out wait
+        log.debug("waiting for container %s to go: %s", cid[:12], exc)
 
 
 def _close(sock: Any) -> None:
