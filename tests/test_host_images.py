@@ -143,6 +143,7 @@ def test_facts_of_real_images_are_learnt_once(tmp_path: Path) -> None:
     assert not missing.present and missing.image == "xbuild-absent:no-such"
     assert _our_containers() == []  # auto-removed
     # Cached by ID: a doctored entry proves the second ask runs no container.
+    assert first.image_id is not None
     (entry,) = [p for p in (tmp_path / "images").glob("*.json") if first.image_id[7:] in p.name]
     data = json.loads(entry.read_text())
     entry.write_text(json.dumps({**data, "compiler": "/from/the/cache"}))
