@@ -15,16 +15,13 @@ from pathlib import Path
 from xbuild.config import ProjectConfig, load_config
 from xbuild.errors import UsageError
 from xbuild.index.urls import index_urls_from_env
-from xbuild.plan.model import SourcePolicy
+from xbuild.plan.model import PrereleaseMode, SourcePolicy
 from xbuild.routes.base import RouteName
 from xbuild.target import Arch, Target
 
 PYPI = "https://pypi.org/simple"
 
-# uv's names; pip's `--pre` means ALLOW. The default is uv's: pre-releases only where a specifier
-# names one, or where nothing else satisfies.
-PRERELEASE_MODES = ("disallow", "allow", "if-necessary", "explicit", "if-necessary-or-explicit")
-DEFAULT_PRERELEASE = "if-necessary-or-explicit"
+PRERELEASE_MODES = tuple(m.value for m in PrereleaseMode)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,7 +63,7 @@ class Options:
     extras: tuple[str, ...] = ()
     groups: tuple[str, ...] = ()
     source_policy: SourcePolicy = SourcePolicy.PREFER_BINARY
-    prerelease: str = DEFAULT_PRERELEASE
+    prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
     only_binary: tuple[str, ...] = ()
     no_binary: tuple[str, ...] = ()
     index_url: str | None = None  # None: the requirement files' -i, then the environment, then PyPI
@@ -76,6 +73,7 @@ class Options:
     offline: bool = False
     image: str | None = None
     route: RouteName | None = None
+    no_deps: bool = False  # pip's --no-deps: only what was asked for
     engines: tuple[tuple[Arch, str], ...] = ()  # arch -> DOCKER_HOST-style URL
     config: ProjectConfig = field(default_factory=ProjectConfig)
     environ: Mapping[str, str] = field(default_factory=dict)
@@ -164,16 +162,21 @@ def parse_route(text: str | None) -> RouteName | None:
         raise UsageError(f"unknown route {text!r}", hint="use auto, native, container or emulated") from None
 
 
-def parse_prerelease(text: str | None, *, pre: bool) -> str:
+def parse_prerelease(text: str | None, *, pre: bool) -> PrereleaseMode:
+    """uv's names; pip's `--pre` means ALLOW. The default is uv's: pre-releases only where a
+    specifier names one, or where nothing else satisfies."""
     if text is not None and pre:
         raise UsageError("--pre and --prerelease both given", hint="pass only one (--pre means allow)")
     if pre:
-        return "allow"
+        return PrereleaseMode.ALLOW
     if text is None:
-        return DEFAULT_PRERELEASE
-    if text not in PRERELEASE_MODES:
-        raise UsageError(f"unknown pre-release mode {text!r}", hint="use " + ", ".join(PRERELEASE_MODES))
-    return text
+        return PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
+    try:
+        return PrereleaseMode(text)
+    except ValueError:
+        raise UsageError(
+            f"unknown pre-release mode {text!r}", hint="use " + ", ".join(PRERELEASE_MODES)
+        ) from None
 
 
 def engines(config: ProjectConfig, environ: Mapping[str, str]) -> tuple[tuple[Arch, str], ...]:

@@ -13,7 +13,7 @@ from rich.table import Table
 from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out, refuse_impossible
 from xbuild.cli import console
 from xbuild.cli.flags import options_from, resolution_flags
-from xbuild.cli.planning import build_host, plan_for_build
+from xbuild.cli.planning import build_host, plan_for_build, project_build
 from xbuild.index import IndexClient
 from xbuild.index.cache import default_cache_dir
 from xbuild.options import Flags, Options
@@ -41,10 +41,17 @@ def build_command(
     keep_going: bool = typer.Option(
         False, "--keep-going", help="Place the wheels that passed even if some failed."
     ),
+    with_deps: bool | None = typer.Option(
+        None,
+        "--with-deps/--no-deps",
+        help="With --project: also build/fetch its dependencies (default: the project's wheel only). "
+        "With requirements: --no-deps takes only those named.",
+        show_default=False,
+    ),
 ) -> None:
     """Download or build every wheel the target needs, verify each against the target, place them
     in -o DIR."""
-    options = options_from(flags)
+    options = project_build(options_from(flags), with_deps)
     plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     with client:
         refuse_impossible(plan)  # before any progress output: nothing will be attempted

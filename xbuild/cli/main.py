@@ -1,39 +1,44 @@
-"""Entry point: builds the typer app from one module per command and maps errors to exit codes."""
+"""Entry point: builds the typer app from one module per command and maps errors to exit codes.
+
+Start-up is part of the interface: `--version` answers before typer or rich is imported, the
+root `--help` lists the commands from `COMMANDS` without importing them, and a command imports
+only its own module.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
 import sys
-
-import typer
+from typing import TYPE_CHECKING
 
 from xbuild import __version__
 from xbuild.cli import console
 from xbuild.errors import ExitCode, XbuildError
 
-COMMANDS = ("targets", "doctor", "verify", "plan", "build", "bundle", "matrix")
+if TYPE_CHECKING:
+    import typer
+
+# The one-line summary of each command in `xbuild --help` (the command's own --help has the rest).
+COMMANDS: dict[str, str] = {
+    "targets": "List named targets, or show what one means.",
+    "doctor": "What this machine can build for: libc, emulators, engine, Pythons.",
+    "verify": "Check wheels against the target: tags, metadata, RECORD, binaries.",
+    "plan": "Per package: which wheel, or which route builds it, and why.",
+    "build": "Fetch or build every wheel for the target, verified, into -o DIR.",
+    "bundle": "A Lambda zip, layer or directory that imports on the target.",
+    "matrix": "One CI job per [tool.xbuild] target: runner and command.",
+}
+_ROOT_FLAGS = frozenset({"--version", "--verbose", "-v", "-vv", "-vvv"})
 
 
-def _version(value: bool) -> None:
-    if value:
-        console.out.print(f"xbuild {__version__}")
-        raise typer.Exit()
+def build_app(only: str | None = None, *, listing: bool = False) -> typer.Typer:
+    """The typer app: every command, or with `only` just that command's module (start-up time).
+    With `listing` (root --help, a mistyped command), commands are named from `COMMANDS`, none imported."""
+    import typer
 
+    from xbuild.cli import helpfmt
 
-def _root(
-    verbose: int = typer.Option(
-        0, "--verbose", "-v", count=True, help="Debug logs on stderr: why each decision was taken."
-    ),
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Show the version."
-    ),
-) -> None:
-    console.setup_logging(verbose)
-
-
-def build_app(only: str | None = None) -> typer.Typer:
-    """The typer app; with `only`, just that command's module is imported (start-up time)."""
     app = typer.Typer(
         name="xbuild",
         help="Wheels, Lambda zips and a verify gate that are right for THE TARGET, not for this machine.",
@@ -41,12 +46,62 @@ def build_app(only: str | None = None) -> typer.Typer:
         add_completion=False,
         pretty_exceptions_enable=False,
         rich_markup_mode=None,
+        cls=helpfmt.Group,
     )
-    app.callback()(_root)
+
+    @app.callback()
+    def _root(
+        verbose: int = typer.Option(
+            0,
+            "--verbose",
+            "-v",
+            count=True,
+            show_default=False,
+            help="-v: why each decision was taken; -vv: timings and debug; -vvv: HTTP too (stderr).",
+        ),
+        version: bool = typer.Option(
+            False, "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
+        ),
+    ) -> None:
+        console.setup_logging(verbose)
+
+    if listing:
+        for name, summary in COMMANDS.items():
+            app.command(name, help=summary, short_help=summary, cls=helpfmt.Command)(_not_loaded)
+        return app
     for name in (only,) if only in COMMANDS else COMMANDS:
-        module = importlib.import_module(f"xbuild.cli.{name}")
-        module.register(app)
+        importlib.import_module(f"xbuild.cli.{name}").register(app)
+    _human_help(app)
     return app
+
+
+def _human_help(app: typer.Typer) -> None:
+    """Every command and group renders help with `helpfmt` and lists with its `COMMANDS` summary."""
+    from typer.core import TyperCommand, TyperGroup
+
+    from xbuild.cli import helpfmt
+
+    for info in app.registered_commands:
+        if info.cls in (None, TyperCommand):
+            info.cls = helpfmt.Command
+        info.short_help = info.short_help or COMMANDS.get(info.name or "")
+    for sub in app.registered_groups:
+        if not isinstance(sub.cls, type) or sub.cls is TyperGroup:
+            sub.cls = helpfmt.Group
+        if sub.name in COMMANDS:
+            sub.short_help = COMMANDS[sub.name]
+        if sub.typer_instance is not None:
+            _human_help(sub.typer_instance)
+
+
+def _not_loaded() -> None:
+    raise AssertionError("listing stubs are never invoked: a named command loads its module")
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        sys.stdout.write(f"xbuild {__version__}\n")
+        raise SystemExit(0)
 
 
 def __getattr__(name: str) -> typer.Typer:
@@ -62,17 +117,22 @@ def _command(argv: list[str]) -> str | None:
 
 
 def report(exc: XbuildError) -> int:
-    console.err.print(f"[bold red]ERROR[/] {exc.message}", markup=True, highlight=False)
+    """ERROR and TIP lines; the message and hint are user text (paths, requirements), never markup."""
+    console.err.print(console.styled(("ERROR", "bold red"), " ", exc.message))
     if exc.hint:
-        console.err.print(f"[bold]TIP[/] {exc.hint}", markup=True, highlight=False)
+        console.err.print(console.styled(("TIP", "bold"), " ", exc.hint))
     return int(exc.exit_code)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the only place that turns exceptions into exit codes."""
+    args = sys.argv[1:] if argv is None else argv
+    if "--version" in args and _ROOT_FLAGS.issuperset(args):
+        sys.stdout.write(f"xbuild {__version__}\n")  # before typer and rich are even imported
+        return 0
     try:
-        args = sys.argv[1:] if argv is None else argv
-        build_app(_command(args))(args=args, prog_name="xbuild")
+        name = _command(args)
+        build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
     except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else int(ExitCode.USAGE))

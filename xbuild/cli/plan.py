@@ -71,10 +71,13 @@ def render(plan: Plan) -> None:
         if d.route is not None and not d.route.possible:
             for alt in d.route.alternatives:
                 console.out.print(f"{'':<{width}}   alternative: {alt}", markup=False)
+    for skipped in plan.skipped:
+        console.out.print(f"skipped {skipped.requirement}: {skipped.reason}", markup=False)
     wheels = sum(1 for d in plan.distributions if d.action is Action.WHEEL)
     builds = len(plan.builds)
     verdict = "can be carried out here" if plan.feasible else "CANNOT be carried out on this host"
     console.out.print(
-        f"{len(plan.distributions)} distributions: {wheels} wheels, {builds} builds; plan {verdict}",
+        f"{console.plural(len(plan.distributions), 'distribution')}: "
+        f"{console.plural(wheels, 'wheel')}, {console.plural(builds, 'build')}; plan {verdict}",
         markup=False,
     )

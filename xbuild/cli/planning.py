@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 from xbuild.errors import UsageError
@@ -11,7 +12,7 @@ from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache, default_cache_dir
 from xbuild.options import Options
 from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
-from xbuild.plan.model import Plan
+from xbuild.plan.model import Plan, PrereleaseMode
 from xbuild.plan.planner import make_plan
 from xbuild.plan.prepare import HostMetadataPreparer
 from xbuild.plan.serial import load_plan
@@ -52,6 +53,26 @@ def open_client(options: Options, inputs: Inputs) -> tuple[IndexClient, tuple[st
     return IndexClient(urls, links, cache=cache, offline=options.offline), urls
 
 
+def project_build(options: Options, with_deps: bool | None) -> Options:
+    """`build --project DIR` builds the project's own wheel, as cibuildwheel does; its
+    dependencies come too only with --with-deps. Plain requirements keep their dependencies
+    unless --no-deps."""
+    if options.project is None:
+        return replace(options, no_deps=with_deps is False)
+    project = options.project.resolve()
+    if not (project / "pyproject.toml").is_file() and not (project / "setup.py").is_file():
+        raise UsageError(
+            f"{options.project} is not a project directory (no pyproject.toml or setup.py)",
+            hint="point --project at the directory holding pyproject.toml",
+        )
+    return replace(
+        options,
+        requirements=(*options.requirements, str(project)),
+        project=None,  # its [tool.xbuild] is already in options.config
+        no_deps=with_deps is not True,
+    )
+
+
 def build_host(options: Options) -> BuildHost:
     """This host, with the per-arch engines the options chose."""
     return detect_build_host(options.engines)
@@ -71,7 +92,18 @@ def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tupl
         route=options.route,
         prepare=preparer,
         index_urls=urls,
+        no_deps=options.no_deps,
+        prerelease=_prerelease(options, inputs),
+        extras=options.extras,
     )
+
+
+def _prerelease(options: Options, inputs: Inputs) -> PrereleaseMode:
+    """`--pre` inside a requirements file counts like the flag, unless a mode was chosen."""
+    pre_in_file = getattr(inputs, "pre", False)
+    if pre_in_file and options.prerelease is PrereleaseMode.IF_NECESSARY_OR_EXPLICIT:
+        return PrereleaseMode.ALLOW
+    return options.prerelease
 
 
 def plan_from_options(options: Options) -> Plan:
