@@ -290,7 +290,11 @@ def with_image_facts(
     """`host` plus the facts of the image the target's builds would use, when an engine answers."""
     chosen = image_for(target, host, image)
     engine_url = host.remote_engine(target.arch)
-    if target.os is not OS.LINUX or chosen is None or (host.engine is None and engine_url is None):
+    # Only where a container route could run the image: elsewhere the checks refuse without it.
+    runnable = engine_url is not None or (
+        host.engine is not None and (target.arch is host.arch or target.arch in host.emulated_arches)
+    )
+    if target.os is not OS.LINUX or chosen is None or not runnable:
         return host
     facts = inspect_images([chosen], engine_url=engine_url, cache=cache, environ=environ, timeout=timeout)
     return replace(host, image_facts=(*host.image_facts, *facts))

@@ -148,7 +148,7 @@ def _get_image(image: str) -> tuple[str, ...]:
     spec = find_image(image)
     if spec is not None and spec.local:
         return ("build the local images: `scripts/setup-engine.sh` (as root)",)
-    return (f"`docker pull {image}`", "or pass --image with an image the engine has (`docker images`)")
+    return (f"`docker pull {image}`", "pass --image with an image the engine has (`docker images`)")
 
 
 def _other_image(target: Target, host: BuildHost, image: str) -> tuple[str, ...]:
