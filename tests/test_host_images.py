@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from dataclasses import replace
 from pathlib import Path
 
 import pytest
+from build_helpers import make_c_extension_sdist
 
 from xbuild.build.container import LABEL_RUN, RUN_ID
 from xbuild.errors import ExitCode, UsageError
@@ -177,3 +181,91 @@ def test_facts_of_a_foreign_arch_image_come_through_qemu(tmp_path: Path) -> None
     (facts,) = inspect_images([image], cache=ImageFactsCache(tmp_path))
     assert (facts.arch, facts.machine, facts.libc_version) == (Arch.AARCH64, "aarch64", (2, 31))
     assert facts.python_for("3.9") is not None
+
+
+# --- up-front refusals through the real CLI ------------------------------------------------------
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _xbuild(args: list[str], tmp_path: Path) -> tuple[int, str, float]:
+    """Run the installed `xbuild` on this tree; returns (exit code, stderr+stdout, seconds)."""
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(REPO),
+        "XBUILD_CACHE_DIR": str(tmp_path / "cache"),
+        "NO_COLOR": "1",
+        "COLUMNS": "400",
+    }
+    exe = Path(sys.executable).with_name("xbuild")
+    start = time.monotonic()
+    done = subprocess.run(
+        [str(exe), *args], check=False, capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60
+    )
+    return done.returncode, done.stderr + done.stdout, time.monotonic() - start
+
+
+@pytest.fixture
+def links(tmp_path: Path) -> Path:
+    """A find-links folder with one C-extension sdist and no wheel: every plan must build it."""
+    folder = tmp_path / "links [x] 'ü'"
+    make_c_extension_sdist(folder)
+    return folder
+
+
+REFUSALS = [
+    # (image, target, python, exit code, words the reason must contain)
+    ("xbuild-absent:no-such", "x86_64-manylinux_2_31", "3.9", ExitCode.ENGINE, "is not on the engine"),
+    ("xbuild-base:bullseye-arm64", "x86_64-manylinux_2_31", "3.9", ExitCode.REFUSED, "runs aarch64"),
+    ("xbuild-base:bullseye-amd64", "musllinux_1_2_x86_64", "3.9", ExitCode.REFUSED, "needs musl"),
+    ("xbuild-base:bullseye-amd64", "x86_64-manylinux_2_31", "3.12", ExitCode.REFUSED, "has no Python 3.12"),
+]
+
+
+@pytest.mark.container
+@pytest.mark.parametrize(("image", "target", "python", "code", "words"), REFUSALS)
+@pytest.mark.parametrize("command", ["plan", "build"])
+def test_refused_up_front_through_the_cli(
+    tmp_path: Path, links: Path, command: str, image: str, target: str, python: str, code: int, words: str
+) -> None:
+    _present("xbuild-base:bullseye-amd64")
+    if image != "xbuild-absent:no-such":
+        _present(image)
+    if "arm64" in image and not Path("/proc/sys/fs/binfmt_misc/qemu-aarch64").exists():
+        pytest.skip(
+            "inspecting an arm64 image needs qemu-aarch64 in binfmt_misc: run scripts/setup-engine.sh"
+        )
+    out = tmp_path / "out"
+    args = [command, "xbuild-cext", "-f", str(links), "--no-index", "-p", target, "--python-version", python]
+    args += ["--image", image] + (["-o", str(out)] if command == "build" else [])
+    code_seen, text, seconds = _xbuild(args, tmp_path)
+    assert (code_seen, words in text) == (code, True), text
+    assert seconds < 10, f"{seconds:.1f} s"
+    assert not out.exists()  # nothing was built, nothing placed
+    if code == ExitCode.ENGINE:
+        assert f"docker pull {image}" in text
+
+
+@pytest.mark.container
+def test_plan_json_carries_the_image_facts(tmp_path: Path, links: Path) -> None:
+    image = _present("xbuild-base:bullseye-amd64")
+    args = ["plan", "xbuild-cext", "-f", str(links), "--no-index", "-p", "x86_64-manylinux_2_31"]
+    code, text, _ = _xbuild(
+        [*args, "--python-version", "3.9", "--image", image, "--format", "json"], tmp_path
+    )
+    assert code == 0, text
+    (dist,) = json.loads(text)["distributions"]
+    assert dist["possible"] and not dist["missing_tool"]
+    facts = dist["image_facts"]
+    assert (facts["image"], facts["arch"], facts["libc"], facts["libc_version"]) == (
+        image,
+        "x86_64",
+        "glibc",
+        "2.31",
+    )
+    assert {
+        "version": "3.9",
+        "path": "/usr/bin/python3.9",
+        "implementation": "cpython",
+        "free_threaded": False,
+    } in facts["pythons"]
