@@ -38,5 +38,7 @@ def test_python_for_skips_free_threaded_builds() -> None:
 def test_from_json_refuses_what_is_not_facts() -> None:
     with pytest.raises(ValueError, match="not image facts"):
         ImageFacts.from_json({"image_id": "x"})
+    with pytest.raises(ValueError, match="not image facts: a JSON list"):
+        ImageFacts.from_json([1, 2])  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="not image facts"):
         ImageFacts.from_json({"image": "x", "image_id": "y", "libc_version": "two"})

@@ -155,6 +155,8 @@ class ImageFacts:
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> ImageFacts:
         """Read back what `to_json` wrote; ValueError when it does not fit."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"not image facts: a JSON {type(data).__name__}")
         try:
             version = data.get("libc_version")
             major, minor = str(version).split(".") if version else (None, None)
