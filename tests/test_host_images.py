@@ -188,12 +188,19 @@ def test_facts_of_a_foreign_arch_image_come_through_qemu(tmp_path: Path) -> None
 REPO = Path(__file__).resolve().parents[1]
 
 
-def _xbuild(args: list[str], tmp_path: Path) -> tuple[int, str, float]:
+@pytest.fixture(scope="module")
+def cli_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One cache for the CLI runs of this module: the first pays for probing this host's
+    interpreters (as a first run on a clean machine does), the others measure the refusal."""
+    return tmp_path_factory.mktemp("xbuild-cache")
+
+
+def _xbuild(args: list[str], tmp_path: Path, cache: Path) -> tuple[int, str, float]:
     """Run the installed `xbuild` on this tree; returns (exit code, stderr+stdout, seconds)."""
     env = {
         **os.environ,
         "PYTHONPATH": str(REPO),
-        "XBUILD_CACHE_DIR": str(tmp_path / "cache"),
+        "XBUILD_CACHE_DIR": str(cache),
         "NO_COLOR": "1",
         "COLUMNS": "400",
     }
@@ -226,7 +233,15 @@ REFUSALS = [
 @pytest.mark.parametrize(("image", "target", "python", "code", "words"), REFUSALS)
 @pytest.mark.parametrize("command", ["plan", "build"])
 def test_refused_up_front_through_the_cli(
-    tmp_path: Path, links: Path, command: str, image: str, target: str, python: str, code: int, words: str
+    tmp_path: Path,
+    cli_cache: Path,
+    links: Path,
+    command: str,
+    image: str,
+    target: str,
+    python: str,
+    code: int,
+    words: str,
 ) -> None:
     _present("xbuild-base:bullseye-amd64")
     if image != "xbuild-absent:no-such":
@@ -238,7 +253,7 @@ def test_refused_up_front_through_the_cli(
     out = tmp_path / "out"
     args = [command, "xbuild-cext", "-f", str(links), "--no-index", "-p", target, "--python-version", python]
     args += ["--image", image] + (["-o", str(out)] if command == "build" else [])
-    code_seen, text, seconds = _xbuild(args, tmp_path)
+    code_seen, text, seconds = _xbuild(args, tmp_path, cli_cache)
     assert (code_seen, words in text) == (code, True), text
     assert seconds < 10, f"{seconds:.1f} s"
     assert not out.exists()  # nothing was built, nothing placed
@@ -247,11 +262,11 @@ def test_refused_up_front_through_the_cli(
 
 
 @pytest.mark.container
-def test_plan_json_carries_the_image_facts(tmp_path: Path, links: Path) -> None:
+def test_plan_json_carries_the_image_facts(tmp_path: Path, cli_cache: Path, links: Path) -> None:
     image = _present("xbuild-base:bullseye-amd64")
     args = ["plan", "xbuild-cext", "-f", str(links), "--no-index", "-p", "x86_64-manylinux_2_31"]
     code, text, _ = _xbuild(
-        [*args, "--python-version", "3.9", "--image", image, "--format", "json"], tmp_path
+        [*args, "--python-version", "3.9", "--image", image, "--format", "json"], tmp_path, cli_cache
     )
     assert code == 0, text
     (dist,) = json.loads(text)["distributions"]
