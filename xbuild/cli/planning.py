@@ -8,6 +8,7 @@ from pathlib import Path
 
 from xbuild.errors import UsageError
 from xbuild.host.facts import detect_build_host
+from xbuild.host.images import with_image_facts
 from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache, default_cache_dir
 from xbuild.options import Options
@@ -66,8 +67,8 @@ def project_build(options: Options, with_deps: bool | None) -> Options:
 
 
 def build_host(options: Options) -> BuildHost:
-    """This host, with the per-arch engines the options chose."""
-    return detect_build_host(options.engines)
+    """This host, with the per-arch engines the options chose and the facts of the image to use."""
+    return with_image_facts(detect_build_host(options.engines), options.target, options.image)
 
 
 def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
