@@ -7,6 +7,7 @@ parser), and markers are evaluated against a Lambda environment written out in t
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -103,7 +104,7 @@ def cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(args: list[str], cache: Path, cwd: Path) -> subprocess.CompletedProcess[str]:
-    env = {"XBUILD_CACHE_DIR": str(cache), "PATH": "/usr/bin:/bin"}
+    env = {**os.environ, "XBUILD_CACHE_DIR": str(cache)}
     return subprocess.run(
         [*XBUILD, *args], cwd=cwd, env=env, capture_output=True, text=True, check=False, timeout=900
     )

@@ -75,7 +75,7 @@ def _carry_out(
     )
     with Live(board.render(), console=console.err, refresh_per_second=4, transient=False) as live:
         board.live = live
-        return carry_out(plan, client, build_host(options), settings)
+        return carry_out(plan, client, build_host(options, plan.target), settings)
 
 
 class _Board:

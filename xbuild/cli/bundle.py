@@ -95,7 +95,7 @@ def bundle_command(
             built = carry_out(
                 plan,
                 client,
-                build_host(options),
+                build_host(options, plan.target),
                 BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs),
             )
         if not built.ok:

@@ -19,6 +19,7 @@ from xbuild.plan.planner import make_plan
 from xbuild.plan.prepare import HostMetadataPreparer
 from xbuild.plan.serial import load_plan
 from xbuild.routes.base import BuildHost
+from xbuild.target import Target
 
 log = logging.getLogger(__name__)
 
@@ -66,9 +67,11 @@ def project_build(options: Options, with_deps: bool | None) -> Options:
     )
 
 
-def build_host(options: Options) -> BuildHost:
-    """This host, with the per-arch engines the options chose and the facts of the image to use."""
-    return with_image_facts(detect_build_host(options.engines), options.target, options.image)
+def build_host(options: Options, target: Target | None = None) -> BuildHost:
+    """This host, with the per-arch engines the options chose and the facts of the image to use
+    for `target` (the plan's, which a --plan file or lock may set; else the options')."""
+    chosen = target or options.target
+    return with_image_facts(detect_build_host(options.engines), chosen, options.image)
 
 
 def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
