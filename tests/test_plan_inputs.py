@@ -303,3 +303,11 @@ def test_command_line_requirement_keeps_marker() -> None:
     (req,) = collect_inputs(['pywin32; sys_platform == "win32"'], environ={}).requirements
     assert isinstance(req, UserRequirement)
     assert not holds(req, LAMBDA_ARM.marker_environment())
+
+
+def test_a_project_name_that_is_not_pep508_is_an_input_error(tmp_path: Path) -> None:
+    project = tmp_path / "démo app"
+    project.mkdir()
+    (project / "pyproject.toml").write_text('[project]\nname = "demo-ünï"\nversion = "1"\n', encoding="utf-8")
+    with pytest.raises(InputError, match="not a valid project name"):
+        collect_inputs([str(project)])

@@ -277,6 +277,9 @@ def _archive_name(filename: str) -> str | None:
         return match.group(1) if match else None
 
 
+_VALID_NAME = re.compile(r"[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?")  # PEP 508 names
+
+
 def _local_name(path: Path) -> str:
     pyproject = path / "pyproject.toml"
     if pyproject.is_file():
@@ -285,6 +288,12 @@ def _local_name(path: Path) -> str:
         except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
             raise InputError(f"cannot read {pyproject}: {exc}") from exc
         if isinstance(name, str):
+            if not _VALID_NAME.fullmatch(name):
+                raise InputError(
+                    f"{pyproject}: [project] name {name!r} is not a valid project name",
+                    hint="use ASCII letters, digits, `.`, `_` and `-`, starting and ending with a "
+                    "letter or digit (PEP 508)",
+                )
             return name
     name = _archive_name(path.name) if path.is_file() else None
     if name:
