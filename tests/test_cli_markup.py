@@ -160,6 +160,7 @@ def test_bundle_include_and_output_are_literal(index_server: IndexServer, hostil
 
 
 def test_bundle_missing_include_exits_2(index_server: IndexServer, hostile: Path) -> None:
+    make_wheel(index_server.dist_dir, "idna", "3.7")
     missing = hostile / "nothere[/x].py"
     args = ("bundle", "idna", "--include", str(missing), "-o", "f.zip", "-i", index_server.index_url)
     result = run(hostile.parent, *args, *TARGET)
