@@ -137,3 +137,24 @@ def test_bad_python_version(version: str) -> None:
 def test_manylinux_below_floor_is_refused() -> None:
     with pytest.raises(UsageError, match="below 2_17"):
         parse_target("aarch64-manylinux_2_12", python_version="3.12", environ={})
+
+
+def test_x_y_means_the_newest_patch_release() -> None:
+    """`--python-version 3.9` is 3.9.25, not 3.9.0: `!=3.9.0,!=3.9.1` must not hold it back."""
+    target = parse_target("x86_64-manylinux2014", python_version="3.9", environ={})
+    assert target.python_full_version is None and target.python_full == "3.9.25"
+    assert target.marker_environment()["python_full_version"] == "3.9.25"
+    assert target.to_json()["python_full_version"] == "3.9.25"
+    assert parse_target("linux", python_version="3.12", environ={}).python_full == "3.12.16"
+
+
+def test_x_y_z_is_exact_and_unknown_minors_are_dot_zero() -> None:
+    assert parse_target("linux", python_version="3.9.1", environ={}).python_full == "3.9.1"
+    assert parse_target("linux", python_version="3.16", environ={}).python_full == "3.16.0"
+
+
+def test_named_targets_carry_their_runtime_patch() -> None:
+    assert parse_target("debian-bullseye-x86_64", environ={}).python_full == "3.9.2"
+    assert parse_target("debian-bookworm-x86_64", environ={}).python_full == "3.11.2"
+    # Lambda patches its runtimes continuously: X.Y, the newest patch.
+    assert parse_target("aws-lambda-python3.12-arm64", environ={}).python_full == "3.12.16"

@@ -30,6 +30,7 @@ class MatrixEntry:
     os: str
     artifact: str
     command: str
+    verify: str  # the gate: refuses the artifact unless the project's own wheel is there and fits
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -40,10 +41,11 @@ class MatrixEntry:
             "os": self.os,
             "artifact": self.artifact,
             "command": self.command,
+            "verify": self.verify,
         }
 
 
-def entry(spelling: str, target: Target, project: str = ".") -> MatrixEntry:
+def entry(spelling: str, target: Target, project: str = ".", name: str | None = None) -> MatrixEntry:
     runner = _RUNNERS.get((target.os, target.arch), "ubuntu-latest")
     artifact = f"wheels-{spelling}-py{target.python}"
     # Quoted: a spelling or path with spaces, brackets or quotes must reach xbuild as one argument.
@@ -61,6 +63,19 @@ def entry(spelling: str, target: Target, project: str = ".") -> MatrixEntry:
             f"dist/{spelling}",
         ]
     )
+    require = ["--require", name] if name else []
+    verify = shlex.join(
+        [
+            "xbuild",
+            "verify",
+            f"dist/{spelling}",
+            "--python-platform",
+            spelling,
+            "--python-version",
+            target.python,
+            *require,
+        ]
+    )
     return MatrixEntry(
         target=spelling,
         python=target.python,
@@ -69,6 +84,7 @@ def entry(spelling: str, target: Target, project: str = ".") -> MatrixEntry:
         os=str(target.os),
         artifact=artifact,
         command=command,
+        verify=verify,
     )
 
 

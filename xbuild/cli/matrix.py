@@ -59,6 +59,7 @@ def matrix_command(
             s,
             parse_target(s, python_version=version, default_python=None if version else (3, 12, 0)),
             project=project.as_posix(),
+            name=config.name,
         )
         for s in spellings
     ]

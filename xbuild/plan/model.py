@@ -22,6 +22,27 @@ class SourcePolicy(StrEnum):
     NEVER = "never"
 
 
+class PrereleaseMode(StrEnum):
+    """When pre-releases are candidates, by uv's names (pip's `--pre` is ALLOW)."""
+
+    DISALLOW = "disallow"
+    ALLOW = "allow"
+    IF_NECESSARY = "if-necessary"  # only when no final release fits
+    EXPLICIT = "explicit"  # only for packages whose user requirement names a pre-release
+    IF_NECESSARY_OR_EXPLICIT = "if-necessary-or-explicit"  # uv's default
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skipped:
+    """A user requirement left out of the plan, with the reason (e.g. its marker is false)."""
+
+    requirement: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"requirement": self.requirement, "reason": self.reason}
+
+
 @dataclass(frozen=True, kw_only=True)
 class PlannedFile:
     filename: str
@@ -83,6 +104,8 @@ class Plan:
     source_policy: SourcePolicy
     index_urls: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    skipped: tuple[Skipped, ...] = ()
+    prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
 
     @property
     def builds(self) -> tuple[PlannedDist, ...]:
@@ -98,9 +121,12 @@ class Plan:
             "ok": self.feasible,
             "target": self.target.to_json(),
             "python": self.target.python,
+            "python_full_version": self.target.python_full,
+            "prerelease": str(self.prerelease),
             "source_policy": str(self.source_policy),
             "index_urls": list(self.index_urls),
             "distributions": [d.to_json() for d in self.distributions],
             "build_requirements": {d.name: [] for d in self.builds},
             "notes": list(self.notes),
+            "skipped": [s.to_json() for s in self.skipped],
         }

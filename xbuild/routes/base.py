@@ -58,6 +58,7 @@ class BuildJob:
     out_dir: Path
     log_path: Path
     source_date_epoch: int = 315532800  # 1980-01-01, the earliest a zip timestamp can hold
+    timeout: float | None = None  # seconds for the whole build; exceeding it is an EngineError
 
 
 class Route(Protocol):

@@ -9,6 +9,8 @@ from typing import Any, Literal
 
 from packaging import tags as ptags
 
+from xbuild.target.pythons import newest_patch
+
 
 class OS(StrEnum):
     LINUX = "linux"
@@ -69,6 +71,11 @@ class Target:
     @property
     def abi(self) -> str:
         return f"cp{self.python_version[0]}{self.python_version[1]}"
+
+    @property
+    def python_full(self) -> str:
+        """The patch release markers and Requires-Python see: given, else the newest of X.Y."""
+        return self.python_full_version or newest_patch(self.python_version)
 
     @property
     def python_tag(self) -> str:
@@ -135,7 +142,7 @@ class Target:
     def marker_environment(self) -> dict[str, str]:
         """PEP 508 environment of the target; release and version are unknowable, so left empty."""
         major, minor = self.python_version
-        full = self.python_full_version or f"{major}.{minor}.0"
+        full = self.python_full
         return {
             "implementation_name": "cpython",
             "implementation_version": full,
@@ -162,6 +169,7 @@ class Target:
             "libc_version": _dotted(self.libc_version),
             "implementation": self.implementation,
             "python_version": self.python,
+            "python_full_version": self.python_full,
             "python_version_source": self.python_version_source,
             "abi": self.abi,
             "macos_min": _dotted(self.macos_min),

@@ -84,6 +84,19 @@ def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[
     return findings
 
 
+def check_not_binary(member: str, size: int, os_: OS) -> list[Finding]:
+    kind = next(k for k, o in FORMAT_OS.items() if o is os_)
+    return [
+        error(
+            Check.BINARY_FORMAT,
+            member,
+            f"is named as an extension module or shared library but is not {_FORMAT_LABEL[kind]} "
+            f"binary (nor any binary: {size} bytes of other data): loading it fails; ship the "
+            "compiled file, not a placeholder, script or text",
+        )
+    ]
+
+
 def check_unparsed(member: str, kind: BinaryFormat, problem: str) -> list[Finding]:
     return [
         error(
