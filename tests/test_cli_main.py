@@ -129,3 +129,26 @@ def test_http_logs_only_at_vvv(index_server: IndexServer, tmp_path: Path) -> Non
     assert "DEBUG" not in decisions.stderr
     assert re.search(r"^\s+\d+\.\d\ds DEBUG ", timings.stderr, re.MULTILINE), timings.stderr
     assert "connect_tcp" in wire.stderr
+
+
+@pytest.mark.parametrize(("verbose", "shown"), [((), False), (("-vv",), True)])
+def test_a_library_warning_never_reaches_the_user_below_vv(verbose: tuple[str, ...], shown: bool) -> None:
+    # A command whose library code warns while it runs, as some dependencies do (RuntimeWarning).
+    code = (
+        "import sys, warnings\n"
+        "import xbuild.cli.targets as targets\n"
+        "from xbuild.cli.main import main\n"
+        "plain = targets.list_targets\n"
+        "def noisy(*args):\n"
+        "    warnings.warn('library noise', RuntimeWarning, stacklevel=1)\n"
+        "    plain(*args)\n"
+        "targets.list_targets = noisy\n"
+        f"sys.exit(main([*{verbose!r}, 'targets']))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONWARNINGS": "always"}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 0 and "aws-lambda-python3.12-arm64" in done.stdout
+    assert ("RuntimeWarning: library noise" in done.stderr) is shown, done.stderr
+    assert "RuntimeWarning" not in done.stdout

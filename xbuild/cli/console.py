@@ -78,6 +78,12 @@ def setup_logging(verbose: int) -> None:
     logging.getLogger("xbuild").setLevel(levels.get(verbose, logging.DEBUG))
     for name in _HTTP_LOGGERS:
         logging.getLogger(name).setLevel(logging.DEBUG if verbose >= HTTP else logging.WARNING)
+    capture_warnings(verbose)
+
+
+def capture_warnings(verbose: int = 0) -> None:
+    """Python warnings (a library's RuntimeWarning, DeprecationWarning) go to the `py.warnings`
+    logger, shown from -vv on. Called again by `setup_logging` once -v is known."""
     logging.captureWarnings(True)
     logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose >= TIMINGS else logging.CRITICAL)
 

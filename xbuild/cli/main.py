@@ -130,6 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     if "--version" in args and _ROOT_FLAGS.issuperset(args):
         sys.stdout.write(f"xbuild {__version__}\n")  # before typer and rich are even imported
         return 0
+    console.capture_warnings()  # from here on, also while command modules are imported
     try:
         name = _command(args)
         build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
