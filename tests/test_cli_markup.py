@@ -197,3 +197,10 @@ def test_matrix_quotes_hostile_targets_and_paths(hostile: Path) -> None:
     result = run(hostile.parent, "matrix", "--project", str(hostile))
     assert result.code == 2
     assert "'[/bold]x'" in result.err
+
+
+def test_usage_errors_show_values_literally(tmp_path: Path) -> None:
+    bad_format = run(tmp_path, "targets", "--format", "[/bold]")
+    assert bad_format.code == 2 and "'[/bold]'" in bad_format.err
+    unknown = run(tmp_path, "[link]plan")
+    assert unknown.code == 2 and "No such command '[link]plan'" in unknown.err
