@@ -62,6 +62,8 @@ def test_levels(verbose: int, decisions: bool, timings: bool, http: bool) -> Non
     assert logging.getLogger("httpcore.connection").isEnabledFor(logging.DEBUG) is http
     assert logging.getLogger("httpx").isEnabledFor(logging.INFO) is http
     assert not logging.getLogger("docker.api").isEnabledFor(logging.INFO)
+    assert logging.getLogger("docker.api").isEnabledFor(logging.WARNING) is timings
+    assert logging.getLogger("docker.api").isEnabledFor(logging.ERROR)
     assert logging.getLogger("xbuild").isEnabledFor(logging.WARNING)
 
 

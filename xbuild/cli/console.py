@@ -71,13 +71,14 @@ def print_json(data: Any) -> None:
 
 
 def setup_logging(verbose: int) -> None:
-    """Only xbuild's own loggers speak below WARNING; HTTP libraries only at -vvv; Python warnings
-    raised inside libraries are logged (seen at -vv), never printed raw among the results."""
-    logging.basicConfig(level=logging.WARNING, handlers=[_handler(verbose)], force=True)
+    """Only xbuild's own loggers speak below WARNING; other libraries' warnings (log records and
+    Python warnings alike) from -vv on; HTTP libraries' debug only at -vvv."""
+    libraries = logging.WARNING if verbose >= TIMINGS else logging.ERROR
+    logging.basicConfig(level=libraries, handlers=[_handler(verbose)], force=True)
     levels = {0: logging.WARNING, DECISIONS: logging.INFO}
     logging.getLogger("xbuild").setLevel(levels.get(verbose, logging.DEBUG))
     for name in _HTTP_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= HTTP else logging.WARNING)
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= HTTP else logging.NOTSET)
     capture_warnings(verbose)
 
 
