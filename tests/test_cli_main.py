@@ -152,3 +152,26 @@ def test_a_library_warning_never_reaches_the_user_below_vv(verbose: tuple[str, .
     assert done.returncode == 0 and "aws-lambda-python3.12-arm64" in done.stdout
     assert ("RuntimeWarning: library noise" in done.stderr) is shown, done.stderr
     assert "RuntimeWarning" not in done.stdout
+
+
+@pytest.mark.parametrize(("verbose", "traceback"), [((), False), (("-vv",), True)])
+def test_an_internal_error_is_two_lines_and_its_traceback_waits_for_vv(
+    verbose: tuple[str, ...], traceback: bool
+) -> None:
+    code = (
+        "import sys\n"
+        "import xbuild.cli.targets as targets\n"
+        "from xbuild.cli.main import main\n"
+        "def broken(*args):\n"
+        "    raise ValueError('[/bold] not markup')\n"
+        "targets.list_targets = broken\n"
+        f"sys.exit(main([*{verbose!r}, 'targets']))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    done = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=False, timeout=60
+    )
+    assert done.returncode == 3
+    assert "ERROR internal error: ValueError: [/bold] not markup" in done.stderr
+    assert "TIP rerun with -vv for the traceback, and report it" in done.stderr
+    assert ("Traceback (most recent call last)" in done.stderr) is traceback, done.stderr

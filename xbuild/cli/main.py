@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         logging.getLogger("xbuild").debug("internal error", exc_info=True)
         console.err.print(f"ERROR internal error: {type(exc).__name__}: {exc}", markup=False)
-        console.err.print("TIP rerun with -v for details and report it", markup=False)
+        console.err.print("TIP rerun with -vv for the traceback, and report it", markup=False)
         return int(ExitCode.ENGINE)
     return 0
 
