@@ -50,8 +50,8 @@ def test_no_wheel_for_the_target_names_the_platforms_that_have_one(
     assert "native-ext[fast]>=3 (requested by command line)" in error.message
     assert "native-ext: the index has 1 version (3.1)" in error.message
     assert (
-        "native-ext 3.1: no wheel for manylinux_2_34_x86_64 cp312; wheels exist for "
-        "macosx_11_0_arm64, manylinux_2_17_x86_64, win_amd64 (cp312, cp313)"
+        "native-ext 3.1: no wheel for manylinux_2_34_x86_64 cp312; it has wheels for "
+        "manylinux_2_17_x86_64, macosx_11_0_arm64, win_amd64 (cp312, cp313)"
     ) in error.message
     assert error.hint is not None and "choose a target those wheels exist for" in error.hint
 
@@ -60,7 +60,7 @@ def test_source_policy_never_says_builds_are_off(index_server: IndexServer, clie
     make_sdist(index_server.dist_dir, "src-only", "1.0")
     make_wheel(index_server.dist_dir, "src-only", "1.0", tags=("cp312-cp312-win_amd64",))
     error = refusal(client, collect_inputs(["src-only"]), SourcePolicy.NEVER)
-    assert "src-only 1.0: no wheel for manylinux_2_34_x86_64 cp312; wheels exist for win_amd64 (cp312), " \
+    assert "src-only 1.0: no wheel for manylinux_2_34_x86_64 cp312; it has wheels for win_amd64 (cp312), " \
            "and --source-policy never / --only-binary allows no build" in error.message
     assert error.hint is not None and "--source-policy prefer-binary" in error.hint
 
@@ -96,3 +96,11 @@ def test_a_plain_conflict_keeps_its_general_tip(index_server: IndexServer, clien
     error = refusal(client, collect_inputs(["a", "c>=2"]))
     assert "c<2 (requested by a 1.0)" in error.message and "c>=2 (requested by command line)" in error.message
     assert error.hint is not None and error.hint.startswith("relax the conflicting requirements")
+
+
+def test_only_binary_names_the_flag_in_the_tip(index_server: IndexServer, client: IndexClient) -> None:
+    make_sdist(index_server.dist_dir, "src-only", "1.0")
+    inputs = replace(collect_inputs(["src-only"]), only_binary=frozenset({"src-only"}))
+    error = refusal(client, inputs)
+    assert "src-only 1.0: no wheel for manylinux_2_34_x86_64 cp312; it has only an sdist" in error.message
+    assert error.hint is not None and error.hint.startswith("drop --only-binary for src-only to build it")

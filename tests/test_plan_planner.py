@@ -76,7 +76,7 @@ def test_never_refuses_when_no_version_has_a_wheel(index_server: IndexServer, cl
     with pytest.raises(RefusedError) as info:
         plan(client, ["onlysrc"], policy=SourcePolicy.NEVER)
     assert info.value.exit_code is ExitCode.REFUSED
-    assert "onlysrc 1.0: no wheel for manylinux_2_17_x86_64 cp312; only an sdist" in info.value.message
+    assert "onlysrc 1.0: no wheel for manylinux_2_17_x86_64 cp312; it has only an sdist" in info.value.message
     assert info.value.hint is not None and "--source-policy prefer-binary" in info.value.hint
 
 
@@ -322,3 +322,13 @@ def test_an_undefined_extra_gets_a_warning(
     assert set(by_name(p)) == {"web", "fastjson"}
     assert "web 1.0 does not provide the extra 'nosuch'" in p.notes
     assert "web 1.0 does not provide the extra 'nosuch'" in caplog.messages
+
+
+def test_yanked_reasons_come_from_html_pages_too(index_server: IndexServer, client: IndexClient) -> None:
+    index_server.config.page_format = "html"  # PEP 503 data-yanked, not PEP 691's "yanked"
+    make_wheel(index_server.dist_dir, "y", "1.0")
+    bad = make_wheel(index_server.dist_dir, "y", "2.0")
+    index_server.config.yanked[bad.name] = YANK_REASON
+    assert by_name(plan(client, ["y"]))["y"][0] == "1.0"
+    note = f"y 2.0 is yanked ({YANK_REASON}); taken because it is pinned exactly"
+    assert plan(client, ["y==2.0"]).notes == (note,)

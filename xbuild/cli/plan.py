@@ -54,7 +54,7 @@ def render(plan: Plan) -> None:
     target = plan.target
     console.out.print(
         f"target: {target.name or target.spec} -> {target.platform_tags[0]} "
-        f"Python {target.python} ({target.python_version_source})",
+        f"Python {target.python_full} ({target.python_version_source})",
         markup=False,
     )
     width = max((len(d.name) for d in plan.distributions), default=4)

@@ -140,6 +140,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         self.explicit_pre = {
             r.name for r in (*inputs.requirements, *inputs.constraints) if r.requirement.specifier.prereleases
         }
+        self._archives: dict[str, Candidate | None] = {}
         self.only_binary = inputs.only_binary
         self.no_binary = inputs.no_binary
         self.state = ProviderState()
@@ -367,7 +368,9 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         local = self.locals[name]
         assert local.local_path is not None
         if local.local_path.is_file():
-            archive = local_archive(name, local.local_path, self.target)
+            if name not in self._archives:  # hashing the file once is enough
+                self._archives[name] = local_archive(name, local.local_path, self.target)
+            archive = self._archives[name]
             if archive is not None:
                 return replace(archive, extras=extras)
         version = local_version(local.local_path)

@@ -72,7 +72,7 @@ class Target:
     def abi(self) -> str:
         return f"cp{self.python_version[0]}{self.python_version[1]}"
 
-    @property
+    @cached_property
     def python_full(self) -> str:
         """The patch release markers and Requires-Python see: given, else the newest of X.Y."""
         return self.python_full_version or newest_patch(self.python_version)
