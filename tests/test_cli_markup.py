@@ -8,7 +8,9 @@ loopback index.
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import subprocess
 import sys
 import zipfile
@@ -204,3 +206,14 @@ def test_usage_errors_show_values_literally(tmp_path: Path) -> None:
     assert bad_format.code == 2 and "'[/bold]'" in bad_format.err
     unknown = run(tmp_path, "[link]plan")
     assert unknown.code == 2 and "No such command '[link]plan'" in unknown.err
+
+
+def test_matrix_commands_quote_a_markup_project_path(hostile: Path) -> None:
+    (hostile / "pyproject.toml").write_text(
+        '[project]\nname = "demo"\nversion = "1"\n[tool.xbuild]\ntargets = ["aws-lambda-python3.12-arm64"]\n'
+    )
+    result = run(hostile.parent, "matrix", "--project", str(hostile), "--format", "json")
+    assert result.code == 0, result.text
+    (job,) = json.loads(result.out)["jobs"]
+    argv = shlex.split(job["command"])
+    assert argv[:4] == ["xbuild", "build", "--project", str(hostile)]
