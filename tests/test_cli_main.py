@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import subprocess
@@ -175,3 +176,9 @@ def test_an_internal_error_is_two_lines_and_its_traceback_waits_for_vv(
     assert "ERROR internal error: ValueError: [/bold] not markup" in done.stderr
     assert "TIP rerun with -vv for the traceback, and report it" in done.stderr
     assert ("Traceback (most recent call last)" in done.stderr) is traceback, done.stderr
+
+
+def test_verbosity_may_follow_the_command(capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["targets", "show", "linux", "--python-version", "3.12", "-v", "--format", "json"]) == 0
+    assert json.loads(capsys.readouterr().out)["target"]["arch"]
+    assert main(["targets", "--", "-v"]) == 2  # after `--` it is an argument, not a flag
