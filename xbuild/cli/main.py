@@ -58,7 +58,7 @@ def build_app(only: str | None = None, *, listing: bool = False) -> typer.Typer:
             "-v",
             count=True,
             show_default=False,
-            help="-v: why each decision was taken; -vv: timings, debug; -vvv: HTTP too. Anywhere on the line.",
+            help="-v: why each decision was taken; -vv: timings, debug; -vvv: HTTP. Anywhere on the line.",
         ),
         version: bool = typer.Option(
             False, "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
