@@ -51,7 +51,7 @@ def build_command(
 ) -> None:
     """Download or build every wheel the target needs, verify each against the target, place them
     in -o DIR."""
-    options = project_build(options_from(flags), with_deps)
+    options = project_build(options_from(flags, plan_file), with_deps)
     plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     with client:
         refuse_impossible(plan)  # before any progress output: nothing will be attempted

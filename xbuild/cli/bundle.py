@@ -63,7 +63,7 @@ def bundle_command(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="Builds to run in parallel."),
 ) -> None:
     """A Lambda zip, Lambda layer or directory that imports on THE TARGET; byte-reproducible."""
-    options = options_from(flags)
+    options = options_from(flags, plan_file)
     config = options.config
     chosen_layout = _layout(layout or config.bundle.layout or "lambda")
     out = output or (Path(config.bundle.output) if config.bundle.output else None)
@@ -87,7 +87,9 @@ def bundle_command(
     try:
         with client:
             console.err.print(
-                f"building {len(plan.distributions)} distributions for {plan.target.platform_label}",
+                f"fetching {console.plural(len(plan.distributions) - len(plan.builds), 'wheel')} and "
+                f"building {console.plural(len(plan.builds), 'distribution')} "
+                f"for {plan.target.platform_label}",
                 markup=False,
             )
             built = carry_out(

@@ -103,8 +103,9 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
     out = console.out
     if target is None:
         out.print(
-            "no target given: each wheel was checked for internal consistency only (tags against "
-            "contents); pass --python-platform to check against a target",
+            "no target given: each wheel (and each installed distribution) was checked for internal "
+            "consistency only (tags against contents); pass --python-platform to check against a "
+            "target",
             markup=False,
         )
     else:

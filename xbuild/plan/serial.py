@@ -47,10 +47,37 @@ def load_plan(
     if plan_file is not None and lock is not None:
         raise UsageError("--plan and --lock both given", hint="pass one of them")
     if plan_file is not None:
-        return _from_json(plan_file, host, image, route)
+        plan = _from_json(plan_file, host, image, route)
+        if target is not None and target.platform_tags != plan.target.platform_tags:
+            raise UsageError(
+                f"{plan_file} was planned for {plan.target.platform_label}, not {target.platform_label}",
+                hint="plan again for this target, or leave out -p to use the plan's own target",
+            )
+        return plan
     assert lock is not None
-    return _from_lock(lock, host, image, route, target=target, policy=policy, only_binary=only_binary,
-                      no_binary=no_binary, extras=extras, groups=groups)
+    return _from_lock(
+        lock,
+        host,
+        image,
+        route,
+        target=target,
+        policy=policy,
+        only_binary=only_binary,
+        no_binary=no_binary,
+        extras=extras,
+        groups=groups,
+    )
+
+
+def plan_target(path: Path) -> Target:
+    """The target a JSON plan (`xbuild plan -o`) was made for."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"cannot read plan {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not an xbuild plan")
+    return _target(data.get("target"), path)
 
 
 def _from_json(path: Path, host: BuildHost, image: str | None, route: RouteName | None) -> Plan:
