@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is None:
             list_targets(wants_json(fmt, json_alias))
 
-    @group.command("show")
+    @group.command("show", short_help="What a target means: platform, markers, ordered wheel tags.")
     def _show(
         target: str = typer.Argument(
             ...,
