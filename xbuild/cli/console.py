@@ -16,7 +16,7 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from xbuild.util.text import plural  # noqa: F401 (re-exported: the CLI says console.plural)
+from xbuild.util.text import plural as plural  # noqa: PLC0414 (re-export: console.plural)
 
 if TYPE_CHECKING:
     from rich.console import Console
