@@ -27,6 +27,7 @@ from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
 from xbuild.routes.container import prepare_metadata
 from xbuild.routes.registry import ROUTES
 from xbuild.target import Target
+from xbuild.util import signals
 
 log = logging.getLogger(__name__)
 HostFacts = Callable[[], BuildHost]
@@ -116,8 +117,9 @@ class ContainerMetadataPreparer:
         work.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="metadata-", dir=work))
         try:
-            source = candidate.local_path or self.client.download(_file(candidate), folder)
-            return self._run(candidate, verdict, source, folder)
+            with signals.trapped():
+                source = candidate.local_path or self.client.download(_file(candidate), folder)
+                return self._run(candidate, verdict, source, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 

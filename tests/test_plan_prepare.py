@@ -1,0 +1,146 @@
+"""Metadata preparation: an sdist's build backend runs in the target's container, never here."""
+
+from __future__ import annotations
+
+from email.parser import BytesParser
+from pathlib import Path
+
+import pytest
+from hostile_sdists import SECRET, make_hostile_sdist
+from packaging.utils import canonicalize_name
+from packaging.version import Version
+
+from xbuild.build.container import LABEL_RUN, RUN_ID
+from xbuild.errors import EngineError, ExitCode, InputError
+from xbuild.index import DistFile, IndexClient
+from xbuild.index.cache import HttpCache
+from xbuild.plan.candidates import Candidate
+from xbuild.plan.inputs import Inputs, parse_requirement
+from xbuild.plan.model import Action
+from xbuild.plan.planner import make_plan
+from xbuild.plan.prepare import ContainerMetadataPreparer, sandbox_verdict
+from xbuild.routes.base import BuildHost, RouteName
+from xbuild.target import OS, Arch, Libc, parse_target
+
+PYPI = "https://pypi.org/simple"
+TARGET = parse_target("debian-bullseye-x86_64", python_version="3.9")
+
+
+def _host(*, engine: str | None) -> BuildHost:
+    """A host that matches TARGET exactly, so the native route would be possible."""
+    return BuildHost(
+        os=OS.LINUX,
+        arch=Arch.X86_64,
+        libc=Libc.GLIBC,
+        libc_version=(2, 31),
+        engine=engine,
+        pythons=frozenset({"3.9"}),
+    )
+
+
+def test_never_the_host_even_when_native_would_build() -> None:
+    for forced in (None, RouteName.NATIVE, RouteName.CONTAINER):
+        verdict = sandbox_verdict(TARGET, _host(engine="27.0"), forced=forced)
+        assert verdict.route is RouteName.CONTAINER
+        assert verdict.possible and verdict.image
+
+
+def test_no_engine_refuses_with_exit_3_and_a_tip() -> None:
+    with pytest.raises(EngineError) as info:
+        sandbox_verdict(TARGET, _host(engine=None))
+    assert info.value.exit_code is ExitCode.ENGINE
+    assert "never on this host" in info.value.message
+    assert info.value.hint and "Docker" in info.value.hint
+
+
+def _candidate() -> Candidate:
+    file = DistFile(
+        project=canonicalize_name("dyn [pkg]"),
+        filename="dyn-1.0.tar.gz",
+        url="https://example.invalid/dyn-1.0.tar.gz",
+        hashes=(("sha256", "ab" * 32),),
+        index_url="https://example.invalid/simple",
+    )
+    return Candidate(name=canonicalize_name("dyn"), version=Version("1.0"), action=Action.BUILD, file=file)
+
+
+def _preparer(tmp_path: Path, *, offline: bool) -> ContainerMetadataPreparer:
+    cache = HttpCache(tmp_path / "cache")
+    client = IndexClient((), (), cache=cache, offline=True)
+    return ContainerMetadataPreparer(
+        client,
+        target=TARGET,
+        host=lambda: _host(engine="27.0"),
+        cache_dir=tmp_path / "cache",
+        cache=cache,
+        offline=offline,
+    )
+
+
+def test_offline_without_cached_metadata_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InputError, match="needs the network"):
+        _preparer(tmp_path, offline=True)(_candidate())
+
+
+def test_cached_metadata_needs_no_container(tmp_path: Path) -> None:
+    preparer = _preparer(tmp_path, offline=True)
+    candidate = _candidate()
+    verdict = sandbox_verdict(TARGET, _host(engine="27.0"))
+    key = preparer._key(candidate, verdict)
+    assert key is not None
+    assert preparer.cache is not None
+    preparer.cache.store_metadata(key, b"Metadata-Version: 2.1\nName: dyn\nVersion: 1.0\n")
+    assert b"Name: dyn" in preparer(candidate)
+
+
+def _summary(metadata: bytes) -> str:
+    return str(BytesParser().parsebytes(metadata)["Summary"])
+
+
+def _our_containers() -> list[object]:
+    import docker
+
+    client = docker.from_env()
+    try:
+        return list(client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={RUN_ID}"}))
+    finally:
+        client.close()
+
+
+@pytest.mark.container
+@pytest.mark.network
+def test_hostile_sdist_metadata_runs_sandboxed(amd64_image: str, tmp_path: Path) -> None:
+    """Planning a dynamic-metadata sdist runs its setup.py in the container: no host write, no
+    network, no sibling secret, an unprivileged uid, the target's machine."""
+    links = tmp_path / "links [dir] 'q'"
+    marker = tmp_path / "ran-on-host"
+    make_hostile_sdist(links, name="xbuild-test-hostile-meta", marker=marker, static=False)
+    cache_dir = tmp_path / "cache"
+    cache = HttpCache(cache_dir)
+    seen: list[bytes] = []
+    from xbuild.routes.hostinfo import detect_build_host
+
+    with IndexClient((PYPI,), (str(links),), cache=cache) as client:
+        preparer = ContainerMetadataPreparer(
+            client, target=TARGET, host=detect_build_host, cache_dir=cache_dir, cache=cache
+        )
+
+        def recording(candidate: Candidate) -> bytes:
+            data = preparer(candidate)
+            seen.append(data)
+            return data
+
+        inputs = Inputs(requirements=(parse_requirement("xbuild-test-hostile-meta==1.0", "test", tmp_path),))
+        plan = make_plan(inputs, TARGET, client, host=detect_build_host, prepare=recording)
+    assert [d.name for d in plan.distributions] == ["xbuild-test-hostile-meta"]
+    assert len(seen) == 1
+    summary = _summary(seen[0])
+    assert "net=no" in summary
+    assert "secret=none" in summary and SECRET not in summary
+    assert "wrote=no" in summary
+    assert "uid=65534" in summary
+    assert "machine=x86_64" in summary
+    assert not marker.exists()
+    assert _our_containers() == []
+    assert not (cache_dir / "work" / RUN_ID).exists() or not any((cache_dir / "work" / RUN_ID).iterdir())
+    assert plan.distributions[0].metadata_source not in ("index", "pkg-info")
