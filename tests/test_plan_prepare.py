@@ -18,7 +18,7 @@ from xbuild.plan.candidates import Candidate
 from xbuild.plan.inputs import Inputs, parse_requirement
 from xbuild.plan.model import Action
 from xbuild.plan.planner import make_plan
-from xbuild.plan.prepare import ContainerMetadataPreparer, sandbox_verdict
+from xbuild.plan.prepare import ContainerMetadataPreparer, sandbox_verdict, static_project_metadata
 from xbuild.routes.base import BuildHost, RouteName
 from xbuild.target import OS, Arch, Libc, parse_target
 
@@ -91,6 +91,57 @@ def test_cached_metadata_needs_no_container(tmp_path: Path) -> None:
     assert preparer.cache is not None
     preparer.cache.store_metadata(key, b"Metadata-Version: 2.1\nName: dyn\nVersion: 1.0\n")
     assert b"Name: dyn" in preparer(candidate)
+
+
+PYPROJECT = """\
+[project]
+name = "static-proj"
+version = "2.0"
+requires-python = ">=3.9"
+dependencies = ["dep [x] >= 1 ; python_version >= '3.8'"]
+optional-dependencies = {fast = ["speed ; os_name == 'posix'", "plain"]}
+"""
+
+
+def test_static_pyproject_needs_no_backend_and_no_engine(tmp_path: Path) -> None:
+    from packaging.metadata import Metadata
+
+    (tmp_path / "pyproject.toml").write_text(PYPROJECT, encoding="utf-8")
+    data = static_project_metadata(tmp_path)
+    assert data is not None
+    meta = Metadata.from_email(data)
+    assert str(meta.requires_python) == ">=3.9"
+    assert [str(r) for r in meta.requires_dist or []] == [
+        'dep[x]>=1; python_version >= "3.8"',
+        'speed; os_name == "posix" and extra == "fast"',
+        'plain; extra == "fast"',
+    ]
+    # Through the preparer: a local project with static metadata plans on a host with no engine.
+    candidate = Candidate(
+        name=canonicalize_name("static-proj"),
+        version=Version("2.0"),
+        action=Action.BUILD,
+        file=None,
+        local_path=tmp_path,
+    )
+    cache = HttpCache(tmp_path / "cache")
+    preparer = ContainerMetadataPreparer(
+        IndexClient((), (), cache=cache, offline=True),
+        target=TARGET,
+        host=lambda: _host(engine=None),
+        cache_dir=tmp_path / "cache",
+    )
+    assert preparer(candidate) == data
+
+
+def test_dynamic_fields_need_the_backend(tmp_path: Path) -> None:
+    for table in (
+        PYPROJECT.replace('version = "2.0"', 'dynamic = ["dependencies"]\nversion = "2.0"'),
+        '[project]\nname = "p"\ndynamic = ["version"]\n',
+        '[build-system]\nrequires = ["setuptools"]\n',
+    ):
+        (tmp_path / "pyproject.toml").write_text(table, encoding="utf-8")
+        assert static_project_metadata(tmp_path) is None
 
 
 def _summary(metadata: bytes) -> str:

@@ -17,7 +17,12 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from xbuild.build.buildenv import environment_requirements, environment_wheels, verdict_image_id
+from xbuild.build.buildenv import (
+    environment_requirements,
+    environment_wheels,
+    read_pyproject,
+    verdict_image_id,
+)
 from xbuild.errors import EngineError, InputError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import DistFile, IndexClient
@@ -54,6 +59,57 @@ def sandbox_verdict(
     )
 
 
+# PEP 621 fields a backend must take as written unless the project lists them in `dynamic`.
+_STATIC_FIELDS = ("version", "requires-python", "dependencies", "optional-dependencies")
+
+
+def static_project_metadata(source: Path) -> bytes | None:
+    """METADATA from a static `[project]` table (PEP 621), or None when a backend must decide.
+
+    Every field the planner reads (Requires-Python, Requires-Dist, Provides-Extra) is one the
+    backend may not change when it is not listed in `dynamic`, so no build code has to run.
+    """
+    data = read_pyproject(source)
+    project = data.get("project") if data else None
+    if not isinstance(project, dict):
+        return None
+    dynamic = project.get("dynamic", [])
+    if not isinstance(dynamic, list) or any(f in dynamic for f in _STATIC_FIELDS):
+        return None
+    name, version = project.get("name"), project.get("version")
+    requires = project.get("dependencies", [])
+    optional = project.get("optional-dependencies", {})
+    python = project.get("requires-python")
+    if not (isinstance(name, str) and isinstance(version, str) and _strings(requires)):
+        return None
+    if not isinstance(optional, dict) or not all(_strings(v) for v in optional.values()):
+        return None
+    lines = ["Metadata-Version: 2.2", f"Name: {name}", f"Version: {version}"]
+    if isinstance(python, str):
+        lines.append(f"Requires-Python: {python}")
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    for extra, reqs in optional.items():
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [_with_extra(r, extra) for r in reqs]
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _with_extra(requirement: str, extra: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(requirement)
+    except InvalidRequirement:
+        return f"Requires-Dist: {requirement}"  # the provider reports it, with its origin
+    marker = f'({req.marker}) and extra == "{extra}"' if req.marker else f'extra == "{extra}"'
+    req.marker = None
+    return f"Requires-Dist: {req}; {marker}"
+
+
 class ContainerMetadataPreparer:
     """Satisfies plan.provider.MetadataPreparer: METADATA of a candidate from its backend, sandboxed.
 
@@ -85,6 +141,9 @@ class ContainerMetadataPreparer:
         self.timeout = timeout
 
     def __call__(self, candidate: Candidate) -> bytes:
+        static = static_project_metadata(candidate.local_path) if candidate.local_path else None
+        if static is not None:
+            return static
         verdict = sandbox_verdict(self.target, self.host(), image=self.image, forced=self.route)
         key = self._key(candidate, verdict)
         cached = self.cache.load_metadata(key) if self.cache and key else None
@@ -119,7 +178,8 @@ class ContainerMetadataPreparer:
         try:
             with signals.trapped():
                 source = candidate.local_path or self.client.download(_file(candidate), folder)
-                return self._run(candidate, verdict, source, folder)
+                static = static_project_metadata(source)
+                return static if static is not None else self._run(candidate, verdict, source, folder)
         finally:
             shutil.rmtree(folder, ignore_errors=True)
 
