@@ -220,3 +220,53 @@ def test_leftovers_of_a_killed_run_are_swept(amd64_image: str, tmp_path: Path) -
     assert not any((cache_dir / "work").iterdir())
     assert not list(out.glob(".xbuild-*"))
     assert _containers(f"{LABEL_PID}={proc.pid}") == []
+
+
+def test_signals_at_random_moments_leave_nothing(amd64_image: str, tmp_path: Path) -> None:
+    """INT or TERM at ten moments spread over planning (metadata in a container), downloads,
+    container start, environment install and the build itself; then a run on the same cache."""
+    import random
+
+    cache_dir = tmp_path / "cache"
+    links = tmp_path / "links"
+    make_hostile_sdist(links, name="xbuild-test-slow-dynamic", marker=tmp_path / "m", static=False, sleep=600)
+    make_hostile_sdist(links, name="xbuild-test-quick", marker=tmp_path / "m", static=True)
+    out = tmp_path / "out"
+    moments = sorted(random.Random(15).uniform(1.5, 30.0) for _ in range(10))
+    for n, delay in enumerate(moments):
+        signum = (signal.SIGINT, signal.SIGTERM)[n % 2]
+        proc = _xbuild(
+            [
+                "build",
+                "xbuild-test-slow-dynamic==1.0",
+                "-f",
+                str(links),
+                "--python-platform",
+                TARGET,
+                "-o",
+                str(out),
+            ],
+            cache_dir,
+        )
+        time.sleep(delay)
+        assert proc.poll() is None, proc.communicate()
+        proc.send_signal(signum)
+        sent = time.monotonic()
+        try:
+            _, stderr = proc.communicate(timeout=30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        where = f"signal {signum.name} after {delay:.1f} s"
+        assert time.monotonic() - sent < 10, where
+        assert proc.returncode == 128 + signum, f"{where}: {stderr}"
+        assert "Traceback" not in stderr, f"{where}: {stderr}"
+        assert _containers(f"{LABEL_PID}={proc.pid}") == [], where
+        assert not any((cache_dir / "work").glob("*/*")), where
+        assert not list(tmp_path.rglob(".xbuild-*")), where
+    again = _xbuild(
+        ["build", "xbuild-test-quick==1.0", "-f", str(links), "--python-platform", TARGET, "-o", str(out)],
+        cache_dir,
+    )
+    _, stderr = again.communicate(timeout=300)
+    assert again.returncode == 0, stderr

@@ -7,6 +7,7 @@ free again, i.e. whose process is gone (killed, crashed, power cut).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -130,6 +131,8 @@ class RunScratch:
                 log.debug("cannot claim run scratch in %s: %s", self.runs, exc)
                 return
             self._lock = lock
+            # A run that ends normally leaves nothing to sweep: not even its lock file.
+            atexit.register(self.release)
         sweep(self.root, keep=self.run_id)
 
     def track(self, path: Path) -> Path:
@@ -145,6 +148,17 @@ class RunScratch:
     def clean(self) -> None:
         """Remove everything this run made that is scratch (the run goes on holding its lock)."""
         _remove_run(self.root, self.run_id)
+
+    def release(self) -> None:
+        """At exit: remove the scratch, then the lock file, then let go of the lock."""
+        with self._guard:
+            lock, self._lock = self._lock, None
+        if lock is None:
+            return
+        self.clean()
+        with contextlib.suppress(OSError):
+            (self.runs / f"{self.run_id}.lock").unlink()
+        lock.release()
 
 
 def sweep(root: Path, keep: str = RUN_ID) -> list[str]:
