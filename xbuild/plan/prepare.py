@@ -209,15 +209,21 @@ class ContainerMetadataPreparer:
 
 
 class HostMetadataPreparer:
-    """Former host-side preparer, kept only so old wiring imports: it refuses, it never runs a backend.
+    """Former host-side preparer, kept only so old wiring imports: it reads static PEP 621
+    metadata and refuses everything else; it never runs a backend.
 
     Use ContainerMetadataPreparer; this class goes once the CLI is wired to it.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        pass
+    def __init__(self, download: Callable[[DistFile, Path], Path], *args: object, **kwargs: object) -> None:
+        self.download = download
 
     def __call__(self, candidate: Candidate) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="xbuild-meta-") as tmp:
+            source = candidate.local_path or self.download(_file(candidate), Path(tmp))
+            static = static_project_metadata(source)
+        if static is not None:
+            return static
         raise EngineError(
             f"{candidate.name} {candidate.version}: its metadata must be prepared by its build "
             "backend, and xbuild no longer runs an sdist's code on this host",
