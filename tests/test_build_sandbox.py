@@ -270,3 +270,29 @@ def test_signals_at_random_moments_leave_nothing(amd64_image: str, tmp_path: Pat
     )
     _, stderr = again.communicate(timeout=300)
     assert again.returncode == 0, stderr
+
+
+def test_project_directory_is_copied_not_mounted(amd64_image: str, cache_dir: Path, tmp_path: Path) -> None:
+    """A local project builds from a copy of itself: its parent's secret and its venv stay out."""
+    parent = tmp_path / "home [x] 'q'"
+    project = parent / "proj ü"
+    (project / "xbuild_test_proj").mkdir(parents=True)
+    (project / "xbuild_test_proj" / "__init__.py").write_text("")
+    (project / ".venv").mkdir()
+    (project / ".venv" / "big.bin").write_bytes(b"\0" * 1024)
+    (parent / "secret.txt").write_text(SECRET, encoding="utf-8")
+    (project / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n'
+        '[project]\nname = "xbuild-test-proj"\nversion = "1.0"\n'
+        "[tool.setuptools.package-data]\n'*' = ['../../secret.txt', '*.txt']\n",
+        encoding="utf-8",
+    )
+    os.chmod(project, 0o700)  # not readable by the container's user: the copy is
+    out = tmp_path / "out"
+    code = main(["build", str(project), "--python-platform", TARGET, "-o", str(out)])
+    assert code == 0
+    [wheel] = sorted(out.glob("*.whl"))
+    assert SECRET not in _wheel_text(wheel)
+    with zipfile.ZipFile(wheel) as zf:
+        assert not [n for n in zf.namelist() if ".venv" in n]
+    assert _containers(f"{LABEL_RUN}={RUN_ID}") == []

@@ -178,13 +178,19 @@ def _source_copy(job: BuildJob) -> Iterator[Path]:
     """
     folder = Path(tempfile.mkdtemp(prefix="src-", dir=job.out_dir))
     try:
-        if job.source.is_dir():
-            shutil.copytree(
-                job.source, folder / "root", symlinks=True, ignore=shutil.ignore_patterns(*_PROJECT_IGNORE)
-            )
-        else:
-            shutil.copyfile(job.source, folder / _archive_name(job.source))
-        _readable(folder)
+        try:
+            if job.source.is_dir():
+                shutil.copytree(
+                    job.source,
+                    folder / "root",
+                    symlinks=True,
+                    ignore=shutil.ignore_patterns(*_PROJECT_IGNORE),
+                )
+            else:
+                shutil.copyfile(job.source, folder / _archive_name(job.source))
+            _readable(folder)
+        except (OSError, shutil.Error) as exc:
+            raise InputError(f"{job.name}: cannot copy the source {job.source}: {exc}") from exc
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)
