@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from email.parser import BytesParser
 from pathlib import Path
 
@@ -53,20 +54,22 @@ def test_no_engine_refuses_with_exit_3_and_a_tip() -> None:
     assert info.value.hint and "Docker" in info.value.hint
 
 
-def _candidate() -> Candidate:
+def _candidate(tmp_path: Path) -> Candidate:
+    """A dynamic-metadata sdist on disk: only its build backend can say what it requires."""
+    sdist = make_hostile_sdist(tmp_path / "links", name="dyn", marker=tmp_path / "m", static=False)
     file = DistFile(
-        project=canonicalize_name("dyn [pkg]"),
-        filename="dyn-1.0.tar.gz",
-        url="https://example.invalid/dyn-1.0.tar.gz",
-        hashes=(("sha256", "ab" * 32),),
-        index_url="https://example.invalid/simple",
+        project=canonicalize_name("dyn"),
+        filename=sdist.name,
+        url=sdist.as_uri(),
+        hashes=(("sha256", hashlib.sha256(sdist.read_bytes()).hexdigest()),),
+        index_url="",
     )
     return Candidate(name=canonicalize_name("dyn"), version=Version("1.0"), action=Action.BUILD, file=file)
 
 
 def _preparer(tmp_path: Path, *, offline: bool) -> ContainerMetadataPreparer:
     cache = HttpCache(tmp_path / "cache")
-    client = IndexClient((), (), cache=cache, offline=True)
+    client = IndexClient((), (), cache=cache, offline=offline)
     return ContainerMetadataPreparer(
         client,
         target=TARGET,
@@ -79,18 +82,29 @@ def _preparer(tmp_path: Path, *, offline: bool) -> ContainerMetadataPreparer:
 
 def test_offline_without_cached_metadata_is_refused(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="needs the network"):
-        _preparer(tmp_path, offline=True)(_candidate())
+        _preparer(tmp_path, offline=True)(_candidate(tmp_path))
 
 
 def test_cached_metadata_needs_no_container(tmp_path: Path) -> None:
     preparer = _preparer(tmp_path, offline=True)
-    candidate = _candidate()
+    candidate = _candidate(tmp_path)
     verdict = sandbox_verdict(TARGET, _host(engine="27.0"))
     key = preparer._key(candidate, verdict)
     assert key is not None
     assert preparer.cache is not None
     preparer.cache.store_metadata(key, b"Metadata-Version: 2.1\nName: dyn\nVersion: 1.0\n")
     assert b"Name: dyn" in preparer(candidate)
+    assert not any((tmp_path / "cache" / "work").glob("*/*"))
+
+
+def test_no_engine_refuses_before_running_anything(tmp_path: Path) -> None:
+    marker = tmp_path / "m"
+    preparer = _preparer(tmp_path, offline=False)
+    preparer.host = lambda: _host(engine=None)
+    with pytest.raises(EngineError) as info:
+        preparer(_candidate(tmp_path))
+    assert info.value.exit_code is ExitCode.ENGINE
+    assert not marker.exists()
 
 
 PYPROJECT = """\

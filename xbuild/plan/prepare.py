@@ -141,9 +141,20 @@ class ContainerMetadataPreparer:
         self.timeout = timeout
 
     def __call__(self, candidate: Candidate) -> bytes:
-        static = static_project_metadata(candidate.local_path) if candidate.local_path else None
-        if static is not None:
-            return static
+        scratch = run_scratch(self.cache_dir)
+        scratch.claim()
+        work = self.cache_dir / "work" / RUN_ID
+        work.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="metadata-", dir=work))
+        try:
+            with signals.trapped():
+                source = candidate.local_path or self.client.download(_file(candidate), folder)
+                static = static_project_metadata(source)
+                return static if static is not None else self._prepared(candidate, source, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _prepared(self, candidate: Candidate, source: Path, folder: Path) -> bytes:
         verdict = sandbox_verdict(self.target, self.host(), image=self.image, forced=self.route)
         key = self._key(candidate, verdict)
         cached = self.cache.load_metadata(key) if self.cache and key else None
@@ -155,7 +166,7 @@ class ContainerMetadataPreparer:
                 "build backend, which needs the network",
                 hint="run once without --offline to cache it",
             )
-        data = self._prepare(candidate, verdict)
+        data = self._run(candidate, verdict, source, folder)
         if self.cache and key:
             self.cache.store_metadata(key, data)
         return data
@@ -168,20 +179,6 @@ class ContainerMetadataPreparer:
             [file.sha256, verdict.image, self.target.to_json()], sort_keys=True, default=str
         )
         return "prepared-" + hashlib.sha256(material.encode()).hexdigest()
-
-    def _prepare(self, candidate: Candidate, verdict: Verdict) -> bytes:
-        scratch = run_scratch(self.cache_dir)
-        scratch.claim()
-        work = self.cache_dir / "work" / RUN_ID
-        work.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="metadata-", dir=work))
-        try:
-            with signals.trapped():
-                source = candidate.local_path or self.client.download(_file(candidate), folder)
-                static = static_project_metadata(source)
-                return static if static is not None else self._run(candidate, verdict, source, folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self, candidate: Candidate, verdict: Verdict, source: Path, folder: Path) -> bytes:
         what = f"{candidate.name} {candidate.version}"
