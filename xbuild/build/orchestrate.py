@@ -26,12 +26,12 @@ from xbuild.build.buildenv import (
     environment_wheels,
     verdict_image_id,
 )
-from xbuild.errors import EngineError, RefusedError, XbuildError
+from xbuild.errors import EngineError, ExitCode, RefusedError, XbuildError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import IndexClient
 from xbuild.index.hashing import sha256_file
 from xbuild.plan.model import Action, Plan, PlannedDist
-from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
+from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, BuildJob, RouteName, Verdict
 from xbuild.routes.container import repair_platform
 from xbuild.routes.registry import ROUTES
 from xbuild.target import Target
@@ -39,7 +39,6 @@ from xbuild.util import signals
 from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
-DEFAULT_BUILD_TIMEOUT = 1800.0  # seconds per source build (--build-timeout)
 Progress = Callable[[str, str, str], None]  # (package, route, state)
 
 
@@ -55,6 +54,7 @@ class Outcome:
     log_path: Path | None = None
     error: str | None = None
     findings: tuple[Any, ...] = ()
+    exit_code: ExitCode = ExitCode.OK  # of the failure: REFUSED (verification) or ENGINE (build)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +66,12 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return all(o.wheel is not None for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The most serious failure's exit code: 3 when a build failed or timed out, else 1."""
+        failed = [o.exit_code for o in self.outcomes if o.wheel is None]
+        return max(failed, default=ExitCode.OK)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -126,7 +132,7 @@ def _all(
     try:
         futures = [pool.submit(_one, d, plan, client, host, settings, staging) for d in plan.distributions]
         return [f.result() for f in futures]
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, signals.Interrupted):
         if not signals.stopping():  # raised without a signal: stop the workers' containers too
             signals.stop_everything()
         raise
@@ -162,6 +168,7 @@ def _one(
             origin="built",
             route=route,
             error=exc.message + tip,
+            exit_code=exc.exit_code,
         )
     settings.progress(dist.name, route, "done" if outcome.wheel else "failed")
     return outcome
@@ -192,6 +199,7 @@ def _verified(outcome: Outcome, target: Target, settings: BuildSettings) -> Outc
         outcome,
         wheel=None,
         findings=tuple(report.findings),
+        exit_code=ExitCode.REFUSED,
         error=f"{kept.name} does not fit {target.platform_label}: {summary}\n  kept in {kept}",
     )
 
