@@ -65,9 +65,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from xbuild.build.buildenv import environment_key, environment_requirements
+from xbuild.build.in_container import image_python, repair_platform, source_root
 from xbuild.cli.options import resolve_target
 from xbuild.images import find_image
-from xbuild.routes.container import image_python, repair_platform, source_root
 from xbuild.target import Target
 
 REPO = Path(__file__).resolve().parent.parent

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from xbuild.build.container import LABEL_RUN, RUN_ID, ContainerSpec, cleanup_run, running
+from xbuild.build.container import RUN_ID, ContainerSpec, cleanup_run, running
 from xbuild.errors import EngineError
+from xbuild.host.engine import LABEL_RUN
 
 pytestmark = pytest.mark.container
 

@@ -153,7 +153,8 @@ def test_no_container_is_left_running(docker_engine: None) -> None:
     # checked. Other runs sharing the engine (parallel suites, other users) are none of our business.
     import docker
 
-    from xbuild.build.container import LABEL_OWNER, LABEL_RUN, RUN_ID
+    from xbuild.host.cache import RUN_ID
+    from xbuild.host.engine import LABEL_OWNER, LABEL_RUN
 
     client = docker.from_env()
     try:

@@ -20,10 +20,11 @@ from pathlib import Path
 import pytest
 from hostile_sdists import SECRET, make_hostile_sdist
 
-from xbuild.build.container import LABEL_PID, LABEL_RUN, RUN_ID
 from xbuild.build.orchestrate import BuildSettings, carry_out
 from xbuild.cli.main import main
 from xbuild.errors import ExitCode
+from xbuild.host.cache import RUN_ID
+from xbuild.host.engine import LABEL_PID, LABEL_RUN
 from xbuild.host.facts import detect_build_host
 from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache

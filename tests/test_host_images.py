@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 from build_helpers import make_c_extension_sdist
 
-from xbuild.build.container import LABEL_RUN, RUN_ID
 from xbuild.errors import ExitCode, UsageError
+from xbuild.host.cache import RUN_ID
+from xbuild.host.engine import LABEL_RUN
 from xbuild.host.images import (
     LABEL_INSPECT,
     ImageFactsCache,

@@ -20,8 +20,9 @@ from pathlib import Path
 from filelock import FileLock
 from packaging.utils import canonicalize_name
 
-from xbuild.build.container import docker_client, image_id
+from xbuild.build.container import image_id
 from xbuild.errors import InputError, RefusedError
+from xbuild.host.engine import docker_client
 from xbuild.images import find_image
 from xbuild.index import DistFile, IndexClient
 from xbuild.plan.inputs import Inputs, parse_requirement

@@ -27,13 +27,11 @@ from typing import Any
 
 from xbuild.errors import EngineError
 from xbuild.host.cache import RUN_ID, on_sweep
+from xbuild.host.engine import LABEL_OWNER, LABEL_PID, LABEL_RUN, docker_client
 from xbuild.util import signals
 
 log = logging.getLogger(__name__)
 
-LABEL_OWNER = "io.xbuild.owner"
-LABEL_RUN = "io.xbuild.run"
-LABEL_PID = "io.xbuild.pid"
 # nobody:nogroup: owns nothing in the image or on the host.
 SANDBOX_USER = "65534:65534"
 # Outputs are wheels or METADATA; anything bigger than this is not a build output.
@@ -61,27 +59,6 @@ class ContainerSpec:
     engine_url: str | None = None
     user: str | None = SANDBOX_USER
     timeout: float | None = None  # seconds from start; then the container is killed (exit 3)
-
-
-def docker_client(engine_url: str | None = None, timeout: int = 600) -> Any:
-    """A docker SDK client; EngineError (exit 3) with how to start one when none answers."""
-    import docker
-    from docker.errors import DockerException
-
-    try:
-        client = (
-            docker.DockerClient(base_url=engine_url, timeout=timeout)
-            if engine_url
-            else docker.from_env(timeout=timeout)
-        )
-        client.ping()
-    except DockerException as exc:
-        where = engine_url or os.environ.get("DOCKER_HOST") or "the local Docker socket"
-        raise EngineError(
-            f"no Docker engine answers at {where}: {exc}",
-            hint="start Docker (as root: scripts/setup-engine.sh), or set DOCKER_HOST",
-        ) from exc
-    return client
 
 
 def image_id(client: Any, image: str) -> str:

@@ -26,19 +26,27 @@ from xbuild.build.buildenv import (
     environment_wheels,
     verdict_image_id,
 )
+from xbuild.build.in_container import build_in_container, repair_platform
+from xbuild.build.job import Builder, BuildJob
+from xbuild.build.native import build_native
 from xbuild.errors import EngineError, ExitCode, RefusedError, XbuildError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import IndexClient
 from xbuild.index.hashing import sha256_file
 from xbuild.plan.model import Action, Plan, PlannedDist
-from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, BuildJob, RouteName, Verdict
-from xbuild.routes.container import repair_platform
-from xbuild.routes.registry import ROUTES
+from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, RouteName, Verdict
 from xbuild.target import Target
 from xbuild.util import signals
 from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
+
+# What carries out each route's decision (routes/ decides where; these do it).
+BUILDERS: dict[RouteName, Builder] = {
+    RouteName.NATIVE: build_native,
+    RouteName.CONTAINER: build_in_container,
+    RouteName.EMULATED: build_in_container,  # the same build; the engine runs the image under qemu
+}
 Progress = Callable[[str, str, str], None]  # (package, route, state)
 
 
@@ -265,7 +273,7 @@ def _build(
     logs.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
     try:
-        wheel = ROUTES[verdict.route].build(job)
+        wheel = BUILDERS[verdict.route](job)
         log.info("%s %s: built in %.1f s", dist.name, dist.version, time.monotonic() - started)
         _store_cached(settings, key, wheel)
         staged = _copy(wheel, staging)

@@ -55,7 +55,7 @@ def build_command(
     console.err.print("")
     render(result)
     if not result.ok:
-        raise typer.Exit(1)
+        raise typer.Exit(int(result.exit_code))
 
 
 def _carry_out(
@@ -68,6 +68,7 @@ def _carry_out(
             jobs=jobs,
             keep_going=keep_going,
             progress=report,
+            build_timeout=options.build_timeout,
         )
         return carry_out(plan, client, build_host(options, plan.target), settings)
 

@@ -93,11 +93,17 @@ def bundle_command(
                 markup=False,
             )
             with progress.reporter() as report:
-                steps = BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs, progress=report)
+                steps = BuildSettings(
+                    out_dir=wheels_dir,
+                    cache_dir=cache,
+                    jobs=jobs,
+                    progress=report,
+                    build_timeout=options.build_timeout,
+                )
                 built = carry_out(plan, client, build_host(options, plan.target), steps)
         if not built.ok:
             render_build(built)
-            raise typer.Exit(1)
+            raise typer.Exit(int(built.exit_code))
         result = make_bundle([o.wheel for o in built.outcomes if o.wheel], plan.target, settings)
     finally:
         shutil.rmtree(wheels_dir, ignore_errors=True)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 from xbuild import __version__
 from xbuild.cli import console
 from xbuild.errors import ExitCode, XbuildError
+from xbuild.util import signals
 
 if TYPE_CHECKING:
     import typer
@@ -142,7 +143,8 @@ def main(argv: list[str] | None = None) -> int:
     console.capture_warnings()  # from here on, also while command modules are imported
     try:
         name = _command(args)
-        build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
+        with signals.trapped():  # the first Ctrl-C/SIGTERM stops containers, cleans up, exits 130/143
+            build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
     except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else int(ExitCode.USAGE))

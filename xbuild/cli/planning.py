@@ -6,6 +6,7 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
+from xbuild.build.prepare import ContainerMetadataPreparer
 from xbuild.errors import UsageError
 from xbuild.host.facts import detect_build_host
 from xbuild.host.images import with_image_facts
@@ -16,7 +17,6 @@ from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
 from xbuild.plan.locked import find_lock, plan_lock_file
 from xbuild.plan.model import Plan, PrereleaseMode
 from xbuild.plan.planner import make_plan
-from xbuild.plan.prepare import HostMetadataPreparer
 from xbuild.plan.serial import load_plan
 from xbuild.routes.base import BuildHost
 from xbuild.target import Target
@@ -75,8 +75,17 @@ def build_host(options: Options, target: Target | None = None) -> BuildHost:
 
 
 def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
-    preparer = HostMetadataPreparer(
-        client.download, cache=HttpCache(default_cache_dir(dict(options.environ))), offline=options.offline
+    cache_dir = default_cache_dir(dict(options.environ))
+    preparer = ContainerMetadataPreparer(
+        client,
+        target=options.target,
+        host=lambda: build_host(options),
+        cache_dir=cache_dir,
+        image=options.image,
+        route=options.route,
+        cache=HttpCache(cache_dir),
+        offline=options.offline,
+        timeout=options.build_timeout,
     )
     return make_plan(
         inputs,

@@ -9,6 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from xbuild.errors import EngineError
 from xbuild.host._header import arch_from_name
 from xbuild.target import Arch
 
@@ -16,6 +17,10 @@ log = logging.getLogger("xbuild.host")
 
 ENGINE_TIMEOUT = 3.0
 _DEFAULT_HOST = "unix:///var/run/docker.sock"
+# Every container xbuild starts carries these, so a run can find (and remove) exactly its own.
+LABEL_OWNER = "io.xbuild.owner"
+LABEL_RUN = "io.xbuild.run"
+LABEL_PID = "io.xbuild.pid"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -145,3 +150,24 @@ def engine_name(version_info: Mapping[str, Any]) -> str:
 def _short(exc: BaseException) -> str:
     text = str(exc).strip().splitlines()
     return f"{type(exc).__name__}: {text[0] if text else ''}"[:300]
+
+
+def docker_client(engine_url: str | None = None, timeout: int = 600) -> Any:
+    """A docker SDK client; EngineError (exit 3) with how to start one when none answers."""
+    import docker
+    from docker.errors import DockerException
+
+    try:
+        client = (
+            docker.DockerClient(base_url=engine_url, timeout=timeout)
+            if engine_url
+            else docker.from_env(timeout=timeout)
+        )
+        client.ping()
+    except DockerException as exc:
+        where = engine_url or os.environ.get("DOCKER_HOST") or "the local Docker socket"
+        raise EngineError(
+            f"no Docker engine answers at {where}: {exc}",
+            hint="start Docker (as root: scripts/setup-engine.sh), or set DOCKER_HOST",
+        ) from exc
+    return client

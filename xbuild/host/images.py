@@ -21,10 +21,11 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from xbuild.build.container import LABEL_OWNER, LABEL_RUN, RUN_ID, docker_client
 from xbuild.errors import EngineError, UsageError
 from xbuild.host._header import arch_from_name
 from xbuild.host._run import tail
+from xbuild.host.cache import RUN_ID
+from xbuild.host.engine import LABEL_OWNER, LABEL_RUN, docker_client
 from xbuild.host.libc import glibc_version_from_confstr, glibc_version_from_ldd, musl_version_from_banner
 from xbuild.images import ImageFacts, ImagePython
 from xbuild.index.cache import default_cache_dir

@@ -1,1 +1,1 @@
-"""Routes: where a source build runs. One Protocol (base.Route), one registry (registry.ROUTES)."""
+"""Routes decide where a source build runs (pure functions of target and host facts); build/ does it."""

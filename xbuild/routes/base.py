@@ -1,14 +1,12 @@
-"""The route contract: where a source build can run for a target, decided from data."""
+"""Where a source build can run for a target, decided from data: the host's facts in, a Verdict out."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from enum import StrEnum
-from pathlib import Path
-from typing import Protocol
 
 from xbuild.images import ImageFacts
-from xbuild.target import OS, Arch, Libc, Target
+from xbuild.target import OS, Arch, Libc
 
 
 class RouteName(StrEnum):
@@ -57,32 +55,3 @@ class Verdict:
 # Seconds a source build or metadata hook may take (--build-timeout): a build that never ends must
 # not hold a CI job forever.
 DEFAULT_BUILD_TIMEOUT = 1800.0
-
-
-@dataclass(frozen=True, kw_only=True)
-class BuildJob:
-    """One source build: what to build, for which target, where, and where its log goes."""
-
-    name: str
-    version: str
-    source: Path  # sdist archive or project directory
-    target: Target
-    verdict: Verdict
-    find_links: Path | None  # build requirements, mounted read-only; None = host isolation
-    requirements: tuple[str, ...] = ()  # what to install from find_links before building
-    out_dir: Path
-    log_path: Path
-    source_date_epoch: int = 315532800  # 1980-01-01, the earliest a zip timestamp can hold
-    timeout: float | None = None  # seconds for the whole build; exceeding it is an EngineError
-
-
-class Route(Protocol):
-    name: RouteName
-
-    def check(self, target: Target, host: BuildHost, image: str | None) -> Verdict:
-        """Can this route build for the target on this host, and with which image?"""
-        ...
-
-    def build(self, job: BuildJob) -> Path:
-        """Build one wheel and return its path in job.out_dir (not yet verified)."""
-        ...

@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from xbuild.routes.base import BuildHost, Route, RouteName, Verdict
-from xbuild.routes.container import ContainerRoute, EmulatedRoute
-from xbuild.routes.native import NativeRoute
+from collections.abc import Callable
+
+from xbuild.routes.base import BuildHost, RouteName, Verdict
+from xbuild.routes.checks import check_container, check_emulated, check_native
 from xbuild.target import Target
 
+Check = Callable[[Target, BuildHost, str | None], Verdict]
+
 # Order is preference: a matching host needs no engine, a same-arch container beats emulation.
-ROUTES: dict[RouteName, Route] = {
-    RouteName.NATIVE: NativeRoute(),
-    RouteName.CONTAINER: ContainerRoute(),
-    RouteName.EMULATED: EmulatedRoute(),
+CHECKS: dict[RouteName, Check] = {
+    RouteName.NATIVE: check_native,
+    RouteName.CONTAINER: check_container,
+    RouteName.EMULATED: check_emulated,
 }
 
 
@@ -20,8 +23,8 @@ def choose_route(
 ) -> Verdict:
     """The first possible route in preference order; if none is, the most telling refusal."""
     if forced is not None:
-        return ROUTES[forced].check(target, host, image)
-    verdicts = [route.check(target, host, image) for route in ROUTES.values()]
+        return CHECKS[forced](target, host, image)
+    verdicts = [check(target, host, image) for check in CHECKS.values()]
     for verdict in verdicts:
         if verdict.possible:
             return verdict

@@ -23,14 +23,15 @@ from xbuild.build.buildenv import (
     read_pyproject,
     verdict_image_id,
 )
+from xbuild.build.in_container import prepare_metadata
+from xbuild.build.job import BuildJob
 from xbuild.errors import EngineError, InputError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import DistFile, IndexClient
 from xbuild.index.cache import HttpCache
 from xbuild.plan.candidates import Candidate
-from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, BuildJob, RouteName, Verdict
-from xbuild.routes.container import prepare_metadata
-from xbuild.routes.registry import ROUTES
+from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, RouteName, Verdict
+from xbuild.routes.registry import CHECKS
 from xbuild.target import Target
 from xbuild.util import signals
 
@@ -45,7 +46,7 @@ def sandbox_verdict(
 ) -> Verdict:
     """Where an sdist's metadata hook runs: a container route, never the host (exit 3 if none)."""
     names = (forced,) if forced in SANDBOX_ROUTES else SANDBOX_ROUTES
-    verdicts = [ROUTES[name].check(target, host, image) for name in names]
+    verdicts = [CHECKS[name](target, host, image) for name in names]
     chosen = next((v for v in verdicts if v.possible), None)
     if chosen is not None:
         return chosen
@@ -202,30 +203,6 @@ class ContainerMetadataPreparer:
             timeout=self.timeout,
         )
         return prepare_metadata(job)
-
-
-class HostMetadataPreparer:
-    """Former host-side preparer, kept only so old wiring imports: it reads static PEP 621
-    metadata and refuses everything else; it never runs a backend.
-
-    Use ContainerMetadataPreparer; this class goes once the CLI is wired to it.
-    """
-
-    def __init__(self, download: Callable[[DistFile, Path], Path], *args: object, **kwargs: object) -> None:
-        self.download = download
-
-    def __call__(self, candidate: Candidate) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="xbuild-meta-") as tmp:
-            source = candidate.local_path or self.download(_file(candidate), Path(tmp))
-            static = static_project_metadata(source)
-        if static is not None:
-            return static
-        raise EngineError(
-            f"{candidate.name} {candidate.version}: its metadata must be prepared by its build "
-            "backend, and xbuild no longer runs an sdist's code on this host",
-            hint="use wheels only (--only-binary :all:), or an xbuild whose planner prepares "
-            "metadata in a container",
-        )
 
 
 def _file(candidate: Candidate) -> DistFile:

@@ -11,15 +11,16 @@ from hostile_sdists import SECRET, make_hostile_sdist
 from packaging.utils import canonicalize_name
 from packaging.version import Version
 
-from xbuild.build.container import LABEL_RUN, RUN_ID
+from xbuild.build.prepare import ContainerMetadataPreparer, sandbox_verdict, static_project_metadata
 from xbuild.errors import EngineError, ExitCode, InputError
+from xbuild.host.cache import RUN_ID
+from xbuild.host.engine import LABEL_RUN
 from xbuild.index import DistFile, IndexClient
 from xbuild.index.cache import HttpCache
 from xbuild.plan.candidates import Candidate
 from xbuild.plan.inputs import Inputs, parse_requirement
 from xbuild.plan.model import Action
 from xbuild.plan.planner import make_plan
-from xbuild.plan.prepare import ContainerMetadataPreparer, sandbox_verdict, static_project_metadata
 from xbuild.routes.base import BuildHost, RouteName
 from xbuild.target import OS, Arch, Libc, parse_target
 

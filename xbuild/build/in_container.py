@@ -16,10 +16,9 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from xbuild.build.container import Container, ContainerSpec, Mount, running
+from xbuild.build.job import BuildJob
 from xbuild.errors import EngineError, InputError
 from xbuild.images import ImageSpec, find_image
-from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
-from xbuild.routes.checks import check_container, check_emulated
 from xbuild.target import Libc, Target
 
 SRC, WHEELS = "/xbuild/src", "/xbuild/wheels"
@@ -82,35 +81,23 @@ def source_root(source: Path) -> str:
     return roots.pop()
 
 
-class ContainerRoute:
-    name = RouteName.CONTAINER
-
-    def check(self, target: Target, host: BuildHost, image: str | None) -> Verdict:
-        return check_container(target, host, image)
-
-    def build(self, job: BuildJob) -> Path:
-        with _environment(job) as (step, box):
-            step(
-                "build the wheel",
-                f"{FRONTEND}/bin/python",
-                "-m",
-                "build",
-                "--wheel",
-                "--no-isolation",
-                "--outdir",
-                "/tmp/xbuild/dist",
-                "/tmp/xbuild/src/root",
-            )
-            step("repair the wheel", "sh", "-c", _repair_script(repair_platform(job.target)))
-            box.copy_out(OUT, job.out_dir, suffix=".whl")
-        return _single_wheel(job.out_dir, job.name)
-
-
-class EmulatedRoute(ContainerRoute):
-    name = RouteName.EMULATED
-
-    def check(self, target: Target, host: BuildHost, image: str | None) -> Verdict:
-        return check_emulated(target, host, image)
+def build_in_container(job: BuildJob) -> Path:
+    """The container and emulated routes: the same build, the engine runs a foreign image via qemu."""
+    with _environment(job) as (step, box):
+        step(
+            "build the wheel",
+            f"{FRONTEND}/bin/python",
+            "-m",
+            "build",
+            "--wheel",
+            "--no-isolation",
+            "--outdir",
+            "/tmp/xbuild/dist",
+            "/tmp/xbuild/src/root",
+        )
+        step("repair the wheel", "sh", "-c", _repair_script(repair_platform(job.target)))
+        box.copy_out(OUT, job.out_dir, suffix=".whl")
+    return _single_wheel(job.out_dir, job.name)
 
 
 def prepare_metadata(job: BuildJob) -> bytes:
