@@ -8,8 +8,9 @@ import re
 from collections.abc import Mapping
 
 from xbuild.errors import UsageError
+from xbuild.target.arch import Arch
 from xbuild.target.defaults import PlatformDefaults, load_defaults
-from xbuild.target.model import OS, Arch, Libc, PyodideABI, Target
+from xbuild.target.model import OS, Libc, PyodideABI, Target
 
 _UV_IOS = {
     "arm64-apple-ios": (Arch.AARCH64, False),

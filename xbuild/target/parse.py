@@ -15,9 +15,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from xbuild.errors import UsageError
+from xbuild.target.arch import Arch
 from xbuild.target.catalog import Catalog, NamedTarget, load_catalog
 from xbuild.target.families import check_python, family_spellings, parse_family
-from xbuild.target.model import OS, Arch, Libc, Target
+from xbuild.target.model import OS, Libc, Target
 
 DEFAULT_MANYLINUX = (2, 28)  # uv's meaning of the bare *-unknown-linux-gnu triples
 DEFAULT_MUSLLINUX = (1, 2)
