@@ -8,6 +8,7 @@ still name them so that messages say what a file is.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Literal
@@ -38,6 +39,11 @@ class Arch(StrEnum):
         """
         key = name.strip().lower()
         return _ARCH_BY_ALIAS.get(key) if variants else _ARCH_BY_ABI_NAME.get(key)
+
+    @classmethod
+    def from_name(cls, name: str, spelling: Callable[[ArchNames], str | None]) -> Arch | None:
+        """The arch one ecosystem spells exactly so, e.g. `from_name("arm64", lambda n: n.apple)`."""
+        return next((a for a in cls if spelling(a.names) == name), None)
 
     @classmethod
     def from_elf(cls, machine: int, bits: int, endian: str) -> Arch | None:

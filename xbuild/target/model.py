@@ -63,7 +63,8 @@ PythonVersionSource = Literal["target", "flag", "host", "interpreter"]
 _GLIBC_FLOOR: dict[Arch, int] = {Arch.X86_64: 5, Arch.I686: 5}
 _DEFAULT_GLIBC_FLOOR = 17
 # PEP 600 legacy aliases, emitted right after their manylinux_2_N twin as packaging does.
-_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+LEGACY_MANYLINUX = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
+_LEGACY_BY_MINOR = {version[1]: name for name, version in LEGACY_MANYLINUX.items()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -314,8 +315,8 @@ def _linux_platforms(target: Target) -> list[str]:
         floor = _GLIBC_FLOOR.get(target.arch, _DEFAULT_GLIBC_FLOOR)
         for minor in range(target.libc_version[1], floor - 1, -1):
             plats.append(f"manylinux_2_{minor}_{arch}")
-            if minor in _LEGACY_MANYLINUX:
-                plats.append(f"{_LEGACY_MANYLINUX[minor]}_{arch}")
+            if minor in _LEGACY_BY_MINOR:
+                plats.append(f"{_LEGACY_BY_MINOR[minor]}_{arch}")
     elif target.libc is Libc.MUSL and target.libc_version is not None:
         plats.extend(f"musllinux_1_{m}_{arch}" for m in range(target.libc_version[1], -1, -1))
     if target.accept_linux_tag or target.libc_version is None:

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
-from xbuild.target.model import OS, Libc
+from xbuild.target.model import LEGACY_MANYLINUX, OS, Libc
 
 
 class Family(StrEnum):
@@ -70,8 +70,6 @@ class PlatformTag:
         return _MAC_GROUPS.get(self.arch, (self.arch,)) if self.family is Family.MACOS else ()
 
 
-# PEP 600's names for the manylinux policies that predate it.
-LEGACY_MANYLINUX = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
 # What macOS multi-architecture tags hold, as packaging's mac_platforms emits them.
 _MAC_GROUPS = {
     "universal2": ("x86_64", "arm64"),
