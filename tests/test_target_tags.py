@@ -15,6 +15,7 @@ from xbuild.target.tags import Family, PlatformTag, parse_platform_tag
         ("win_amd64", Family.WINDOWS, "x86_64", ()),
         ("win32", Family.WINDOWS, "i686", ()),
         ("win_arm64", Family.WINDOWS, "aarch64", ()),
+        ("win_ia64", Family.WINDOWS, "ia64", ()),
         ("manylinux_2_28_aarch64", Family.MANYLINUX, "aarch64", (2, 28)),
         ("manylinux2014_x86_64", Family.MANYLINUX, "x86_64", (2, 17)),
         ("manylinux2010_i686", Family.MANYLINUX, "i686", (2, 12)),

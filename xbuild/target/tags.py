@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from xbuild.target.arch import Arch
 from xbuild.target.model import LEGACY_MANYLINUX, OS, Libc
 
 
@@ -79,8 +80,8 @@ _MAC_GROUPS = {
     "fat64": ("ppc64", "x86_64"),
     "universal": ("i386", "ppc", "ppc64", "x86_64"),
 }
-# Windows tags name no arch field; these are the ones CPython has used.
-_WINDOWS = {"win_amd64": "x86_64", "win32": "i686", "win_arm64": "aarch64", "win_ia64": "ia64"}
+# Windows tags have no arch field: Arch knows its tags (win_amd64, ...); Itanium is outside Arch.
+_WINDOWS_OUTSIDE_ARCH = {"win_ia64": "ia64"}
 _PATTERNS: tuple[tuple[Family, re.Pattern[str]], ...] = (
     (Family.MANYLINUX, re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")),
     (Family.MUSLLINUX, re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")),
@@ -98,8 +99,10 @@ def parse_platform_tag(tag: str) -> PlatformTag:
     """Decode one platform tag; a spelling no family knows is Family.OTHER, not an error."""
     if tag == "any":
         return PlatformTag(tag=tag, family=Family.ANY)
-    if tag in _WINDOWS:
-        return PlatformTag(tag=tag, family=Family.WINDOWS, arch=_WINDOWS[tag])
+    if windows := Arch.from_name(tag, lambda n: n.windows_tag):
+        return PlatformTag(tag=tag, family=Family.WINDOWS, arch=str(windows))
+    if tag in _WINDOWS_OUTSIDE_ARCH:
+        return PlatformTag(tag=tag, family=Family.WINDOWS, arch=_WINDOWS_OUTSIDE_ARCH[tag])
     if m := _LEGACY.match(tag):
         version = LEGACY_MANYLINUX[m.group(1)]
         return PlatformTag(tag=tag, family=Family.MANYLINUX, arch=m.group(2), version=version)
