@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import logging
 import shutil
 from dataclasses import dataclass
@@ -12,6 +13,8 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.records import RecordEntry
 from installer.sources import WheelFile
+
+from xbuild.errors import RefusedError
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +59,16 @@ def install_wheels(wheels: list[Path], root: Path, layout: Layout) -> list[Insta
     for wheel in sorted(wheels):
         before = set(p.name for p in site.iterdir())
         destination = _TargetDestination(schemes, interpreter="/usr/bin/python3", script_kind="posix")
-        with WheelFile.open(wheel) as source:
-            install(source, destination, additional_metadata={"INSTALLER": b"xbuild\n"})
+        try:
+            with WheelFile.open(wheel) as source:
+                install(source, destination, additional_metadata={"INSTALLER": b"xbuild\n"})
+        except OSError as exc:
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            raise RefusedError(
+                f"{wheel.name} holds a file whose name or path is too long to install",
+                hint="the wheel is malformed; rebuild it or report it to its authors",
+            ) from exc
         added = tuple(sorted(set(p.name for p in site.iterdir()) - before))
         results.append(Installed(wheel=wheel, top_level=added))
     shutil.rmtree(scratch, ignore_errors=True)

@@ -18,9 +18,10 @@ from xbuild.bundle.size import Limits, check_limits, tree_size
 from xbuild.errors import InputError, RefusedError, UsageError
 from xbuild.index.hashing import sha256_file
 from xbuild.target import OS, Target
-from xbuild.util.atomic import write_text_atomic
+from xbuild.util.oserror import user_os_error
 from xbuild.verify.platforms import canonical_arch, target_arch
 
+MARKER = ".xbuild-bundle"  # inside every --layout dir output: xbuild may replace that directory
 STRIPPABLE = {
     "tests": "test directories inside installed packages",
     "pycache": "__pycache__ directories and .pyc files",
@@ -35,8 +36,12 @@ class BundleSettings:
     out: Path
     includes: tuple[Path, ...] = ()
     strip: frozenset[str] = frozenset()
-    limits: Limits = field(default_factory=lambda: Limits(zipped=None, unzipped=None))
+    limits: Limits = field(default_factory=Limits)
     environ: dict[str, str] = field(default_factory=dict)
+    # Replace a non-empty --layout dir output that xbuild did not make (its files are lost).
+    force: bool = False
+    # The user wrote the output with a trailing slash (`-o out/`), which Path drops: a directory.
+    out_is_dir: bool = False
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,15 +64,70 @@ def parse_strip(text: str | None) -> frozenset[str]:
     return items
 
 
+def output_names_directory(text: str) -> bool:
+    """`-o out/` names a directory; the CLI asks before Path() drops the trailing slash."""
+    return text.endswith(("/", os.sep)) or Path(text).name in ("", ".", "..")
+
+
+def manifest_path(out: Path) -> Path:
+    return out.with_name(out.name + ".manifest.json")
+
+
+def check_output(settings: BundleSettings) -> None:
+    """Refuse an output that cannot be written or whose writing would lose the user's files.
+    Cheap and without side effects: the CLI calls it before planning, make_bundle again."""
+    out = settings.out
+    if out.name in ("", ".", ".."):
+        raise UsageError(
+            f"-o {out} names the current or parent directory, which the bundle would replace",
+            hint="name a new file or directory, e.g. -o dist/function.zip or -o dist/bundle/ --layout dir",
+        )
+    if not out.resolve().parent.is_dir():
+        raise InputError(f"cannot write {out}: {out.resolve().parent} does not exist", hint="create it first")
+    if settings.layout is Layout.DIR:
+        _check_dir_output(out, settings.force)
+    elif settings.out_is_dir or out.is_dir():
+        raise UsageError(
+            f"-o {out} names a directory, but --layout {settings.layout} writes a zip file",
+            hint=f"name the zip inside it (-o {out / 'function.zip'}), or use --layout dir",
+        )
+    if manifest_path(out).is_dir():
+        raise UsageError(
+            f"the manifest {manifest_path(out)} would replace a directory",
+            hint="move that directory away, or choose another -o",
+        )
+
+
+def _check_dir_output(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {out} exists and is not a directory", hint="choose another -o, or remove it")
+    if not out.is_dir() or force or (out / MARKER).is_file() or not any(out.iterdir()):
+        return
+    raise RefusedError(
+        f"{out} is not empty and was not written by xbuild: the bundle would delete what it holds",
+        hint="choose a new or empty directory, or pass --force to replace it and lose its files",
+    )
+
+
 def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
+    check_output(settings)
     _verify_wheels(wheels, target)
     for path in settings.includes:
         if not path.exists():
-            raise InputError(f"--include {path}: no such file or directory")
-    parent = settings.out.resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"cannot write {settings.out}: {parent} does not exist")
-    with tempfile.TemporaryDirectory(prefix=".xbuild-bundle-", dir=parent) as tmp:
+            raise InputError(f"--include {path}: no such file or directory", hint="check the path")
+    try:
+        return _make(wheels, target, settings)
+    except OSError as exc:
+        error = user_os_error(exc, "cannot write the bundle:")
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _make(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
+    """Stage everything beside the output, then swap output and manifest in together."""
+    out = settings.out
+    with tempfile.TemporaryDirectory(prefix=".xbuild-bundle-", dir=out.resolve().parent) as tmp:
         root = Path(tmp) / "root"
         installed = install_wheels(wheels, root, settings.layout)
         _include(settings.includes, site_root(root, settings.layout), target)
@@ -77,21 +137,49 @@ def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) ->
         zipped = None
         if settings.layout is Layout.DIR:
             check_limits(zipped=None, unzipped=unzipped, limits=settings.limits, per_package=sizes)
-            _replace_dir(root, settings.out)
+            (root / MARKER).write_text("written by xbuild bundle; it may replace this directory\n")
+            staged = root
         else:
             staged = Path(tmp) / "bundle.zip"
             write_zip(root, staged, settings.environ)
             zipped = staged.stat().st_size
             check_limits(zipped=zipped, unzipped=unzipped, limits=settings.limits, per_package=sizes)
-            os.replace(staged, settings.out)
-    manifest = settings.out.with_name(settings.out.name + ".manifest.json")
-    result = BundleResult(
-        out=settings.out, manifest=manifest, zipped=zipped, unzipped=unzipped, wheels=tuple(wheels)
-    )
-    write_text_atomic(
-        manifest, json.dumps(manifest_document(result, target, settings, sizes), indent=2) + "\n"
-    )
+        result = BundleResult(
+            out=out, manifest=manifest_path(out), zipped=zipped, unzipped=unzipped, wheels=tuple(wheels)
+        )
+        document = manifest_document(result, target, settings, sizes, staged=staged)
+        staged_manifest = Path(tmp) / "manifest.json"
+        staged_manifest.write_text(json.dumps(document, indent=2) + "\n")
+        _publish([(staged, out), (staged_manifest, result.manifest)], Path(tmp) / "previous")
     return result
+
+
+def _publish(moves: list[tuple[Path, Path]], previous: Path) -> None:
+    """Rename each staged path onto its final place, all or none: on a failure the finals
+    already replaced get their previous content back. `previous` is on the same file system."""
+    previous.mkdir()
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for n, (staged, final) in enumerate(moves):
+            backup = None
+            if final.exists() or final.is_symlink():
+                backup = previous / str(n)
+                os.replace(final, backup)
+            done.append((final, backup))
+            os.replace(staged, final)
+    except OSError:
+        _restore(done)
+        raise
+
+
+def _restore(done: list[tuple[Path, Path | None]]) -> None:
+    for final, backup in reversed(done):
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final, ignore_errors=True)
+        else:
+            final.unlink(missing_ok=True)
+        if backup is not None:
+            os.replace(backup, final)
 
 
 def _verify_wheels(wheels: list[Path], target: Target) -> None:
@@ -189,28 +277,22 @@ def _package_sizes(installed: list[Installed], site: Path) -> dict[str, int]:
     return sizes
 
 
-def _replace_dir(staged: Path, out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a directory")
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(staged, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staged, out)
-
-
 def manifest_document(
-    result: BundleResult, target: Target, settings: BundleSettings, sizes: dict[str, int]
+    result: BundleResult,
+    target: Target,
+    settings: BundleSettings,
+    sizes: dict[str, int],
+    *,
+    staged: Path | None = None,
 ) -> dict[str, Any]:
+    """`staged` is where the output lies until it is published (default: result.out)."""
+    written = result.out if staged is None else staged
     return {
         "schema": 1,
         "target": target.to_json(),
         "layout": str(settings.layout),
         "output": result.out.name,
-        "sha256": sha256_file(result.out) if result.out.is_file() else None,
+        "sha256": sha256_file(written) if written.is_file() else None,
         "zipped_size": result.zipped,
         "unzipped_size": result.unzipped,
         "wheels": [{"filename": w.name, "sha256": sha256_file(w)} for w in result.wheels],
