@@ -7,6 +7,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from support.filesystems import full_dir, read_only_dir
 from support.packages import make_wheel
 
 from xbuild.bundle.install import Layout
@@ -76,8 +77,9 @@ def test_current_or_parent_directory_is_a_usage_error(
     cwd = _project(tmp_path)
     monkeypatch.chdir(cwd)
     for layout in Layout:
+        settings = _settings(Path(text), layout, out_is_dir=output_names_directory(text))
         with pytest.raises(UsageError):
-            make_bundle(wheels, TARGET, _settings(Path(text), layout, out_is_dir=output_names_directory(text)))
+            make_bundle(wheels, TARGET, settings)
     assert (cwd / "src" / "app.py").is_file()
 
 
@@ -140,14 +142,16 @@ def test_manifest_names_the_published_zip(wheels: list[Path], tmp_path: Path) ->
 
 
 def test_read_only_output_directory_is_an_input_error(wheels: list[Path], tmp_path: Path) -> None:
-    folder = tmp_path / "read-only"
-    folder.mkdir()
-    folder.chmod(0o555)
-    try:
-        if os.access(folder, os.W_OK):
-            pytest.skip("running as root: a read-only mode does not stop writes")
+    with read_only_dir(tmp_path / "read-only") as folder, pytest.raises(InputError) as caught:
+        make_bundle(wheels, TARGET, _settings(folder / "function.zip", Layout.LAMBDA))
+    assert "read-only" in caught.value.message or "permission" in caught.value.message
+    assert caught.value.hint
+
+
+def test_full_output_disk_is_an_input_error(wheels: list[Path], tmp_path: Path) -> None:
+    big = make_wheel(tmp_path / "big", "big-lib", "1.0", files={"big_lib/data.bin": os.urandom(256 << 10)})
+    with full_dir(tmp_path / "full") as folder:
         with pytest.raises(InputError) as caught:
-            make_bundle(wheels, TARGET, _settings(folder / "function.zip", Layout.LAMBDA))
-        assert caught.value.hint
-    finally:
-        folder.chmod(0o755)
+            make_bundle([*wheels, big], TARGET, _settings(folder / "function.zip", Layout.LAMBDA))
+        assert list(folder.iterdir()) == []
+    assert "no space left" in caught.value.message

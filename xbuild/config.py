@@ -108,3 +108,31 @@ def parse_config(raw: dict[str, Any], path: Path) -> ProjectConfig:
         engines=_table(raw.get("engines", {}), f"{where}.engines"),
         bundle=bundle,
     )
+
+
+def check_project_table(data: dict[str, Any], path: Path) -> None:
+    """The types PEP 621 and PEP 735 give the dependency fields of a pyproject.toml, checked
+    before any of them is read: `dependencies = [1, 2]` is a clear InputError, not a crash."""
+    project = data.get("project", {})
+    if not isinstance(project, dict):
+        raise InputError(f"{path}: [project] must be a table", hint=_PEP621_HINT)
+    _requirement_list(project.get("dependencies", []), f"{path}: [project] dependencies")
+    optional = project.get("optional-dependencies", {})
+    if not isinstance(optional, dict):
+        raise InputError(f"{path}: [project] optional-dependencies must be a table", hint=_PEP621_HINT)
+    for extra, items in optional.items():
+        _requirement_list(items, f"{path}: [project.optional-dependencies] {extra}")
+    groups = data.get("dependency-groups", {})
+    if not isinstance(groups, dict) or not all(isinstance(v, list) for v in groups.values()):
+        raise InputError(f"{path}: [dependency-groups] must be a table of lists", hint=_PEP621_HINT)
+
+
+_PEP621_HINT = 'write requirements as strings, e.g. dependencies = ["numpy>=2", "requests"]'
+
+
+def _requirement_list(value: Any, where: str) -> None:
+    if not isinstance(value, list):
+        raise InputError(f"{where} must be a list of strings", hint=_PEP621_HINT)
+    for item in value:
+        if not isinstance(item, str):
+            raise InputError(f"{where}: {item!r} is not a string", hint=_PEP621_HINT)

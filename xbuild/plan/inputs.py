@@ -18,6 +18,7 @@ from urllib.parse import unquote, urlparse
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.utils import NormalizedName, canonicalize_name
 
+from xbuild.config import check_project_table
 from xbuild.errors import InputError, UsageError
 
 
@@ -260,6 +261,7 @@ def project_requirements(
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    check_project_table(data, path)
     table = data.get("project", {})
     origin = str(path)
     lines: list[str] = list(table.get("dependencies", []))

@@ -26,6 +26,8 @@ def user_os_error(exc: OSError, doing: str = "cannot write") -> InputError | Non
     if found is None:
         return None
     why, hint = found
-    where = str(exc.filename) if exc.filename is not None else "the output"
+    # A rename names its destination second: that is the path the user chose.
+    named = exc.filename2 if exc.filename2 is not None else exc.filename
+    where = str(named) if named is not None else "the output"
     where = where if len(where) <= 240 else f"{where[:120]}...{where[-100:]}"
     return InputError(f"{doing} {where}: {why}", hint=hint)
