@@ -29,8 +29,10 @@ def wheels(tmp_path: Path) -> list[Path]:
     return [make_wheel(tmp_path / "wheels", "pure-lib", "1.0", files={"pure_lib/__init__.py": "X = 1\n"})]
 
 
-def _settings(out: Path, layout: Layout = Layout.DIR, **extra: bool) -> BundleSettings:
-    return BundleSettings(layout=layout, out=out, environ={}, **extra)
+def _settings(
+    out: Path, layout: Layout = Layout.DIR, *, force: bool = False, out_is_dir: bool = False
+) -> BundleSettings:
+    return BundleSettings(layout=layout, out=out, environ={}, force=force, out_is_dir=out_is_dir)
 
 
 def _project(tmp_path: Path) -> Path:
