@@ -53,6 +53,11 @@ class Limits:
     min_bytes_per_second: int = 1 * KiB
     slow_grace_seconds: float = 60.0
 
+    # --- what bundle installs: member paths every file system (and Python's recursion) takes ---
+    max_name_bytes: int = 255  # NAME_MAX on Linux and macOS
+    max_path_bytes: int = 3072  # under PATH_MAX (4096) with room for the output directory
+    max_path_depth: int = 200
+
     # --- bundle size budget (None: no limit) ---
     zipped: int | None = None
     unzipped: int | None = None

@@ -129,7 +129,7 @@ def _make(wheels: list[Path], target: Target, settings: BundleSettings) -> Bundl
     out = settings.out
     with tempfile.TemporaryDirectory(prefix=".xbuild-bundle-", dir=out.resolve().parent) as tmp:
         root = Path(tmp) / "root"
-        installed = install_wheels(wheels, root, settings.layout)
+        installed = install_wheels(wheels, root, settings.layout, settings.limits)
         _include(settings.includes, site_root(root, settings.layout), target)
         _strip(root, settings.strip | {"pycache"})
         sizes = _package_sizes(installed, site_root(root, settings.layout))
