@@ -25,7 +25,7 @@ from filelock import FileLock
 import xbuild.verify as verify_api
 from xbuild.build.buildenv import environment_key, environment_requirements
 from xbuild.build.container import RUN_ID, docker_client, image_id
-from xbuild.errors import RefusedError, XbuildError
+from xbuild.errors import ExitCode, RefusedError, XbuildError
 from xbuild.images import find_image
 from xbuild.index import DistFile, IndexClient
 from xbuild.index.hashing import sha256_file
@@ -57,6 +57,7 @@ class Outcome:
     log_path: Path | None = None
     error: str | None = None
     findings: tuple[Any, ...] = ()
+    exit_code: ExitCode = ExitCode.REFUSED  # of the error, when there is one
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,6 +69,12 @@ class BuildResult:
     @property
     def ok(self) -> bool:
         return all(o.wheel is not None for o in self.outcomes)
+
+    @property
+    def exit_code(self) -> ExitCode:
+        """The gravest failure's code (an unreachable index is 3, a refused wheel 1), else 0."""
+        failed = [o.exit_code for o in self.outcomes if o.wheel is None]
+        return max(failed, default=ExitCode.OK)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -138,6 +145,7 @@ def _one(
             origin="built",
             route=route,
             error=exc.message + tip,
+            exit_code=exc.exit_code,
         )
     settings.progress(dist.name, route, "done" if outcome.wheel else "failed")
     return outcome
