@@ -293,8 +293,9 @@ class _StreamContext:
         try:
             return self._context.__enter__()
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            shown = redact_url(self._url) if len(self._url) < 2000 else self._url[:200] + "..."
             raise InputError(
-                f"cannot fetch {redact_url(self._url)}: {exc}",
+                f"cannot fetch {shown}: {exc}",
                 hint="check the index URL and the project name",
             ) from exc
         except httpx.TooManyRedirects as exc:
