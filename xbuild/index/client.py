@@ -145,6 +145,7 @@ class IndexClient:
         self._metadata: _Memo[str, bytes] = _Memo(self._pool)
 
     def close(self) -> None:
+        self._fetcher.cancel()  # prefetches still running stop at their next chunk
         self._pool.shutdown(wait=True, cancel_futures=True)
         for memo in (self._pages, self._link_pages, self._metadata):
             memo.abandon()

@@ -12,6 +12,7 @@ import logging
 import netrc
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import TypeVar
 
 import httpx
 
-from ..errors import EngineError, InputError, RefusedError
+from ..errors import EngineError, InputError, RefusedError, UsageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .cache import CachedPage, HttpCache
 from .hashing import Hashers
@@ -136,6 +137,7 @@ class Fetcher:
         self.offline = offline
         self._retry = retry
         self._limits = limits
+        self._cancelled = threading.Event()
         self._unchanged: dict[str, CachedPage] = {}  # fetched pages identical to their entry, until stored
         self._client = httpx.Client(
             # HTTP/1.1: httpcore's HTTP/2 connection is not thread-safe (encode/httpcore#1062: two
@@ -150,7 +152,13 @@ class Fetcher:
             limits=httpx.Limits(max_connections=max_connections),
         )
 
+    def cancel(self) -> None:
+        """Make every transfer in flight fail at its next chunk (Ctrl-C must not wait for a
+        slow server); a read that gets no byte at all still waits out the per-read timeout."""
+        self._cancelled.set()
+
     def close(self) -> None:
+        self._cancelled.set()
         self._client.close()
 
     # --- pages ---------------------------------------------------------------------------
@@ -237,9 +245,8 @@ class Fetcher:
                 raise InputError(f"{redact_url(url)} is gone (HTTP {response.status_code})")
             _check_status(response, url)
             hashers = Hashers(expected)
-            budget = _Budget(
-                url, self._limits.max_download_bytes, self._limits.download_seconds, self._limits
-            )
+            limits = self._limits
+            budget = _Budget(url, limits.max_download_bytes, limits.download_seconds, limits, self._cancelled)
             with dest.open("wb") as out:
                 for chunk in _chunks_or_transient(response, url):
                     budget.spend(len(chunk))
@@ -256,7 +263,7 @@ class Fetcher:
 
     def _read_bounded(self, response: httpx.Response, url: str, max_bytes: int) -> bytes:
         """The (decoded) body, within max_bytes and the page deadline."""
-        budget = _Budget(url, max_bytes, self._limits.page_seconds, self._limits)
+        budget = _Budget(url, max_bytes, self._limits.page_seconds, self._limits, self._cancelled)
         chunks = []
         for chunk in _chunks_or_transient(response, url):
             budget.spend(len(chunk))
@@ -329,8 +336,11 @@ class _Budget:
     (a gzip bomb) stops at the cap.
     """
 
-    def __init__(self, url: str, max_bytes: int, seconds: float, limits: Limits) -> None:
+    def __init__(
+        self, url: str, max_bytes: int, seconds: float, limits: Limits, cancelled: threading.Event
+    ) -> None:
         self._url = url
+        self._cancelled = cancelled
         self._max_bytes = max_bytes
         self._seconds = seconds
         self._limits = limits
@@ -340,6 +350,8 @@ class _Budget:
     def spend(self, size: int) -> None:
         self.received += size
         shown = redact_url(self._url)
+        if self._cancelled.is_set():
+            raise UsageError(f"stopped fetching {shown}: the index client was closed")
         if self.received > self._max_bytes:
             raise RefusedError(
                 f"{shown} is larger than the {self._max_bytes:,}-byte limit (after decompression)",
