@@ -144,8 +144,11 @@ class IndexClient:
         self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo(self._pool)
         self._metadata: _Memo[str, bytes] = _Memo(self._pool)
 
-    def close(self) -> None:
-        self._fetcher.cancel()  # prefetches still running stop at their next chunk
+    def close(self, *, cancel: bool = False) -> None:
+        """Wait for running fetches; with cancel (an error or Ctrl-C is unwinding) they stop at
+        their next chunk instead, so a slow server cannot hold the exit up."""
+        if cancel:
+            self._fetcher.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
         for memo in (self._pages, self._link_pages, self._metadata):
             memo.abandon()
@@ -157,7 +160,7 @@ class IndexClient:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        self.close(cancel=exc is not None)
 
     # --- project pages ---------------------------------------------------------------------
 
