@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -137,3 +138,18 @@ def test_matching_metadata_downloads(index_server: IndexServer, tmp_path: Path) 
         file = client.project("honest").files[0]
         client.metadata(file)
         assert client.download(file, tmp_path / "out").is_file()
+
+
+def test_a_metadata_zip_bomb_stops_at_the_cap(index_server: IndexServer, tmp_path: Path) -> None:
+    """METADATA read over byte ranges (no PEP 658 file) inflates no further than the cap."""
+    index_server.config.serve_metadata = False
+    wheel = index_server.dist_dir / "bomb-1.0-py3-none-any.whl"
+    with zipfile.ZipFile(wheel, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("bomb/__init__.py", "")
+        archive.writestr("bomb-1.0.dist-info/METADATA", core_metadata("bomb", "1.0") + b" " * (65 * MiB))
+        archive.writestr("bomb-1.0.dist-info/WHEEL", "Wheel-Version: 1.0\nRoot-Is-Purelib: true\n")
+    with _client(index_server, tmp_path, Limits()) as client:
+        file = client.project("bomb").files[0]
+        with pytest.raises(RefusedError) as caught:
+            client.metadata(file)
+    assert "larger than 67,108,864 bytes" in caught.value.message
