@@ -118,7 +118,7 @@ def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) ->
     try:
         return _make(wheels, target, settings)
     except OSError as exc:
-        error = user_os_error(exc, "cannot write the bundle:")
+        error = user_os_error(exc, "the bundle")
         if error is None:
             raise
         raise error from exc

@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         return _interrupted()
     except OSError as exc:  # a full, read-only or unwritable disk, or a directory where a file goes
-        error = user_os_error(exc, "cannot use")
+        error = user_os_error(exc)
         if error is None:
             return _internal(exc)
         return report(error)
