@@ -11,7 +11,6 @@ from support.index_server import IndexServer
 from support.packages import make_sdist, make_wheel
 
 from xbuild.cli.main import main
-from xbuild.routes import hostinfo
 from xbuild.routes.base import BuildHost
 from xbuild.target import OS, Arch, Libc
 
@@ -28,8 +27,7 @@ HOST = BuildHost(
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr(hostinfo, "detect_build_host", lambda: HOST)
-    monkeypatch.setattr("xbuild.cli.planning.detect_build_host", lambda: HOST)
+    monkeypatch.setattr("xbuild.cli.planning.detect_build_host", lambda engines=(): HOST)
     for var in ("UV_INDEX_URL", "PIP_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         monkeypatch.delenv(var, raising=False)
 
@@ -68,7 +66,7 @@ def test_json_output_and_lock(
             "3.12",
             "--format",
             "json",
-            "--lock",
+            "--write-lock",
             str(lock),
             "-o",
             str(out),

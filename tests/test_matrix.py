@@ -52,3 +52,12 @@ def test_no_targets_is_a_usage_error(tmp_path: Path) -> None:
 
 def test_unknown_target_is_a_usage_error(tmp_path: Path) -> None:
     assert main(["matrix", "-p", "sparc-linux", "--python-version", "3.12"]) == 2
+
+
+def test_workflow_installs_this_project_not_pypi_xbuild() -> None:
+    # PyPI's `xbuild` is BeeWare's unrelated tool: the example must install this distribution.
+    workflow = (EXAMPLE / "build.yml").read_text()
+    installs = [line.strip() for line in workflow.splitlines() if "pip install" in line and "#" not in line]
+    assert installs and all(line == '- run: pip install "$XBUILD_SPEC"' for line in installs)
+    assert 'XBUILD_SPEC: "xbuild-wheels"' in workflow
+    assert 'name = "xbuild-wheels"' in (EXAMPLE.parent.parent / "pyproject.toml").read_text()

@@ -54,15 +54,15 @@ def uv_binary() -> str:
     return uv
 
 
-def uv_pins(requirements: tuple[str, ...], tmp_path: Path) -> dict[str, str]:
-    """uv's wheels-only resolution for TARGET, as name -> version."""
+def uv_pins(requirements: tuple[str, ...], tmp_path: Path, target: str = TARGET) -> dict[str, str]:
+    """uv's wheels-only resolution for the target, as name -> version."""
     argv = [
         uv_binary(),
         "pip",
         "compile",
         "--no-build",
         "--python-platform",
-        TARGET,
+        target,
         "--python-version",
         PYTHON,
         "--no-header",
@@ -82,7 +82,7 @@ def uv_pins(requirements: tuple[str, ...], tmp_path: Path) -> dict[str, str]:
     )
     assert result.returncode == 0, result.stderr
     pins = (line.split("==") for line in result.stdout.splitlines() if "==" in line)
-    return {name.strip(): version.strip() for name, version in pins}
+    return {name.split("[")[0].strip(): version.strip() for name, version in pins}
 
 
 def plan_lines(capsys: pytest.CaptureFixture[str], *args: str) -> tuple[int, str]:
@@ -142,3 +142,45 @@ def test_no_fallback_for_a_target_the_newest_release_supports(capsys: pytest.Cap
     (line,) = [line for line in out.splitlines() if line.startswith("numpy ")]
     assert re.match(r"numpy +2\.3\.\d+ +wheel numpy-2\.3\.\d+-cp312-cp312-\S*manylinux_2_28_x86_64", line)
     assert "has no wheel" not in line and "fits x86_64-manylinux_2_28 cp312" in line
+
+
+# Markers on both the roots and the dependencies: colorama, pywin32, uvloop, tzdata,
+# pywin32-ctypes, SecretStorage/jeepney, exceptiongroup and friends differ per platform.
+MARKER_HEAVY = (
+    "uvicorn[standard]",
+    "pytest",
+    "keyring",
+    "portalocker",
+    "jupyter-core",
+    "tzlocal",
+    "psutil",
+    "click",
+    'pywin32; sys_platform == "win32"',
+    "uvloop; sys_platform != 'win32'",
+)
+
+
+@pytest.mark.parametrize(
+    ("target", "skipped"),
+    [
+        ("x86_64-pc-windows-msvc", "uvloop"),
+        ("aarch64-apple-darwin", "pywin32"),
+        ("x86_64-unknown-linux-musl", "pywin32"),
+    ],
+)
+def test_marker_heavy_sets_equal_uvs(
+    target: str,
+    skipped: str,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("MACOSX_DEPLOYMENT_TARGET", "13.0")  # both tools read it
+    expected = uv_pins(MARKER_HEAVY, tmp_path, target)
+    code, out = plan_lines(
+        capsys, *MARKER_HEAVY, "--python-platform", target, "--source-policy", "never", "--format", "json"
+    )
+    assert code == 0
+    data = json.loads(out)
+    assert {d["name"]: d["version"] for d in data["distributions"]} == expected
+    assert [s["requirement"].split(";")[0] for s in data["skipped"]] == [skipped]

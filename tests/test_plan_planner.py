@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -11,9 +13,9 @@ from support.clients import quick_client
 from support.index_server import IndexServer
 from support.packages import make_sdist, make_wheel
 
-from xbuild.errors import ExitCode, InputError, RefusedError
+from xbuild.errors import EngineError, ExitCode, RefusedError
 from xbuild.index import HttpCache, IndexClient
-from xbuild.plan.inputs import Inputs, collect_inputs
+from xbuild.plan.inputs import Inputs, collect_inputs, parse_requirement
 from xbuild.plan.lock import pylock_document
 from xbuild.plan.model import Action, Plan, SourcePolicy
 from xbuild.plan.planner import make_plan
@@ -74,7 +76,8 @@ def test_never_refuses_when_no_version_has_a_wheel(index_server: IndexServer, cl
     with pytest.raises(RefusedError) as info:
         plan(client, ["onlysrc"], policy=SourcePolicy.NEVER)
     assert info.value.exit_code is ExitCode.REFUSED
-    assert "onlysrc" in info.value.message and "no version" in info.value.message
+    assert "onlysrc 1.0: no wheel for manylinux_2_17_x86_64 cp312; it has only an sdist" in info.value.message
+    assert info.value.hint is not None and "--source-policy prefer-binary" in info.value.hint
 
 
 def test_markers_are_evaluated_for_the_target_python(index_server: IndexServer, client: IndexClient) -> None:
@@ -153,8 +156,10 @@ def test_hash_mode_requires_every_pin(index_server: IndexServer, client: IndexCl
 
 
 def test_unknown_project_names_the_index(index_server: IndexServer, client: IndexClient) -> None:
-    with pytest.raises(InputError, match="nosuchproject"):
+    with pytest.raises(RefusedError, match="nosuchproject") as info:
         plan(client, ["nosuchproject"])
+    assert "was not found (HTTP 404) on index" in info.value.message
+    assert info.value.hint is not None and "--extra-index-url" in info.value.hint
 
 
 def test_impossible_route_is_reported(index_server: IndexServer, client: IndexClient) -> None:
@@ -181,3 +186,149 @@ def test_json_and_pylock_shapes(index_server: IndexServer, client: IndexClient) 
     assert parsed["lock-version"] == "1.0"
     wheel = parsed["packages"][0]["wheels"][0]
     assert wheel["hashes"]["sha256"] and wheel["name"].endswith(".whl")
+
+
+# --- root markers ---------------------------------------------------------------------------------
+
+LAMBDA_ARM = parse_target("aws-lambda-python3.12-arm64", environ={})
+
+
+def test_root_markers_are_evaluated_for_the_target(index_server: IndexServer, client: IndexClient) -> None:
+    make_wheel(index_server.dist_dir, "requests", "2.0")
+    make_wheel(index_server.dist_dir, "pywin32", "306", tags=("cp312-cp312-win_amd64",))
+    reqs = ['pywin32; sys_platform == "win32"', "requests ; platform_machine == 'aarch64'"]
+    p = plan(client, reqs, target=LAMBDA_ARM)
+    assert set(by_name(p)) == {"requests"}
+    (skip,) = p.skipped
+    assert skip.requirement == 'pywin32; sys_platform == "win32"'
+    assert 'marker `sys_platform == "win32"` is false for manylinux_2_34_aarch64 cp312' in skip.reason
+    assert "(Python 3.12.16); from command line" in skip.reason
+    assert p.to_json()["skipped"] == [{"requirement": skip.requirement, "reason": skip.reason}]
+    win = parse_target("x86_64-pc-windows-msvc", python_version="3.12", environ={})
+    assert by_name(plan(client, reqs[:1], target=win)) == {"pywin32": ("306", Action.WHEEL)}
+
+
+def test_root_markers_see_the_requested_extras(index_server: IndexServer, tmp_path: Path) -> None:
+    make_wheel(index_server.dist_dir, "uvloop", "0.21")
+    project = tmp_path / "proj ü [x]"
+    project.mkdir()
+    (project / "pyproject.toml").write_text(
+        '[project]\nname = "app"\nversion = "1"\n'
+        '[project.optional-dependencies]\nfast = [\'uvloop; extra == "fast"\']\n',
+        encoding="utf-8",
+    )
+    inputs = collect_inputs(project=project, extras=["fast"])
+    with quick_client([index_server.index_url], cache=None) as c:
+        assert set(by_name(make_plan(inputs, X86_312, c, host=HOST, extras=["fast"]))) == {"uvloop"}
+        skipped = make_plan(inputs, X86_312, c, host=HOST).skipped
+    assert [s.requirement for s in skipped] == ['uvloop; extra == "fast"']
+
+
+def test_constraints_with_false_markers_do_not_apply(
+    index_server: IndexServer, client: IndexClient, tmp_path: Path
+) -> None:
+    make_wheel(index_server.dist_dir, "six", "1.0")
+    make_wheel(index_server.dist_dir, "six", "2.0")
+    constraint = parse_requirement('six<2; sys_platform == "win32"', "constraints [ü].txt:1", tmp_path)
+    p = plan(client, [], inputs=replace(collect_inputs(["six"]), constraints=(constraint,)))
+    assert by_name(p) == {"six": ("2.0", Action.WHEEL)}
+
+
+# --- missing projects -----------------------------------------------------------------------------
+
+
+def test_a_missing_dependency_makes_the_resolver_backtrack(
+    index_server: IndexServer, client: IndexClient
+) -> None:
+    make_wheel(index_server.dist_dir, "app", "2.0", requires_dist=["ghost-dependency>=1"])
+    make_wheel(index_server.dist_dir, "app", "1.0")
+    assert by_name(plan(client, ["app"])) == {"app": ("1.0", Action.WHEEL)}
+
+
+def test_a_missing_dependency_with_no_way_out_is_refused(
+    index_server: IndexServer, client: IndexClient
+) -> None:
+    make_wheel(index_server.dist_dir, "app", "1.0", requires_dist=["ghost-dependency"])
+    with pytest.raises(RefusedError) as info:
+        plan(client, ["app"])
+    assert "ghost-dependency (requested by app 1.0)" in info.value.message
+    assert "ghost-dependency: project 'ghost-dependency' was not found (HTTP 404)" in info.value.message
+
+
+def test_network_failures_stay_engine_errors(index_server: IndexServer, client: IndexClient) -> None:
+    index_server.fail(index_server.page_path("flaky"), "status", times=10, status=503)
+    with pytest.raises(EngineError) as info:
+        plan(client, ["flaky"])
+    assert info.value.exit_code is ExitCode.ENGINE
+
+
+# --- yanked files ---------------------------------------------------------------------------------
+
+YANK_REASON = 'broken "wheel" [CVE ü]'
+
+
+def test_an_exact_pin_takes_a_yanked_file_and_says_why_it_was_yanked(
+    index_server: IndexServer, client: IndexClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_wheel(index_server.dist_dir, "y", "1.0")
+    bad = make_wheel(index_server.dist_dir, "y", "2.0")
+    index_server.config.yanked[bad.name] = YANK_REASON
+    with caplog.at_level(logging.WARNING, logger="xbuild"):
+        p = plan(client, ["y===2.0"])
+    assert by_name(p) == {"y": ("2.0", Action.WHEEL)}
+    note = f"y 2.0 is yanked ({YANK_REASON}); taken because it is pinned exactly"
+    assert p.notes == (note,) and note in caplog.messages
+    assert plan(client, ["y>=1"]).notes == ()
+
+
+def test_only_yanked_versions_are_explained(index_server: IndexServer, client: IndexClient) -> None:
+    bad = make_wheel(index_server.dist_dir, "y", "2.0")
+    index_server.config.yanked[bad.name] = YANK_REASON
+    with pytest.raises(RefusedError) as info:
+        plan(client, ["y>=2"])
+    assert f"y 2.0: yanked ({YANK_REASON})" in info.value.message
+    assert info.value.hint is not None and "pin the yanked version exactly" in info.value.hint
+
+
+# --- the patch-version rule -----------------------------------------------------------------------
+
+
+def test_x_y_is_the_newest_patch_for_requires_python(
+    index_server: IndexServer, client: IndexClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    # cryptography 45+ says `!=3.9.0,!=3.9.1,>=3.7`: 3.9 must not be read as 3.9.0.
+    make_wheel(index_server.dist_dir, "crypto", "43.0")
+    make_wheel(index_server.dist_dir, "crypto", "47.0", requires_python="!=3.9.0,!=3.9.1,>=3.8")
+    py39 = parse_target("x86_64-manylinux2014", python_version="3.9", environ={})
+    with caplog.at_level(logging.INFO, logger="xbuild"):
+        p = plan(client, ["crypto"], target=py39)
+    assert by_name(p) == {"crypto": ("47.0", Action.WHEEL)}
+    assert any("target Python 3.9.25: the newest 3.9 patch release" in m for m in caplog.messages)
+    assert p.to_json()["python_full_version"] == "3.9.25"
+    py391 = parse_target("x86_64-manylinux2014", python_version="3.9.1", environ={})
+    assert by_name(plan(client, ["crypto"], target=py391)) == {"crypto": ("43.0", Action.WHEEL)}
+
+
+# --- extras ---------------------------------------------------------------------------------------
+
+
+def test_an_undefined_extra_gets_a_warning(
+    index_server: IndexServer, client: IndexClient, caplog: pytest.LogCaptureFixture
+) -> None:
+    make_wheel(index_server.dist_dir, "web", "1.0", requires_dist=['fastjson; extra == "speed"'])
+    make_wheel(index_server.dist_dir, "fastjson", "1.0")
+    with caplog.at_level(logging.WARNING, logger="xbuild"):
+        p = plan(client, ["web[speed,nosuch]"])
+    assert set(by_name(p)) == {"web", "fastjson"}
+    assert "web 1.0 does not provide the extra 'nosuch'" in p.notes
+    assert "web 1.0 does not provide the extra 'nosuch'" in caplog.messages
+
+
+def test_yanked_reasons_come_from_html_pages_too(index_server: IndexServer, client: IndexClient) -> None:
+    index_server.config.page_format = "html"  # PEP 503 data-yanked, not PEP 691's "yanked"
+    make_wheel(index_server.dist_dir, "y", "1.0")
+    bad = make_wheel(index_server.dist_dir, "y", "2.0")
+    index_server.config.yanked[bad.name] = YANK_REASON
+    assert by_name(plan(client, ["y"]))["y"][0] == "1.0"
+    note = f"y 2.0 is yanked ({YANK_REASON}); taken because it is pinned exactly"
+    assert plan(client, ["y==2.0"]).notes == (note,)

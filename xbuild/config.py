@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +35,7 @@ class BundleDefaults:
 @dataclass(frozen=True, kw_only=True)
 class ProjectConfig:
     path: Path | None = None
+    name: str | None = None  # [project] name: the wheel `build --project` must produce
     targets: tuple[str, ...] = ()
     python_version: str | None = None
     source_policy: str | None = None
@@ -80,7 +81,8 @@ def load_config(project: Path | None) -> ProjectConfig:
     raw = data.get("tool", {}).get("xbuild", {})
     if not isinstance(raw, dict):
         raise InputError(f"{path}: [tool.xbuild] must be a table")
-    return parse_config(raw, path)
+    name = data.get("project", {}).get("name")
+    return replace(parse_config(raw, path), name=name if isinstance(name, str) else None)
 
 
 def parse_config(raw: dict[str, Any], path: Path) -> ProjectConfig:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import shlex
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,6 +30,7 @@ class MatrixEntry:
     os: str
     artifact: str
     command: str
+    verify: str  # the gate: refuses the artifact unless the project's own wheel is there and fits
 
     def to_json(self) -> dict[str, str]:
         return {
@@ -38,15 +41,40 @@ class MatrixEntry:
             "os": self.os,
             "artifact": self.artifact,
             "command": self.command,
+            "verify": self.verify,
         }
 
 
-def entry(spelling: str, target: Target, project: str = ".") -> MatrixEntry:
+def entry(spelling: str, target: Target, project: str = ".", name: str | None = None) -> MatrixEntry:
     runner = _RUNNERS.get((target.os, target.arch), "ubuntu-latest")
     artifact = f"wheels-{spelling}-py{target.python}"
-    command = (
-        f"xbuild build --project {project} --python-platform {spelling} "
-        f"--python-version {target.python} -o dist/{spelling}"
+    # Quoted: a spelling or path with spaces, brackets or quotes must reach xbuild as one argument.
+    command = shlex.join(
+        [
+            "xbuild",
+            "build",
+            "--project",
+            project,
+            "--python-platform",
+            spelling,
+            "--python-version",
+            target.python,
+            "-o",
+            f"dist/{spelling}",
+        ]
+    )
+    require = ["--require", name] if name else []
+    verify = shlex.join(
+        [
+            "xbuild",
+            "verify",
+            f"dist/{spelling}",
+            "--python-platform",
+            spelling,
+            "--python-version",
+            target.python,
+            *require,
+        ]
     )
     return MatrixEntry(
         target=spelling,
@@ -56,6 +84,7 @@ def entry(spelling: str, target: Target, project: str = ".") -> MatrixEntry:
         os=str(target.os),
         artifact=artifact,
         command=command,
+        verify=verify,
     )
 
 
@@ -68,9 +97,10 @@ def gitlab(entries: list[MatrixEntry]) -> str:
     """A `parallel: matrix:` block for .gitlab-ci.yml."""
     lines = ["parallel:", "  matrix:"]
     for e in entries:
+        # JSON strings are valid YAML double-quoted scalars, escapes included.
         lines += [
-            f'    - XBUILD_TARGET: "{e.target}"',
-            f'      XBUILD_PYTHON: "{e.python}"',
-            f'      XBUILD_RUNNER: "{e.runner}"',
+            f"    - XBUILD_TARGET: {json.dumps(e.target)}",
+            f"      XBUILD_PYTHON: {json.dumps(e.python)}",
+            f"      XBUILD_RUNNER: {json.dumps(e.runner)}",
         ]
     return "\n".join(lines) + "\n"

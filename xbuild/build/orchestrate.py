@@ -12,7 +12,6 @@ import json
 import logging
 import os
 import shutil
-import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -20,28 +19,27 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock
-
 import xbuild.verify as verify_api
-from xbuild.build.buildenv import environment_key, environment_requirements
-from xbuild.build.container import RUN_ID, docker_client, image_id
-from xbuild.errors import ExitCode, RefusedError, XbuildError
-from xbuild.images import find_image
-from xbuild.index import DistFile, IndexClient
+from xbuild.build.buildenv import (
+    dist_file,
+    environment_requirements,
+    environment_wheels,
+    verdict_image_id,
+)
+from xbuild.errors import EngineError, ExitCode, RefusedError, XbuildError
+from xbuild.host.cache import RUN_ID, run_scratch
+from xbuild.index import IndexClient
 from xbuild.index.hashing import sha256_file
-from xbuild.plan.inputs import Inputs, parse_requirement
-from xbuild.plan.model import Action, Plan, PlannedDist, SourcePolicy
-from xbuild.plan.planner import make_plan
+from xbuild.plan.model import Action, Plan, PlannedDist
 from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
 from xbuild.routes.container import repair_platform
 from xbuild.routes.registry import ROUTES
 from xbuild.target import Target
+from xbuild.util import signals
 from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
-# packaging parses markers with ast.literal_eval, and CPython 3.11's AST conversion is not safe
-# from concurrent threads ("AST constructor recursion depth mismatch"): plan one at a time.
-_PLANNING = threading.Lock()
+DEFAULT_BUILD_TIMEOUT = 1800.0  # seconds per source build (--build-timeout)
 Progress = Callable[[str, str, str], None]  # (package, route, state)
 
 
@@ -84,6 +82,7 @@ class BuildSettings:
     jobs: int = 1
     keep_going: bool = False
     source_date_epoch: int = 315532800
+    build_timeout: float | None = DEFAULT_BUILD_TIMEOUT  # None: no limit
     progress: Progress = field(default=lambda name, route, state: None)
 
 
@@ -94,7 +93,9 @@ def refuse_impossible(plan: Plan) -> None:
         return
     lines = [f"{d.name} {d.version}: {d.route.reason}" for d in blocked if d.route]
     alternatives = dict.fromkeys(a for d in blocked if d.route for a in d.route.alternatives)
-    raise RefusedError(
+    # A missing engine, image or tool is exit 3; a target the host cannot serve is exit 1.
+    error = EngineError if any(d.route and d.route.missing_tool for d in blocked) else RefusedError
+    raise error(
         "cannot build from source for "
         + plan.target.platform_label
         + " on this host:\n  "
@@ -104,19 +105,41 @@ def refuse_impossible(plan: Plan) -> None:
 
 
 def carry_out(plan: Plan, client: IndexClient, host: BuildHost, settings: BuildSettings) -> BuildResult:
+    """Fetch or build every distribution, verify each, then place them all (or none).
+
+    The first SIGINT/SIGTERM stops every container and subprocess of the run, removes this run's
+    scratch data and raises `Interrupted`; scratch left by killed runs is swept before starting.
+    """
     refuse_impossible(plan)
+    scratch = run_scratch(settings.cache_dir)
+    scratch.claim()
     settings.out_dir.mkdir(parents=True, exist_ok=True)
-    staging = settings.out_dir / f".xbuild-staging-{RUN_ID}"
+    staging = scratch.track(settings.out_dir / f".xbuild-staging-{RUN_ID}")
     staging.mkdir(exist_ok=True)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, settings.jobs)) as pool:
-            outcomes = list(
-                pool.map(lambda d: _one(d, plan, client, host, settings, staging), plan.distributions)
-            )
-        result = _place(plan, outcomes, settings)
+        with signals.trapped():
+            outcomes = _all(plan, client, host, settings, staging)
+            result = _place(plan, outcomes, settings)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(settings.cache_dir / "work" / RUN_ID, ignore_errors=True)
     return result
+
+
+def _all(
+    plan: Plan, client: IndexClient, host: BuildHost, settings: BuildSettings, staging: Path
+) -> list[Outcome]:
+    pool = ThreadPoolExecutor(max_workers=max(1, settings.jobs))
+    try:
+        futures = [pool.submit(_one, d, plan, client, host, settings, staging) for d in plan.distributions]
+        return [f.result() for f in futures]
+    except KeyboardInterrupt:
+        if not signals.stopping():  # raised without a signal: stop the workers' containers too
+            signals.stop_everything()
+        raise
+    finally:
+        # Queued work is dropped; running work ends quickly once its container is gone.
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def _one(
@@ -127,6 +150,7 @@ def _one(
     settings: BuildSettings,
     staging: Path,
 ) -> Outcome:
+    signals.check()
     route = dist.route.route if dist.route else "download"
     settings.progress(dist.name, route, "running")
     try:
@@ -152,22 +176,8 @@ def _one(
 
 
 def _fetch(dist: PlannedDist, client: IndexClient, staging: Path) -> Outcome:
-    path = client.download(_dist_file(dist), staging)
+    path = client.download(dist_file(dist), staging)
     return Outcome(name=dist.name, version=dist.version, wheel=path, origin="index")
-
-
-def _dist_file(dist: PlannedDist) -> DistFile:
-    from packaging.utils import canonicalize_name
-
-    hashes = (("sha256", dist.file.sha256),) if dist.file.sha256 else ()
-    return DistFile(
-        project=canonicalize_name(dist.name),
-        filename=dist.file.filename,
-        url=dist.file.url,
-        hashes=hashes,
-        size=dist.file.size,
-        index_url=dist.file.index_url or "",
-    )
 
 
 def _verified(outcome: Outcome, target: Target, settings: BuildSettings) -> Outcome:
@@ -214,7 +224,7 @@ def _build(
         engine_url=host.remote_engine(plan.target.arch),
     )
     source = _source(dist, client, settings)
-    img_id = _image_id(verdict)
+    img_id = verdict_image_id(verdict)
     requirements = environment_requirements(source, repair=repair_platform(plan.target) is not None)
     key = _build_key(source, plan.target, img_id, requirements, settings)
     cached = _cached_wheel(settings, key)
@@ -235,7 +245,9 @@ def _build(
         return replace(base, wheel=_copy(cached, staging), origin="cache")
     find_links = None
     if verdict.route is not RouteName.NATIVE:
-        find_links = _environment_wheels(requirements, plan.target, verdict, img_id, client, host, settings)
+        find_links = environment_wheels(
+            requirements, plan.target, verdict, img_id, client, host, settings.cache_dir
+        )
     out = settings.cache_dir / "work" / RUN_ID / f"{dist.name}-{dist.version}"
     job = BuildJob(
         name=dist.name,
@@ -248,14 +260,17 @@ def _build(
         out_dir=out,
         log_path=log_path,
         source_date_epoch=settings.source_date_epoch,
+        timeout=settings.build_timeout,
     )
     logs.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    wheel = ROUTES[verdict.route].build(job)
-    log.info("%s %s: built in %.1f s", dist.name, dist.version, time.monotonic() - started)
-    _store_cached(settings, key, wheel)
-    staged = _copy(wheel, staging)
-    shutil.rmtree(out, ignore_errors=True)
+    try:
+        wheel = ROUTES[verdict.route].build(job)
+        log.info("%s %s: built in %.1f s", dist.name, dist.version, time.monotonic() - started)
+        _store_cached(settings, key, wheel)
+        staged = _copy(wheel, staging)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
     return replace(base, wheel=staged)
 
 
@@ -266,17 +281,7 @@ def _source(dist: PlannedDist, client: IndexClient, settings: BuildSettings) -> 
         return Path(unquote(urlparse(dist.file.url).path))
     sdists = settings.cache_dir / "sdists"
     sdists.mkdir(parents=True, exist_ok=True)
-    return client.download(_dist_file(dist), sdists)
-
-
-def _image_id(verdict: Verdict) -> str:
-    if verdict.route is RouteName.NATIVE or verdict.image is None:
-        return "host"
-    client = docker_client(verdict.engine_url)
-    try:
-        return image_id(client, verdict.image)
-    finally:
-        client.close()
+    return client.download(dist_file(dist), sdists)
 
 
 def _build_key(
@@ -320,62 +325,6 @@ def _copy(wheel: Path, staging: Path) -> Path:
     dest = staging / wheel.name
     shutil.copy2(wheel, dest)
     return dest
-
-
-def build_environment_target(target: Target, image: str | None) -> Target:
-    """The build environment's own platform and Python: from the image's data, else the target's."""
-    spec = find_image(image) if image else None
-    if spec is None:
-        return replace(target, name=None, image=image)
-    python = (
-        target.python_version if spec.python == "multi" else tuple(int(p) for p in spec.python.split("."))
-    )
-    major, minor = python[0], python[1]
-    return replace(
-        target,
-        arch=spec.arch,
-        libc=spec.libc,
-        libc_version=spec.libc_version,
-        python_version=(major, minor),
-        python_full_version=None,
-        name=None,
-        image=image,
-    )
-
-
-def _environment_wheels(
-    requirements: tuple[str, ...],
-    target: Target,
-    verdict: Verdict,
-    img_id: str,
-    client: IndexClient,
-    host: BuildHost,
-    settings: BuildSettings,
-) -> Path:
-    """Resolve and download the build environment's wheels once per (image, requirements)."""
-    folder = settings.cache_dir / "buildenv" / environment_key(img_id, requirements)
-    done = folder / ".complete"
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if done.exists():
-            return folder
-        env_target = build_environment_target(target, verdict.image)
-        inputs = Inputs(
-            requirements=tuple(parse_requirement(r, "build requirements", Path.cwd()) for r in requirements)
-        )
-        try:
-            with _PLANNING:
-                env_plan = make_plan(inputs, env_target, client, host=host, policy=SourcePolicy.NEVER)
-        except RefusedError as exc:
-            raise RefusedError(
-                f"build requirements have no wheel for the build environment "
-                f"({env_target.platform_label}): {exc.message}",
-                hint="pre-build them as wheels and pass --find-links DIR",
-            ) from exc
-        for dist in env_plan.distributions:
-            client.download(_dist_file(dist), folder)
-        done.write_text("\n".join(d.file.filename for d in env_plan.distributions) + "\n")
-    return folder
 
 
 # placing ------------------------------------------------------------------------------------------

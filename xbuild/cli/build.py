@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from pathlib import Path
@@ -13,10 +12,11 @@ from rich.table import Table
 
 from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out, refuse_impossible
 from xbuild.cli import console
-from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
-from xbuild.cli.planning import PlanOptions, build_host, plan_for_build
+from xbuild.cli.flags import options_from, resolution_flags
+from xbuild.cli.planning import build_host, plan_for_build, project_build
 from xbuild.index import IndexClient
 from xbuild.index.cache import default_cache_dir
+from xbuild.options import Flags, Options
 from xbuild.plan.model import Plan
 
 
@@ -24,52 +24,34 @@ def register(app: typer.Typer) -> None:
     app.command("build")(build_command)
 
 
+@resolution_flags
 def build_command(
-    requirements: list[str] = typer.Argument(None, metavar="[REQ]...", help="PEP 508 requirements."),
-    requirement: list[Path] = typer.Option([], "-r", "--requirement", help="Requirements file."),
-    constraint: list[Path] = typer.Option([], "-c", "--constraint", help="Constraints file."),
-    project: Path | None = typer.Option(None, "--project", help="Project directory (pyproject.toml)."),
-    plan_file: Path | None = typer.Option(None, "--plan", help="A plan written by `xbuild plan -o`."),
-    lock: Path | None = typer.Option(None, "--lock", help="A pylock.toml written by `xbuild plan --lock`."),
-    python_platform: str | None = PythonPlatform,
-    python_version: str | None = PythonVersion,
-    python: Path | None = PythonInterp,
-    source_policy: str | None = typer.Option(
-        None, "--source-policy", help="prefer-binary (default) | newest | never"
+    *,
+    flags: Flags,
+    plan_file: Path | None = typer.Option(
+        None, "--plan", metavar="FILE", help="Carry out a JSON plan written by `xbuild plan -o FILE`."
     ),
-    only_binary: list[str] = typer.Option([], "--only-binary"),
-    no_binary: list[str] = typer.Option([], "--no-binary"),
-    index_url: str | None = typer.Option(None, "--index-url", "-i"),
-    extra_index_url: list[str] = typer.Option([], "--extra-index-url"),
-    find_links: list[str] = typer.Option([], "--find-links", "-f"),
-    offline: bool = typer.Option(False, "--offline"),
-    output: Path = typer.Option(..., "-o", "--output", help="Directory that receives the verified wheels."),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1, help="Builds to run in parallel."),
-    image: str | None = typer.Option(None, "--image", help="Build image (overrides the target's)."),
-    route: str = typer.Option("auto", "--route", help="auto | native | container | emulated"),
+    lock: Path | None = typer.Option(
+        None, "--lock", metavar="FILE", hidden=True, help="Deprecated: use -r pylock.toml."
+    ),
+    output: Path = typer.Option(
+        ..., "-o", "--output", metavar="DIR", help="Directory that receives the verified wheels."
+    ),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="Builds to run in parallel."),
     keep_going: bool = typer.Option(
         False, "--keep-going", help="Place the wheels that passed even if some failed."
     ),
+    with_deps: bool | None = typer.Option(
+        None,
+        "--with-deps/--no-deps",
+        help="With --project: also build/fetch its dependencies (default: the project's wheel only). "
+        "With requirements: --no-deps takes only those named.",
+        show_default=False,
+    ),
 ) -> None:
-    """Download or build every wheel the target needs, verify each against the target, place them in DIR."""
-    options = PlanOptions(
-        requirements=tuple(requirements or ()),
-        requirement_files=tuple(requirement),
-        constraint_files=tuple(constraint),
-        project=project,
-        python_platform=python_platform,
-        python_version=python_version,
-        python=python,
-        source_policy=source_policy,
-        only_binary=tuple(only_binary),
-        no_binary=tuple(no_binary),
-        index_url=index_url,
-        extra_index_urls=tuple(extra_index_url),
-        find_links=tuple(find_links),
-        offline=offline,
-        image=image,
-        route=route,
-    )
+    """Download or build every wheel the target needs, verify each against the target, place them
+    in -o DIR."""
+    options = project_build(options_from(flags, plan_file), with_deps)
     plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     with client:
         refuse_impossible(plan)  # before any progress output: nothing will be attempted
@@ -81,19 +63,19 @@ def build_command(
 
 
 def _carry_out(
-    plan: Plan, client: IndexClient, options: PlanOptions, output: Path, jobs: int, keep_going: bool
+    plan: Plan, client: IndexClient, options: Options, output: Path, jobs: int, keep_going: bool
 ) -> BuildResult:
     board = _Board()
     settings = BuildSettings(
         out_dir=output,
-        cache_dir=default_cache_dir(os.environ),
+        cache_dir=default_cache_dir(dict(options.environ)),
         jobs=jobs,
         keep_going=keep_going,
         progress=board.update,
     )
     with Live(board.render(), console=console.err, refresh_per_second=4, transient=False) as live:
         board.live = live
-        return carry_out(plan, client, build_host(options), settings)
+        return carry_out(plan, client, build_host(options, plan.target), settings)
 
 
 class _Board:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 from pathlib import Path
 
@@ -15,65 +14,61 @@ from xbuild.bundle.make import BundleSettings, make_bundle, parse_strip
 from xbuild.bundle.size import LAMBDA_UNZIPPED, LAMBDA_ZIPPED, Limits, parse_size
 from xbuild.cli import console
 from xbuild.cli.build import render as render_build
-from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
-from xbuild.cli.planning import PlanOptions, build_host, plan_for_build
-from xbuild.config import load_config
+from xbuild.cli.flags import options_from, resolution_flags
+from xbuild.cli.planning import build_host, plan_for_build
 from xbuild.errors import UsageError
 from xbuild.index.cache import default_cache_dir
+from xbuild.options import Flags
 
 
 def register(app: typer.Typer) -> None:
     app.command("bundle")(bundle_command)
 
 
+@resolution_flags
 def bundle_command(
-    requirements: list[str] = typer.Argument(None, metavar="[REQ]...", help="PEP 508 requirements."),
-    requirement: list[Path] = typer.Option([], "-r", "--requirement", help="Requirements file."),
-    constraint: list[Path] = typer.Option([], "-c", "--constraint"),
-    project: Path | None = typer.Option(
-        None, "--project", help="Project directory (its dependencies and [tool.xbuild])."
+    *,
+    flags: Flags,
+    plan_file: Path | None = typer.Option(
+        None, "--plan", metavar="FILE", help="Carry out a JSON plan written by `xbuild plan -o FILE`."
     ),
-    plan_file: Path | None = typer.Option(None, "--plan"),
-    lock: Path | None = typer.Option(None, "--lock"),
-    python_platform: str | None = PythonPlatform,
-    python_version: str | None = PythonVersion,
-    python: Path | None = PythonInterp,
-    layout: str | None = typer.Option(None, "--layout", help="lambda | lambda-layer | dir"),
-    output: Path | None = typer.Option(None, "-o", "--output", help="The zip (or directory) to write."),
-    include: list[Path] = typer.Option([], "--include", help="Your own code to add at the bundle root."),
-    strip: str | None = typer.Option(None, "--strip", help="Comma list: tests,pycache,dist-info,typing"),
-    max_size: str | None = typer.Option(None, "--max-size", help="Zipped size limit (e.g. 50M)."),
-    source_policy: str | None = typer.Option(None, "--source-policy"),
-    index_url: str | None = typer.Option(None, "--index-url", "-i"),
-    extra_index_url: list[str] = typer.Option([], "--extra-index-url"),
-    find_links: list[str] = typer.Option([], "--find-links", "-f"),
-    offline: bool = typer.Option(False, "--offline"),
-    image: str | None = typer.Option(None, "--image"),
-    route: str = typer.Option("auto", "--route"),
-    jobs: int = typer.Option(1, "--jobs", "-j", min=1),
+    lock: Path | None = typer.Option(
+        None, "--lock", metavar="FILE", hidden=True, help="Deprecated: use -r pylock.toml."
+    ),
+    layout: str | None = typer.Option(
+        None,
+        "--layout",
+        metavar="LAYOUT",
+        help="lambda (default: a function zip), lambda-layer (python/ inside) or dir.",
+    ),
+    output: Path | None = typer.Option(
+        None,
+        "-o",
+        "--output",
+        metavar="PATH",
+        help="The zip (or, with --layout dir, the directory) to write.",
+    ),
+    include: list[Path] = typer.Option(
+        [], "--include", metavar="PATH", help="Your own code (file or directory) to add at the bundle root."
+    ),
+    strip: str | None = typer.Option(
+        None,
+        "--strip",
+        metavar="ITEMS",
+        help="Leave out, comma-separated: tests, pycache, dist-info, typing.",
+    ),
+    max_size: str | None = typer.Option(
+        None, "--max-size", metavar="SIZE", help="Refuse a bundle bigger than SIZE zipped (e.g. 50M)."
+    ),
+    jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="Builds to run in parallel."),
 ) -> None:
     """A Lambda zip, Lambda layer or directory that imports on THE TARGET; byte-reproducible."""
-    config = load_config(project)
+    options = options_from(flags, plan_file)
+    config = options.config
     chosen_layout = _layout(layout or config.bundle.layout or "lambda")
     out = output or (Path(config.bundle.output) if config.bundle.output else None)
     if out is None:
         raise UsageError("no output given", hint="pass -o function.zip (or set [tool.xbuild.bundle] output)")
-    options = PlanOptions(
-        requirements=tuple(requirements or ()),
-        requirement_files=tuple(requirement),
-        constraint_files=tuple(constraint),
-        project=project,
-        python_platform=python_platform,
-        python_version=python_version,
-        python=python,
-        source_policy=source_policy,
-        index_url=index_url,
-        extra_index_urls=tuple(extra_index_url),
-        find_links=tuple(find_links),
-        offline=offline,
-        image=image,
-        route=route,
-    )
     # Every flag is checked before planning, so a typo fails fast and leaves no open client.
     strip_items = parse_strip(strip if strip is not None else ",".join(config.bundle.strip))
     size_text = max_size or config.bundle.max_size
@@ -85,20 +80,22 @@ def bundle_command(
         includes=tuple(include) or tuple(Path(p) for p in config.bundle.include),
         strip=strip_items,
         limits=_limits(chosen_layout, max_bytes, plan.target.spec),
-        environ=dict(os.environ),
+        environ=dict(options.environ),
     )
-    cache = default_cache_dir(os.environ)
+    cache = default_cache_dir(dict(options.environ))
     wheels_dir = cache / "bundle-wheels" / RUN_ID
     try:
         with client:
             console.err.print(
-                f"building {len(plan.distributions)} distributions for {plan.target.platform_label}",
+                f"fetching {console.plural(len(plan.distributions) - len(plan.builds), 'wheel')} and "
+                f"building {console.plural(len(plan.builds), 'distribution')} "
+                f"for {plan.target.platform_label}",
                 markup=False,
             )
             built = carry_out(
                 plan,
                 client,
-                build_host(options),
+                build_host(options, plan.target),
                 BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs),
             )
         if not built.ok:

@@ -1,16 +1,62 @@
-"""Where the CLI writes: results to stdout, logs and errors to stderr (so --json never mixes with logs)."""
+"""Where the CLI writes: results to stdout, logs and errors to stderr (so --json never mixes with logs).
+
+Both consoles have markup and emoji codes OFF: paths, requirements, index pages and tool output
+are printed as they are (`[tool.xbuild]`, `idna[all]`, `nc-[/x]`, `:memo:`), never read as rich
+markup. Deliberate style goes through `styled()`, which builds a `Text` and never parses.
+
+rich is imported on first use (`out`, `err`, `styled`, `setup_logging`): `xbuild --version` and
+`xbuild --help` never need it, and it is a third of their start-up time.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from typing import Any
+import time
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.logging import RichHandler
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.text import Text
 
-out = Console(soft_wrap=True, highlight=False)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+    out: Console
+    err: Console
+
+# -v: decisions (INFO from xbuild); -vv: timings and debug; -vvv: also every HTTP exchange.
+DECISIONS, TIMINGS, HTTP = 1, 2, 3
+_HTTP_LOGGERS = ("httpx", "httpcore", "hpack", "h2")
+_STARTED = time.time()
+
+
+def __getattr__(name: str) -> Any:
+    # PEP 562: `console.out` / `console.err` are made on first use, then are plain globals.
+    if name not in ("out", "err"):
+        raise AttributeError(name)
+    return _console(name)
+
+
+def _console(name: str) -> Console:
+    if name not in globals():
+        from rich.console import Console
+
+        settings: dict[str, Any] = {"soft_wrap": True, "highlight": False, "markup": False, "emoji": False}
+        globals()["out"] = Console(**settings)
+        globals()["err"] = Console(stderr=True, **settings)
+    console: Console = globals()[name]
+    return console
+
+
+def styled(*parts: str | tuple[str, str]) -> Text:
+    """Plain strings and (text, style) pairs, joined; the text is never parsed as markup."""
+    from rich.text import Text
+
+    return Text.assemble(*parts)
+
+
+def plural(count: int, word: str, many: str | None = None) -> str:
+    """`1 wheel`, `2 wheels`, `0 entries` (pass `many` for irregular plurals)."""
+    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 def dumps(data: Any) -> str:
@@ -19,11 +65,60 @@ def dumps(data: Any) -> str:
 
 def print_json(data: Any) -> None:
     # Plain write: rich would re-wrap or colour the JSON, and consumers parse it.
-    out.file.write(dumps(data))
-    out.file.flush()
+    stream = _console("out").file
+    stream.write(dumps(data))
+    stream.flush()
 
 
 def setup_logging(verbose: int) -> None:
-    level = logging.DEBUG if verbose >= 1 else logging.WARNING
-    handler = RichHandler(console=err, show_time=False, show_path=verbose >= 2, markup=False)
-    logging.basicConfig(level=level, handlers=[handler], format="%(message)s", force=True)
+    """Only xbuild's own loggers speak below WARNING; other libraries' warnings (log records and
+    Python warnings alike) from -vv on; HTTP libraries' debug only at -vvv."""
+    libraries = logging.WARNING if verbose >= TIMINGS else logging.ERROR
+    logging.basicConfig(level=libraries, handlers=[_handler(verbose)], force=True)
+    levels = {0: logging.WARNING, DECISIONS: logging.INFO}
+    logging.getLogger("xbuild").setLevel(levels.get(verbose, logging.DEBUG))
+    for name in _HTTP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= HTTP else logging.NOTSET)
+    capture_warnings(verbose)
+
+
+def capture_warnings(verbose: int = 0) -> None:
+    """Python warnings (a library's RuntimeWarning, DeprecationWarning) go to the `py.warnings`
+    logger, shown from -vv on. Called again by `setup_logging` once -v is known."""
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose >= TIMINGS else logging.CRITICAL)
+
+
+def _handler(verbose: int) -> logging.Handler:
+    """Columns on a terminal; one unwrapped line per record otherwise (CI logs are grepped)."""
+    stderr = _console("err")
+    if not stderr.is_terminal:
+        handler = logging.StreamHandler(stderr.file)
+        handler.setFormatter(_PlainFormatter(with_time=verbose >= TIMINGS))
+        return handler
+    from rich.logging import RichHandler
+
+    return RichHandler(
+        console=stderr,
+        show_time=verbose >= TIMINGS,
+        log_time_format=_since_start,
+        show_path=verbose >= TIMINGS,
+        markup=False,
+        rich_tracebacks=False,
+    )
+
+
+class _PlainFormatter(logging.Formatter):
+    def __init__(self, *, with_time: bool) -> None:
+        super().__init__()
+        self.with_time = with_time
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = f"{record.created - _STARTED:7.2f}s " if self.with_time else ""
+        return f"{when}{record.levelname:<7} {super().format(record)}"
+
+
+def _since_start(when: datetime) -> Text:
+    from rich.text import Text
+
+    return Text(f"{when.timestamp() - _STARTED:7.2f}s")

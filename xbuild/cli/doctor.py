@@ -1,4 +1,4 @@
-"""`xbuild doctor [--json]`: what this machine can run and build. A report, so it exits 0 when it ran."""
+"""`xbuild doctor [--format json]`: what this machine can run and build; a report, so it exits 0."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import Any
 import typer
 
 from xbuild.cli import console
+from xbuild.cli.formats import Format, FormatOption, JsonAlias, wants_json
 from xbuild.host.binfmt import entry_arches
 from xbuild.host.facts import HostFacts, gather
 from xbuild.target import OS, Libc
@@ -17,14 +18,14 @@ _QUIET_SKIPS = ("same interpreter as ", "version-manager shim")
 
 def register(app: typer.Typer) -> None:
     @app.command("doctor")
-    def _doctor(json_out: bool = typer.Option(False, "--json", help="Stable JSON output.")) -> None:
+    def _doctor(fmt: Format = FormatOption, json_alias: bool = JsonAlias) -> None:
         """What this machine can run and build: OS, libc, emulators, container engine, Pythons."""
         facts = gather()
-        if json_out:
+        if wants_json(fmt, json_alias):
             console.print_json(facts.to_json())
         else:
             for line in render(facts):
-                console.out.print(line, markup=False, highlight=False)
+                console.out.print(line)
 
 
 def render(facts: HostFacts) -> list[str]:
@@ -48,7 +49,7 @@ def _binfmt(facts: HostFacts) -> list[str]:
     if not b.mounted:
         return [f"binfmt_misc  not mounted at {b.directory}: no foreign-arch emulation"]
     state = "enabled" if b.enabled else "disabled (echo 1 > status to enable)"
-    count = f"{len(b.entries)} entr{'y' if len(b.entries) == 1 else 'ies'}"
+    count = console.plural(len(b.entries), "entry", "entries")
     lines = [f"binfmt_misc  {state}, {count} in {b.directory}"]
     for entry in b.entries:
         arches = ", ".join(str(a) for a in entry_arches(entry)) or "no Linux arch xbuild knows"
@@ -72,7 +73,8 @@ def _engine(facts: HostFacts) -> list[str]:
             )
         return lines
     kernel = "shares this kernel" if e.shares_host_kernel else "runs on another kernel (VM or remote)"
-    return [f"engine       {e.label} at {e.url} ({e.os}/{e.arch}, {len(e.images)} images, {kernel})"]
+    images = console.plural(len(e.images), "image")
+    return [f"engine       {e.label} at {e.url} ({e.os}/{e.arch}, {images}, {kernel})"]
 
 
 def _pythons(facts: HostFacts) -> list[str]:
@@ -88,7 +90,8 @@ def _pythons(facts: HostFacts) -> list[str]:
             lines.append(f"  skipped    {skip.path}: {skip.reason}")
     if quiet:
         lines.append(
-            f"  skipped    {len(quiet)} shims and second names of the same interpreters (--json lists them)"
+            f"  skipped    {console.plural(len(quiet), 'other name')} for the interpreters above"
+            " (shims, links; --format json lists them)"
         )
     return lines
 

@@ -19,13 +19,31 @@ def register(app: typer.Typer) -> None:
 
 def matrix_command(
     project: Path = typer.Option(
-        Path("."), "--project", help="Project directory with [tool.xbuild] targets."
+        Path("."),
+        "--project",
+        metavar="DIR",
+        help="Project directory whose pyproject.toml has [tool.xbuild].",
     ),
     target: list[str] = typer.Option(
-        [], "--python-platform", "-p", help="Targets (default: [tool.xbuild] targets)."
+        [],
+        "--python-platform",
+        "-p",
+        metavar="TARGET",
+        help="A target to build for; repeat for more (default: [tool.xbuild] targets).",
+        show_default=False,
     ),
-    python_version: str | None = typer.Option(None, "--python-version"),
-    fmt: str = typer.Option("json", "--format", help="github | gitlab | json"),
+    python_version: str | None = typer.Option(
+        None,
+        "--python-version",
+        metavar="X.Y",
+        help="Python version (default: [tool.xbuild] python-version).",
+    ),
+    fmt: str = typer.Option(
+        "json",
+        "--format",
+        metavar="json|github|gitlab",
+        help="json, github (strategy.matrix for fromJSON) or gitlab (parallel: matrix:).",
+    ),
 ) -> None:
     """Print one job per target with the runner it needs and the command to run."""
     config = load_config(project)
@@ -37,7 +55,12 @@ def matrix_command(
         )
     version = python_version or config.python_version
     entries = [
-        entry(s, parse_target(s, python_version=version, default_python=None if version else (3, 12, 0)))
+        entry(
+            s,
+            parse_target(s, python_version=version, default_python=None if version else (3, 12, 0)),
+            project=project.as_posix(),
+            name=config.name,
+        )
         for s in spellings
     ]
     if fmt == "github":

@@ -7,8 +7,10 @@ from pathlib import Path
 import typer
 
 from xbuild.cli import console
-from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion
-from xbuild.cli.planning import PlanOptions, plan_from_options
+from xbuild.cli.flags import options_from, resolution_flags
+from xbuild.cli.planning import plan_from_options
+from xbuild.errors import ExitCode
+from xbuild.options import Flags
 from xbuild.plan.lock import write_pylock
 from xbuild.plan.model import Action, Plan
 from xbuild.util.atomic import write_text_atomic
@@ -18,74 +20,43 @@ def register(app: typer.Typer) -> None:
     app.command("plan")(plan_command)
 
 
+@resolution_flags
 def plan_command(
-    requirements: list[str] = typer.Argument(None, metavar="[REQ]...", help="PEP 508 requirements."),
-    requirement: list[Path] = typer.Option(
-        [], "-r", "--requirement", help="Requirements file (nesting, --hash)."
+    *,
+    flags: Flags,
+    fmt: str = typer.Option("text", "--format", metavar="FORMAT", help="text (default) or json."),
+    output: Path | None = typer.Option(
+        None, "-o", "--output", metavar="FILE", help="Also write the JSON plan to FILE (for `build --plan`)."
     ),
-    constraint: list[Path] = typer.Option([], "-c", "--constraint", help="Constraints file."),
-    project: Path | None = typer.Option(None, "--project", help="Project directory (pyproject.toml)."),
-    extra: list[str] = typer.Option([], "--extra", help="Project extra to include."),
-    group: list[str] = typer.Option([], "--group", help="PEP 735 dependency group to include."),
-    python_platform: str | None = PythonPlatform,
-    python_version: str | None = PythonVersion,
-    python: Path | None = PythonInterp,
-    source_policy: str | None = typer.Option(
-        None, "--source-policy", help="prefer-binary (default) | newest | never"
+    write_lock: Path | None = typer.Option(
+        None,
+        "--write-lock",
+        metavar="FILE",
+        help="Also write the plan as a PEP 751 lock (pylock.toml); read it back with `-r FILE`.",
     ),
-    only_binary: list[str] = typer.Option([], "--only-binary", help="PKG[,PKG] or :all:"),
-    no_binary: list[str] = typer.Option([], "--no-binary", help="PKG[,PKG] or :all:"),
-    index_url: str | None = typer.Option(None, "--index-url", "-i"),
-    extra_index_url: list[str] = typer.Option([], "--extra-index-url"),
-    find_links: list[str] = typer.Option([], "--find-links", "-f"),
-    offline: bool = typer.Option(False, "--offline", help="Use the cache only."),
-    image: str | None = typer.Option(None, "--image", help="Build image for source builds."),
-    route: str | None = typer.Option(None, "--route", help="auto | native | container | emulated"),
-    fmt: str = typer.Option("text", "--format", help="text | json"),
-    output: Path | None = typer.Option(None, "-o", "--output", help="Write the JSON plan here."),
-    lock: Path | None = typer.Option(None, "--lock", help="Write a PEP 751 pylock.toml here."),
 ) -> None:
     """Resolve requirements FOR THE TARGET and say, per package, what will be used or built and why."""
-    options = PlanOptions(
-        requirements=tuple(requirements or ()),
-        requirement_files=tuple(requirement),
-        constraint_files=tuple(constraint),
-        project=project,
-        extras=tuple(extra),
-        groups=tuple(group),
-        python_platform=python_platform,
-        python_version=python_version,
-        python=python,
-        source_policy=source_policy,
-        only_binary=tuple(only_binary),
-        no_binary=tuple(no_binary),
-        index_url=index_url,
-        extra_index_urls=tuple(extra_index_url),
-        find_links=tuple(find_links),
-        offline=offline,
-        image=image,
-        route=route,
-    )
     if fmt not in ("text", "json"):
         raise typer.BadParameter("use text or json", param_hint="--format")
-    plan = plan_from_options(options)
+    plan = plan_from_options(options_from(flags))
     if output is not None:
         write_text_atomic(output, console.dumps(plan.to_json()))
-    if lock is not None:
-        write_pylock(plan, lock)
+    if write_lock is not None:
+        write_pylock(plan, write_lock)
     if fmt == "json":
         console.print_json(plan.to_json())
     else:
         render(plan)
     if not plan.feasible:
-        raise typer.Exit(1)
+        missing = any(d.route is not None and d.route.missing_tool for d in plan.builds)
+        raise typer.Exit(ExitCode.ENGINE if missing else ExitCode.REFUSED)
 
 
 def render(plan: Plan) -> None:
     target = plan.target
     console.out.print(
         f"target: {target.name or target.spec} -> {target.platform_tags[0]} "
-        f"Python {target.python} ({target.python_version_source})",
+        f"Python {target.python_full} ({target.python_version_source})",
         markup=False,
     )
     width = max((len(d.name) for d in plan.distributions), default=4)
@@ -102,10 +73,13 @@ def render(plan: Plan) -> None:
         if d.route is not None and not d.route.possible:
             for alt in d.route.alternatives:
                 console.out.print(f"{'':<{width}}   alternative: {alt}", markup=False)
+    for skipped in plan.skipped:
+        console.out.print(f"skipped {skipped.requirement}: {skipped.reason}", markup=False)
     wheels = sum(1 for d in plan.distributions if d.action is Action.WHEEL)
     builds = len(plan.builds)
     verdict = "can be carried out here" if plan.feasible else "CANNOT be carried out on this host"
     console.out.print(
-        f"{len(plan.distributions)} distributions: {wheels} wheels, {builds} builds; plan {verdict}",
+        f"{console.plural(len(plan.distributions), 'distribution')}: "
+        f"{console.plural(wheels, 'wheel')}, {console.plural(builds, 'build')}; plan {verdict}",
         markup=False,
     )

@@ -3,93 +3,28 @@
 from __future__ import annotations
 
 import logging
-import os
-import sys
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 
-from xbuild.cli.options import resolve_target
-from xbuild.config import load_config
 from xbuild.errors import UsageError
+from xbuild.host.facts import detect_build_host
+from xbuild.host.images import with_image_facts
 from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache, default_cache_dir
-from xbuild.index.urls import index_urls_from_env
+from xbuild.options import Options
 from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
-from xbuild.plan.model import Plan, SourcePolicy
+from xbuild.plan.locked import find_lock, plan_lock_file
+from xbuild.plan.model import Plan, PrereleaseMode
 from xbuild.plan.planner import make_plan
 from xbuild.plan.prepare import HostMetadataPreparer
-from xbuild.routes.base import BuildHost, RouteName
-from xbuild.routes.hostinfo import detect_build_host
-from xbuild.target import Arch, Target
+from xbuild.plan.serial import load_plan
+from xbuild.routes.base import BuildHost
+from xbuild.target import Target
 
 log = logging.getLogger(__name__)
-PYPI = "https://pypi.org/simple"
 
 
-@dataclass(frozen=True, kw_only=True)
-class PlanOptions:
-    requirements: tuple[str, ...] = ()
-    requirement_files: tuple[Path, ...] = ()
-    constraint_files: tuple[Path, ...] = ()
-    project: Path | None = None
-    extras: tuple[str, ...] = ()
-    groups: tuple[str, ...] = ()
-    python_platform: str | None = None
-    python_version: str | None = None
-    python: Path | None = None
-    source_policy: str | None = None  # None: [tool.xbuild] source-policy, else prefer-binary
-    only_binary: tuple[str, ...] = ()
-    no_binary: tuple[str, ...] = ()
-    index_url: str | None = None
-    extra_index_urls: tuple[str, ...] = ()
-    find_links: tuple[str, ...] = ()
-    offline: bool = False
-    image: str | None = None
-    route: str | None = None
-
-
-def require_target(options: PlanOptions) -> Target:
-    target = resolve_target(options.python_platform, options.python_version, options.python)
-    if target is None:
-        raise UsageError(
-            "no target given",
-            hint="pass --python-platform TARGET (see `xbuild targets`), "
-            "e.g. --python-platform aws-lambda-python3.12-arm64",
-        )
-    return target
-
-
-def parse_policy(text: str) -> SourcePolicy:
-    try:
-        return SourcePolicy(text)
-    except ValueError:
-        raise UsageError(
-            f"unknown --source-policy {text!r}", hint="use prefer-binary, newest or never"
-        ) from None
-
-
-def parse_route(text: str | None) -> RouteName | None:
-    if text in (None, "auto"):
-        return None
-    try:
-        return RouteName(text)
-    except ValueError:
-        raise UsageError(
-            f"unknown --route {text!r}", hint="use auto, native, container or emulated"
-        ) from None
-
-
-def index_urls(options: PlanOptions, inputs: Inputs) -> tuple[str, ...]:
-    """CLI flags win over requirement-file options, which win over UV_/PIP_ environment variables."""
-    env_index, env_extras = index_urls_from_env(os.environ)
-    if inputs.no_index:
-        return ()
-    primary = options.index_url or inputs.index_url or env_index or PYPI
-    extras = (*options.extra_index_urls, *inputs.extra_index_urls, *env_extras)
-    return tuple(dict.fromkeys((primary, *extras)))
-
-
-def gather_inputs(options: PlanOptions) -> Inputs:
+def gather_inputs(options: Options) -> Inputs:
     if not (options.requirements or options.requirement_files or options.project):
         raise UsageError("nothing to plan", hint="pass requirements, -r FILE or --project DIR")
     inputs = collect_inputs(
@@ -102,75 +37,103 @@ def gather_inputs(options: PlanOptions) -> Inputs:
     )
     only = set(inputs.only_binary).union(*(binary_names(v) for v in options.only_binary))
     none = set(inputs.no_binary).union(*(binary_names(v) for v in options.no_binary))
-    return Inputs(
-        requirements=inputs.requirements,
-        constraints=inputs.constraints,
-        index_url=inputs.index_url,
-        extra_index_urls=inputs.extra_index_urls,
-        find_links=inputs.find_links,
-        no_index=inputs.no_index,
-        only_binary=frozenset(only),
-        no_binary=frozenset(none),
-    )
+    return replace(inputs, only_binary=frozenset(only), no_binary=frozenset(none))
 
 
-def open_client(options: PlanOptions, inputs: Inputs) -> tuple[IndexClient, tuple[str, ...]]:
-    urls = index_urls(options, inputs)
+def open_client(options: Options, inputs: Inputs) -> tuple[IndexClient, tuple[str, ...]]:
+    urls = options.index_urls(inputs.index_url, inputs.extra_index_urls, inputs.no_index)
     links = (*options.find_links, *inputs.find_links)
-    cache = HttpCache(default_cache_dir(os.environ))
+    cache = HttpCache(default_cache_dir(dict(options.environ)))
     return IndexClient(urls, links, cache=cache, offline=options.offline), urls
 
 
-def with_project_config(options: PlanOptions) -> PlanOptions:
-    """Fill what the command line left open from [tool.xbuild]; flags always win."""
-    config = load_config(options.project)
-    platform = options.python_platform or (config.targets[0] if len(config.targets) == 1 else None)
+def project_build(options: Options, with_deps: bool | None) -> Options:
+    """`build --project DIR` builds the project's own wheel, as cibuildwheel does; its
+    dependencies come too only with --with-deps. Plain requirements keep their dependencies
+    unless --no-deps."""
+    if options.project is None:
+        return replace(options, no_deps=with_deps is False)
+    project = options.project.resolve()
+    if not (project / "pyproject.toml").is_file() and not (project / "setup.py").is_file():
+        raise UsageError(
+            f"{options.project} is not a project directory (no pyproject.toml or setup.py)",
+            hint="point --project at the directory holding pyproject.toml",
+        )
     return replace(
         options,
-        python_platform=platform,
-        python_version=options.python_version or config.python_version,
-        source_policy=options.source_policy or config.source_policy,
-        only_binary=(*options.only_binary, *config.only_binary),
-        no_binary=(*options.no_binary, *config.no_binary),
-        image=options.image or (config.images.get(platform) if platform else None),
+        requirements=(*options.requirements, str(project)),
+        project=None,  # its [tool.xbuild] is already in options.config
+        no_deps=with_deps is not True,
     )
 
 
-def build_host(options: PlanOptions) -> BuildHost:
-    """This host, with per-arch engines from [tool.xbuild.engines] under XBUILD_ENGINE_<ARCH>."""
-    host = detect_build_host()
-    engines = dict(host.remote_engines)
-    for arch, url in load_config(options.project).engines.items():
-        try:
-            engines.setdefault(Arch(arch), url)
-        except ValueError:
-            raise UsageError(
-                f"[tool.xbuild.engines]: unknown arch {arch!r}",
-                hint="use " + ", ".join(a.value for a in Arch),
-            ) from None
-    return replace(host, remote_engines=tuple(engines.items()))
+def build_host(options: Options, target: Target | None = None) -> BuildHost:
+    """This host, with the per-arch engines the options chose and the facts of the image to use
+    for `target` (the plan's, which a --plan file or lock may set; else the options')."""
+    chosen = target or options.target
+    return with_image_facts(detect_build_host(options.engines), chosen, options.image)
 
 
-def _plan_with(options: PlanOptions, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
+def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
     preparer = HostMetadataPreparer(
-        client.download, cache=HttpCache(default_cache_dir(os.environ)), offline=options.offline
+        client.download, cache=HttpCache(default_cache_dir(dict(options.environ))), offline=options.offline
     )
     return make_plan(
         inputs,
-        require_target(options),
+        options.target,
         client,
         host=lambda: build_host(options),
-        policy=parse_policy(options.source_policy or "prefer-binary"),
+        policy=options.source_policy,
         image=options.image,
-        route=parse_route(options.route),
+        route=options.route,
         prepare=preparer,
         index_urls=urls,
+        no_deps=options.no_deps,
+        prerelease=_prerelease(options, inputs),
+        extras=options.extras,
     )
 
 
-def plan_from_options(options: PlanOptions) -> Plan:
-    options = with_project_config(options)
-    require_target(options)  # a missing target is reported before any input is read
+def _prerelease(options: Options, inputs: Inputs) -> PrereleaseMode:
+    """`--pre` inside a requirements file counts like the flag, unless a mode was chosen."""
+    if inputs.pre and options.prerelease is PrereleaseMode.IF_NECESSARY_OR_EXPLICIT:
+        return PrereleaseMode.ALLOW
+    return options.prerelease
+
+
+def _lock(options: Options) -> Path | None:
+    """A lock given with -r (pylock.toml, pylock.*.toml, uv.lock): the whole answer, no resolution."""
+    return find_lock(
+        options.requirement_files,
+        requirements=options.requirements,
+        constraint_files=options.constraint_files,
+        project=options.project,
+    )
+
+
+def _plan_lock(options: Options, lock: Path) -> Plan:
+    return plan_lock_file(
+        lock,
+        options.target,
+        host=lambda: build_host(options),
+        policy=options.source_policy,
+        only_binary=_binary(options.only_binary),
+        no_binary=_binary(options.no_binary),
+        extras=options.extras,
+        groups=options.groups,
+        image=options.image,
+        route=options.route,
+    )
+
+
+def _binary(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(binary_names(v) for v in values))
+
+
+def plan_from_options(options: Options) -> Plan:
+    lock = _lock(options)
+    if lock is not None:
+        return _plan_lock(options, lock)
     inputs = gather_inputs(options)
     client, urls = open_client(options, inputs)
     with client:
@@ -178,23 +141,23 @@ def plan_from_options(options: PlanOptions) -> Plan:
 
 
 def plan_for_build(
-    options: PlanOptions, *, plan_file: Path | None, lock: Path | None
+    options: Options, *, plan_file: Path | None, lock: Path | None
 ) -> tuple[Plan, IndexClient]:
     """The plan to carry out (made now, or read from `--plan`/`--lock`) and the open client that
     planned it, so that the build reuses its connections and page cache; the caller closes it."""
-    options = with_project_config(options)
-    if plan_file is not None or lock is not None:
-        from xbuild.plan.serial import load_plan
-
+    if plan_file is not None:
         plan = load_plan(
             plan_file=plan_file,
-            lock=lock,
+            lock=None,
             host=build_host(options),
             image=options.image,
-            route=parse_route(options.route),
+            route=options.route,
+            target=options.target,
         )
-        inputs = Inputs(index_url=options.index_url, extra_index_urls=options.extra_index_urls)
-        return plan, open_client(options, inputs)[0]
+        return plan, open_client(options, Inputs())[0]
+    lock = lock or _lock(options)
+    if lock is not None:
+        return _plan_lock(options, lock), open_client(options, Inputs())[0]
     inputs = gather_inputs(options)
     client, urls = open_client(options, inputs)
     try:
@@ -202,7 +165,3 @@ def plan_for_build(
     except BaseException:
         client.close()
         raise
-
-
-def running_python() -> tuple[int, int, int]:
-    return sys.version_info[0], sys.version_info[1], sys.version_info[2]

@@ -9,10 +9,13 @@ import typer
 from rich.table import Table
 
 from xbuild.cli import console
+from xbuild.cli.formats import Format, FormatOption, JsonAlias, wants_json
 from xbuild.cli.options import PythonInterp, PythonVersion, resolve_target
-from xbuild.target import Target, load_catalog
+from xbuild.target import Catalog, Target, load_catalog, parse_target
 
 SCHEMA_VERSION = 1
+# Below this many columns for the description, `xbuild targets` drops it rather than cut a name.
+MIN_DESCRIPTION_WIDTH = 24
 
 
 def register(app: typer.Typer) -> None:
@@ -21,22 +24,29 @@ def register(app: typer.Typer) -> None:
     @group.callback(invoke_without_command=True)
     def _list(
         ctx: typer.Context,
-        json_out: bool = typer.Option(False, "--json", help="Stable JSON output."),
+        fmt: Format = FormatOption,
+        json_alias: bool = JsonAlias,
     ) -> None:
         if ctx.invoked_subcommand is None:
-            list_targets(json_out)
+            list_targets(wants_json(fmt, json_alias))
 
-    @group.command("show")
+    @group.command("show", short_help="What a target means: platform, markers, ordered wheel tags.")
     def _show(
-        target: str = typer.Argument(..., metavar="TARGET"),
+        target: str = typer.Argument(
+            ...,
+            metavar="TARGET",
+            help="A named target, a uv triple, a wheel platform tag, or `host`.",
+            show_default=False,
+        ),
         python_version: str | None = PythonVersion,
         python: Path | None = PythonInterp,
-        json_out: bool = typer.Option(False, "--json", help="Stable JSON output."),
+        fmt: Format = FormatOption,
+        json_alias: bool = JsonAlias,
     ) -> None:
         """Normalized target, its marker environment and its ordered wheel tags."""
         resolved = resolve_target(None if python else target, python_version, python)
         assert resolved is not None  # a platform was passed
-        show_target(resolved, json_out)
+        show_target(resolved, wants_json(fmt, json_alias))
 
     app.add_typer(group, name="targets")
 
@@ -52,6 +62,7 @@ def list_targets(json_out: bool) -> None:
                         "name": e.name,
                         "description": e.description,
                         "platform": e.platform,
+                        "platform_tag": _platform_tag(e.name, catalog),
                         "python": e.python,
                         "image": e.image,
                     }
@@ -60,10 +71,33 @@ def list_targets(json_out: bool) -> None:
             }
         )
         return
-    table = Table("name", "python", "platform", "description", box=None)
-    for e in catalog.entries:
-        table.add_row(e.name, e.python, e.platform, e.description)
-    console.out.print(table)
+    rows = [(e.name, e.python, _platform_tag(e.name, catalog), e.description) for e in catalog.entries]
+    console.out.print(target_table(rows, console.out.width), crop=False)
+
+
+def target_table(rows: list[tuple[str, str, str, str]], width: int) -> Table:
+    """Names are what users copy: never cut. The description wraps, or goes when it would not fit."""
+    fixed = [
+        max(len(header), *(len(r[i]) for r in rows))
+        for i, header in enumerate(("name", "python", "platform"))
+    ]
+    room = width - sum(fixed) - 2 * 4  # rich pads each of the 4 cells with a space either side
+    table = Table(box=None)
+    for header, size in zip(("name", "python", "platform"), fixed, strict=True):
+        table.add_column(header, no_wrap=True, min_width=size)
+    with_description = room >= MIN_DESCRIPTION_WIDTH
+    if with_description:
+        table.add_column("description", overflow="fold", max_width=room)
+    for row in rows:
+        table.add_row(*(row if with_description else row[:3]))
+    if not with_description:
+        table.caption = "descriptions: a wider terminal, or `xbuild targets show NAME`"
+    return table
+
+
+def _platform_tag(name: str, catalog: Catalog) -> str:
+    """One spelling for every target: the wheel platform tag (the catalog files mix spellings)."""
+    return parse_target(name, catalog=catalog).platform_tags[0]
 
 
 def target_document(target: Target) -> dict[str, Any]:
@@ -99,6 +133,7 @@ def show_target(target: Target, json_out: bool) -> None:
     for key, value in target.marker_environment().items():
         console.out.print(f"  {key} = {value!r}")
     tags = [str(t) for t in target.tags]
-    console.out.print(f"\n{len(tags)} compatible tags, best first (first 12, --json for all):")
+    shown = "" if len(tags) <= 12 else " (the first 12; --format json lists all)"
+    console.out.print(f"\n{console.plural(len(tags), 'compatible tag')}, best first{shown}:")
     for tag in tags[:12]:
         console.out.print(f"  {tag}")

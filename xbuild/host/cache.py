@@ -1,4 +1,9 @@
-"""Probe results cached on disk, keyed by what would change them, written atomically."""
+"""The cache directory: probe results keyed by what would change them, and each run's scratch space.
+
+Scratch space of a run (`work/<run>`, `bundle-wheels/<run>`, temp dirs beside outputs) is tied to
+a lock file held while the run lives; the next run sweeps the scratch of every run whose lock is
+free again, i.e. whose process is gone (killed, crashed, power cut).
+"""
 
 from __future__ import annotations
 
@@ -7,11 +12,22 @@ import hashlib
 import json
 import logging
 import os
+import shutil
 import tempfile
+import threading
+import uuid
 from collections.abc import Mapping
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
+from xbuild.util.signals import after_interrupt
+
 log = logging.getLogger("xbuild.host")
+
+RUN_ID = uuid.uuid4().hex[:12]
+# Per-run folders under the cache root that only that run uses; swept once the run is gone.
+RUN_FOLDERS = ("work", "bundle-wheels")
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -78,3 +94,121 @@ class ProbeCache:
             log.debug("cannot write probe cache %s: %s", self.root, exc)
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
+
+
+class RunScratch:
+    """This run's scratch space under `<cache>/runs/`: a held lock and the list of temp paths.
+
+    `track` records a temp path outside the cache (e.g. `.xbuild-bundle-*` beside an output) before
+    it is created, so a killed run's leftovers can be found later without guessing from names.
+    """
+
+    def __init__(self, root: Path, run_id: str = RUN_ID) -> None:
+        self.root = root
+        self.run_id = run_id
+        self.runs = root / "runs"
+        self._lock: FileLock | None = None
+        self._guard = threading.Lock()
+
+    def claim(self) -> None:
+        """Hold this run's lock (idempotent), then sweep what dead runs left behind."""
+        with self._guard:
+            if self._lock is not None:
+                return
+            try:
+                self.runs.mkdir(parents=True, exist_ok=True)
+                lock = _lock(self.runs / f"{self.run_id}.lock")
+                lock.acquire(timeout=0)
+            except (OSError, Timeout) as exc:  # a read-only cache: nothing to sweep, nothing to track
+                log.debug("cannot claim run scratch in %s: %s", self.runs, exc)
+                return
+            self._lock = lock
+        sweep(self.root, keep=self.run_id)
+
+    def track(self, path: Path) -> Path:
+        """Record a temp path of this run (call before creating it); returns the path."""
+        self.claim()
+        try:
+            with (self.runs / f"{self.run_id}.paths").open("a", encoding="utf-8") as sink:
+                sink.write(f"{path.absolute()}\n")
+        except OSError as exc:
+            log.debug("cannot record %s: %s", path, exc)
+        return path
+
+    def clean(self) -> None:
+        """Remove everything this run made that is scratch (the run goes on holding its lock)."""
+        _remove_run(self.root, self.run_id)
+
+
+def sweep(root: Path, keep: str = RUN_ID) -> list[str]:
+    """Remove the scratch of every run whose lock no process holds; returns the runs swept."""
+    runs = root / "runs"
+    try:
+        locks = sorted(runs.glob("*.lock"))
+    except OSError:
+        return []
+    swept = []
+    for path in locks:
+        run_id = path.stem
+        if run_id == keep:
+            continue
+        lock = _lock(path)
+        try:
+            lock.acquire(timeout=0)
+        except (Timeout, OSError):
+            continue  # alive (or not ours to judge)
+        try:
+            _remove_run(root, run_id)
+            with contextlib.suppress(OSError):
+                path.unlink()
+            swept.append(run_id)
+        finally:
+            lock.release()
+    if swept:
+        log.info("removed scratch data left by %d interrupted run(s): %s", len(swept), ", ".join(swept))
+    return swept
+
+
+def _lock(path: Path) -> FileLock:
+    # Not thread-local: the run's lock is taken in one thread and must hold for the whole process.
+    return FileLock(str(path), is_singleton=False, thread_local=False)
+
+
+def _remove_run(root: Path, run_id: str) -> None:
+    for folder in RUN_FOLDERS:
+        shutil.rmtree(root / folder / run_id, ignore_errors=True)
+    for partial in (root / "built").glob(f".*.{run_id}"):
+        shutil.rmtree(partial, ignore_errors=True)
+    record = root / "runs" / f"{run_id}.paths"
+    try:
+        paths = record.read_text(encoding="utf-8").splitlines()
+    except OSError:
+        return
+    for line in paths:
+        path = Path(line)
+        # Only what xbuild names as its own temp data is removed, whatever the record says.
+        if path.is_absolute() and path.name.startswith(".xbuild-"):
+            if path.is_dir() and not path.is_symlink():
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    path.unlink()
+    with contextlib.suppress(OSError):
+        record.unlink()
+
+
+_SCRATCH: dict[Path, RunScratch] = {}
+_SCRATCH_GUARD = threading.Lock()
+
+
+def run_scratch(root: Path) -> RunScratch:
+    """The one RunScratch of this process for a cache root."""
+    with _SCRATCH_GUARD:
+        after_interrupt("run scratch", clean_all_scratch)
+        return _SCRATCH.setdefault(root.absolute(), RunScratch(root.absolute()))
+
+
+def clean_all_scratch() -> None:
+    """Remove this run's scratch under every cache root it used (on interrupt)."""
+    for scratch in list(_SCRATCH.values()):
+        scratch.clean()

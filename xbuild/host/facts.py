@@ -33,6 +33,7 @@ import logging
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -44,6 +45,7 @@ from xbuild.host.engine import EngineFacts, probe_engine
 from xbuild.host.interpreter import InterpreterFacts
 from xbuild.host.probe import probe_interpreter
 from xbuild.host.system import SYSTEM_BINARIES, SystemFacts, detect_system, host_system, native_arches
+from xbuild.routes.base import BuildHost
 from xbuild.target import OS, Arch, Target
 
 if TYPE_CHECKING:
@@ -161,8 +163,6 @@ class HostFacts:
 
     def build_host(self, remote_engines: tuple[tuple[Arch, str], ...] = ()) -> BuildHost:
         """The routes' view of these facts (the one adapter, so routes never read the host)."""
-        from xbuild.routes.base import BuildHost
-
         engine = self.engine if self.engine is not None and self.engine.available else None
         pythons = frozenset(
             f"{i.version[0]}.{i.version[1]}"
@@ -297,3 +297,9 @@ def host_target() -> Target:
     return HostFacts(
         system=host_system(), binfmt=BinfmtState(directory=BINFMT_DIR, mounted=False, enabled=False)
     ).target()
+
+
+@cache
+def detect_build_host(remote_engines: tuple[tuple[Arch, str], ...] = ()) -> BuildHost:
+    """This machine as the routes see it, gathered once per run (an engine round-trip)."""
+    return gather().build_host(remote_engines)

@@ -460,8 +460,13 @@ def _project_name(name: str) -> NormalizedName:
         raise InputError(f"{name!r} is not a valid project name") from exc
 
 
-def _not_found(project: str, indexes: Sequence[str], find_links: Sequence[str]) -> InputError:
+class ProjectNotFound(InputError):
+    """No index or find-links source has the project (HTTP 404/410): a resolver counts it as
+    having no candidates; a caller that needs the project reports it as an input error."""
+
+
+def _not_found(project: str, indexes: Sequence[str], find_links: Sequence[str]) -> ProjectNotFound:
     places = [f"index {redact_url(u)}" for u in indexes]
     places += [f"find-links {redact_url(u)}" for u in find_links]
     where = ", ".join(places) if places else "no index configured"
-    return InputError(f"project {project!r} was not found (HTTP 404) on {where}", hint=_NOT_FOUND_HINT)
+    return ProjectNotFound(f"project {project!r} was not found (HTTP 404) on {where}", hint=_NOT_FOUND_HINT)

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import base64
 import functools
-import importlib.metadata
 import logging
 import netrc
 import re
@@ -21,6 +20,7 @@ from typing import TypeVar
 
 import httpx
 
+from .. import __version__
 from ..errors import EngineError, InputError, RefusedError, UsageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .cache import CachedPage, HttpCache
@@ -47,10 +47,8 @@ def _ssl_context() -> ssl.SSLContext:
 
 
 def _user_agent() -> str:
-    try:
-        return f"xbuild/{importlib.metadata.version('xbuild')}"
-    except importlib.metadata.PackageNotFoundError:
-        return "xbuild/unknown"
+    # Not importlib.metadata: the distribution is named xbuild-wheels (PyPI's xbuild is another project).
+    return f"xbuild/{__version__}"
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
 
@@ -32,6 +33,37 @@ class Candidate:
     extras: frozenset[str] = frozenset()
     skipped_newer: Version | None = None  # newest allowed version, passed over for lack of a wheel
     local_path: Path | None = None
+    direct_url: str | None = None  # a `name @ url` reference: this file, never the index's
+
+
+class Cause(StrEnum):
+    """Why a version (or a whole project) gave the resolver no candidate."""
+
+    NOT_FOUND = "not found on the index"
+    NO_WHEEL = "no wheel for the target"
+    REQUIRES_PYTHON = "Requires-Python"
+    YANKED = "yanked"
+    PRERELEASE = "pre-release"
+    NO_SDIST = "no sdist under --no-binary"
+    URL = "direct reference"
+
+
+@dataclass(frozen=True, kw_only=True)
+class Drop:
+    """One skipped version and its cause; `files` let an explanation name the platforms later."""
+
+    version: Version | None
+    cause: Cause
+    detail: str = ""
+    files: tuple[DistFile, ...] = ()
+
+
+class PreAllow(StrEnum):
+    """Pre-releases for one package, once the user's mode and specifiers are weighed."""
+
+    YES = "yes"
+    NO = "no"
+    IF_NECESSARY = "if-necessary"  # only when no final release gives a candidate
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -39,6 +71,17 @@ class _Version:
     version: Version
     wheel: DistFile | None
     sdist: DistFile | None
+    files: tuple[DistFile, ...]
+
+
+def versions_of(files: Sequence[DistFile]) -> list[Version]:
+    """Every version the files belong to, newest first."""
+    return sorted(_by_version(files), reverse=True)
+
+
+def wheel_tags(file: DistFile) -> frozenset[Tag]:
+    parsed = _parse(file)
+    return parsed[1] if parsed is not None and parsed[1] is not None else frozenset()
 
 
 def _parse(file: DistFile) -> tuple[Version, frozenset[Tag] | None] | None:
@@ -62,7 +105,7 @@ def _parse_name(filename: str, is_wheel: bool) -> tuple[Version, frozenset[Tag] 
 def _python_ok(file: DistFile, target: Target) -> bool:
     if not file.requires_python:
         return True
-    return _requires_python_ok(file.requires_python, target.python_full_version or f"{target.python}.0")
+    return _requires_python_ok(file.requires_python, target.python_full)
 
 
 @lru_cache(maxsize=4096)
@@ -120,18 +163,31 @@ def _by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]:
 
 
 def iter_versions(
-    files: Sequence[DistFile], target: Target, specifier: SpecifierSet, dropped: list[str]
+    files: Sequence[DistFile],
+    target: Target,
+    specifier: SpecifierSet,
+    dropped: list[Drop],
+    *,
+    finals: bool = True,
+    pres: bool = True,
+    note_pres: bool = False,
 ) -> Iterator[_Version]:
     """Versions allowed by the specifier, Requires-Python and yank status, newest first, lazily.
 
-    Tags are parsed only for versions the resolver actually reaches: most of a big project's
-    files belong to old releases it never looks at.
+    `finals`/`pres` choose final releases and pre-releases; `note_pres` records the pre-releases
+    left out, for explanations. Tags are parsed only for versions the resolver actually reaches:
+    most of a big project's files belong to old releases it never looks at.
     """
     pinned = is_pinned(specifier)
-    prereleases = bool(specifier.prereleases or pinned)
     groups = _by_version(files)
     for version in sorted(groups, reverse=True):
-        if not specifier.contains(version, prereleases=prereleases):
+        if not specifier.contains(version, prereleases=True):
+            continue
+        if version.is_prerelease and not pres:
+            if note_pres:
+                dropped.append(Drop(version=version, cause=Cause.PRERELEASE))
+            continue
+        if not version.is_prerelease and not finals:
             continue
         entry = _one_version(version, groups[version], target, pinned, dropped)
         if entry is not None:
@@ -139,19 +195,22 @@ def iter_versions(
 
 
 def _one_version(
-    version: Version, files: list[DistFile], target: Target, pinned: bool, dropped: list[str]
+    version: Version, files: list[DistFile], target: Target, pinned: bool, dropped: list[Drop]
 ) -> _Version | None:
     best: tuple[int, DistFile] | None = None
     sdist: DistFile | None = None
+    yanked: str | None = None
+    requires_python: str | None = None
+    other_tags = False
     for file in files:
         parsed = _parse(file)
         if parsed is None or parsed[0] != version:
             continue
         if file.yanked is not None and not pinned:
-            dropped.append(f"{file.filename} is yanked")
+            yanked = file.yanked
             continue
         if not _python_ok(file, target):
-            dropped.append(f"{file.filename} requires Python {file.requires_python}")
+            requires_python = file.requires_python
             continue
         tags = parsed[1]
         if tags is None:
@@ -159,17 +218,29 @@ def _one_version(
                 sdist = file
             continue
         rank = target.tag_rank(tags)
-        if rank is not None and (best is None or rank < best[0]):
+        if rank is None:
+            other_tags = True
+        elif best is None or rank < best[0]:
             best = (rank, file)
     if best is None and sdist is None:
+        dropped.append(_why_none(version, tuple(files), other_tags, requires_python, yanked))
         return None
-    return _Version(version=version, wheel=best[1] if best else None, sdist=sdist)
+    return _Version(version=version, wheel=best[1] if best else None, sdist=sdist, files=tuple(files))
 
 
-def group_versions(
-    files: Sequence[DistFile], target: Target, specifier: SpecifierSet, dropped: list[str]
-) -> list[_Version]:
-    return list(iter_versions(files, target, specifier, dropped))
+def _why_none(
+    version: Version,
+    files: tuple[DistFile, ...],
+    other_tags: bool,
+    requires_python: str | None,
+    yanked: str | None,
+) -> Drop:
+    """The cause that removed a version's last file: the target's tags, then Python, then yanks."""
+    if other_tags or (requires_python is None and yanked is None):
+        return Drop(version=version, cause=Cause.NO_WHEEL, files=files)
+    if requires_python is not None:
+        return Drop(version=version, cause=Cause.REQUIRES_PYTHON, detail=requires_python)
+    return Drop(version=version, cause=Cause.YANKED, detail=yanked or "")
 
 
 def select(
@@ -181,31 +252,66 @@ def select(
     policy: SourcePolicy,
     extras: frozenset[str] = frozenset(),
     no_binary: bool = False,
-    dropped: list[str] | None = None,
+    prereleases: PreAllow = PreAllow.IF_NECESSARY,
+    dropped: list[Drop] | None = None,
 ) -> Iterator[Candidate]:
-    """The candidates the resolver should try, best first, under the source policy (lazily)."""
+    """The candidates the resolver should try, best first, under the source policy (lazily).
+
+    Pre-releases are tried after the final releases gave nothing (PEP 440's fallback) unless
+    `prereleases` says always or never.
+    """
     dropped = [] if dropped is None else dropped
-    versions = iter_versions(files, target, specifier, dropped)
+    everything = prereleases is PreAllow.YES
+
+    def one_pass(finals: bool, pres: bool) -> Iterator[Candidate]:
+        versions = iter_versions(
+            files,
+            target,
+            specifier,
+            dropped,
+            finals=finals,
+            pres=pres,
+            note_pres=prereleases is PreAllow.NO,
+        )
+        return _by_policy(name, versions, target, policy, extras, no_binary, dropped)
+
+    given = 0
+    for candidate in one_pass(True, everything):
+        given += 1
+        yield candidate
+    if given == 0 and prereleases is PreAllow.IF_NECESSARY:
+        yield from one_pass(False, True)
+
+
+def _by_policy(
+    name: NormalizedName,
+    versions: Iterator[_Version],
+    target: Target,
+    policy: SourcePolicy,
+    extras: frozenset[str],
+    no_binary: bool,
+    dropped: list[Drop],
+) -> Iterator[Candidate]:
     if no_binary:
-        yield from (_candidate(name, v, extras, None, prefer_wheel=False) for v in versions if v.sdist)
+        for v in versions:
+            if v.sdist is None:
+                dropped.append(Drop(version=v.version, cause=Cause.NO_SDIST))
+                continue
+            yield _candidate(name, v, extras, None, prefer_wheel=False)
         return
     if policy is SourcePolicy.NEWEST:
         yield from (_candidate(name, v, extras, None, prefer_wheel=True) for v in versions)
         return
     newest: Version | None = None
     source_only: list[_Version] = []
-    seen = wheels = 0
     for v in versions:
         newest = newest or v.version
-        seen += 1
         if v.wheel is None:
             source_only.append(v)
             continue
-        wheels += 1
         yield _candidate(name, v, extras, _skipped(newest, v), prefer_wheel=True)
     if policy is SourcePolicy.NEVER:
-        if seen and not wheels:
-            dropped.append(f"no version in {seen} allowed has a wheel for {target.platform_label}")
+        dropped.extend(Drop(version=v.version, cause=Cause.NO_WHEEL, files=v.files) for v in source_only)
         return
     yield from (_candidate(name, v, extras, None, prefer_wheel=True) for v in source_only)
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from xbuild.images import ImageFacts
 from xbuild.target import Target
 
 SCHEMA_VERSION = 1
@@ -20,6 +21,27 @@ class SourcePolicy(StrEnum):
     PREFER_BINARY = "prefer-binary"
     NEWEST = "newest"
     NEVER = "never"
+
+
+class PrereleaseMode(StrEnum):
+    """When pre-releases are candidates, by uv's names (pip's `--pre` is ALLOW)."""
+
+    DISALLOW = "disallow"
+    ALLOW = "allow"
+    IF_NECESSARY = "if-necessary"  # only when no final release fits
+    EXPLICIT = "explicit"  # only for packages whose user requirement names a pre-release
+    IF_NECESSARY_OR_EXPLICIT = "if-necessary-or-explicit"  # uv's default
+
+
+@dataclass(frozen=True, kw_only=True)
+class Skipped:
+    """A user requirement left out of the plan, with the reason (e.g. its marker is false)."""
+
+    requirement: str
+    reason: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"requirement": self.requirement, "reason": self.reason}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +68,8 @@ class RoutePlan:
     possible: bool  # can this host carry it out right now?
     reason: str
     alternatives: tuple[str, ...] = ()
+    missing_tool: bool = False  # refused for a missing engine, image or tool (exit 3), not a mismatch
+    image_facts: ImageFacts | None = None  # what the image was found to be (xbuild.host.images)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,9 +95,15 @@ class PlannedDist:
             "reason": self.reason,
             "route_reason": self.route.reason if self.route else None,
             "alternatives": list(self.route.alternatives) if self.route else [],
+            "missing_tool": self.route.missing_tool if self.route else False,
+            "image_facts": self._image_facts(),
             "requested_by": list(self.requested_by),
             "metadata_source": self.metadata_source,
         }
+
+    def _image_facts(self) -> dict[str, object] | None:
+        facts = self.route.image_facts if self.route else None
+        return None if facts is None else facts.to_json()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,6 +113,8 @@ class Plan:
     source_policy: SourcePolicy
     index_urls: tuple[str, ...] = ()
     notes: tuple[str, ...] = field(default=())
+    skipped: tuple[Skipped, ...] = ()
+    prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT
 
     @property
     def builds(self) -> tuple[PlannedDist, ...]:
@@ -98,9 +130,12 @@ class Plan:
             "ok": self.feasible,
             "target": self.target.to_json(),
             "python": self.target.python,
+            "python_full_version": self.target.python_full,
+            "prerelease": str(self.prerelease),
             "source_policy": str(self.source_policy),
             "index_urls": list(self.index_urls),
             "distributions": [d.to_json() for d in self.distributions],
             "build_requirements": {d.name: [] for d in self.builds},
             "notes": list(self.notes),
+            "skipped": [s.to_json() for s in self.skipped],
         }

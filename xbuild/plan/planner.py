@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -12,9 +13,19 @@ from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Re
 from xbuild.errors import RefusedError
 from xbuild.index.urls import redact_url
 from xbuild.plan.candidates import Candidate
-from xbuild.plan.inputs import Inputs
-from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, RoutePlan, SourcePolicy
-from xbuild.plan.provider import Finder, MetadataPreparer, Req, TargetProvider, to_req
+from xbuild.plan.explain import Conflict, conflict_error
+from xbuild.plan.inputs import Inputs, UserRequirement
+from xbuild.plan.model import (
+    Action,
+    Plan,
+    PlannedDist,
+    PlannedFile,
+    PrereleaseMode,
+    RoutePlan,
+    Skipped,
+    SourcePolicy,
+)
+from xbuild.plan.provider import Finder, MetadataPreparer, Req, TargetProvider, marker_holds, to_req
 from xbuild.routes.base import BuildHost, RouteName
 from xbuild.routes.registry import choose_route
 from xbuild.target import Target
@@ -33,10 +44,24 @@ def make_plan(
     route: RouteName | None = None,
     prepare: MetadataPreparer | None = None,
     index_urls: tuple[str, ...] = (),
+    prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT,
+    extras: Iterable[str] = (),
+    no_deps: bool = False,
 ) -> Plan:
+    """Resolve for the target; `extras` are the project extras asked for (markers see them)."""
     # Host facts cost an engine round-trip and interpreter probes: only gather them for builds.
     host_facts = cache(host) if callable(host) else (lambda: host)
-    provider = TargetProvider(target=target, finder=finder, inputs=inputs, policy=policy, prepare=prepare)
+    log.info("%s", python_note(target))
+    inputs, skipped = for_target(inputs, target, tuple(extras))
+    provider = TargetProvider(
+        target=target,
+        finder=finder,
+        inputs=inputs,
+        policy=policy,
+        prepare=prepare,
+        prerelease=prerelease,
+        no_deps=no_deps,
+    )
     roots = [to_req(r.requirement, r.origin) for r in inputs.requirements]
     finder.prefetch({r.name for r in roots})
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
@@ -63,12 +88,58 @@ def make_plan(
         for ident, candidate in sorted(result.mapping.items())
         if not candidate.extras
     ]
+    notes = [*provider.state.warnings, *_yanked_pins(result.mapping.values())]
     return Plan(
         target=target,
         distributions=tuple(dists),
         source_policy=policy,
         index_urls=tuple(redact_url(u) for u in index_urls),
+        notes=tuple(notes),
+        skipped=skipped,
+        prerelease=prerelease,
     )
+
+
+def python_note(target: Target) -> str:
+    """Which patch release Requires-Python and markers are judged against, and why."""
+    if target.python_full_version is not None:
+        return f"target Python {target.python_full} ({target.python_version_source})"
+    return (
+        f"target Python {target.python_full}: the newest {target.python} patch release "
+        f"(pass --python-version {target.python}.N for another)"
+    )
+
+
+def for_target(inputs: Inputs, target: Target, extras: tuple[str, ...]) -> tuple[Inputs, tuple[Skipped, ...]]:
+    """The user's requirements and constraints whose markers hold for the target, and the rest."""
+    environment = target.marker_environment()
+    kept: list[UserRequirement] = []
+    skipped: list[Skipped] = []
+    for r in inputs.requirements:
+        marker = r.requirement.marker
+        if marker_holds(marker, environment, extras):
+            kept.append(r)
+            continue
+        why = f"marker `{marker}` is false for {target.platform_label} (Python {target.python_full})"
+        skipped.append(Skipped(requirement=str(r.requirement), reason=f"{why}; from {r.origin}"))
+        log.info("skipping %s: %s", r.requirement, why)
+    constraints = tuple(
+        c for c in inputs.constraints if marker_holds(c.requirement.marker, environment, extras)
+    )
+    return replace(inputs, requirements=tuple(kept), constraints=constraints), tuple(skipped)
+
+
+def _yanked_pins(candidates: Iterable[Candidate]) -> list[str]:
+    """PEP 592: a yanked file is taken only for an exact pin, and the user is told why it was yanked."""
+    notes: list[str] = []
+    for c in candidates:
+        if c.extras or c.file is None or c.file.yanked is None:
+            continue
+        why = c.file.yanked or "no reason given"
+        note = f"{c.name} {c.version} is yanked ({why}); taken because it is pinned exactly"
+        log.warning("%s", note)
+        notes.append(note)
+    return notes
 
 
 def _requested_by(criteria: Mapping[str, Any], identifier: str) -> tuple[str, ...]:
@@ -103,6 +174,8 @@ def _planned(
             possible=verdict.possible,
             reason=verdict.reason,
             alternatives=verdict.alternatives,
+            missing_tool=verdict.missing_tool,
+            image_facts=verdict.image_facts,
         )
     return PlannedDist(
         name=candidate.name,
@@ -135,6 +208,12 @@ def reason(candidate: Candidate, target: Target, policy: SourcePolicy, provider:
     where = f"{target.spec or target.platform_tags[0]} {target.abi}"
     if candidate.local_path is not None:
         return "local project: built from source"
+    if candidate.direct_url is not None or (candidate.file is not None and not candidate.file.index_url):
+        assert candidate.file is not None
+        source = redact_url(candidate.file.url)
+        if candidate.action is Action.WHEEL:
+            return f"direct reference: the wheel at {source}"
+        return f"direct reference: built from the sdist at {source}"
     if candidate.action is Action.WHEEL:
         assert candidate.file is not None
         tag = candidate.file.filename.removesuffix(".whl").split("-", 2)[-1]
@@ -154,20 +233,18 @@ def reason(candidate: Candidate, target: Target, policy: SourcePolicy, provider:
 
 def _conflict(exc: ResolutionImpossible[Any, Any], provider: TargetProvider, target: Target) -> RefusedError:
     """Plain words from resolvelib's structured causes: who asked for what, and what was dropped."""
-    lines: list[str] = []
-    names: set[str] = set()
+    requests = []
     for info in exc.causes:
         req = info.requirement
-        names.add(req.name)
         who = f"{info.parent.name} {info.parent.version}" if info.parent is not None else req.origin
-        lines.append(f"{req} (requested by {who})")
-    for name in sorted(names):
-        for why in provider.state.dropped.get(name, [])[:5]:
-            lines.append(f"{name}: {why}")
-    message = f"no set of versions fits {target.platform_label}:\n  " + "\n  ".join(dict.fromkeys(lines))
-    hint = (
-        "--source-policy prefer-binary (the default) builds from source when no wheel fits"
-        if provider.policy is SourcePolicy.NEVER
-        else "relax the conflicting requirements, or check the target's Python version"
+        requests.append((str(req.name), str(req), who))
+    return conflict_error(
+        Conflict(
+            requests=tuple(requests),
+            dropped=provider.state.dropped,
+            files=provider.state.files,
+            target=target,
+            policy=provider.policy,
+            prerelease=provider.prerelease,
+        )
     )
-    return RefusedError(message, hint=hint)

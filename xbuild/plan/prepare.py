@@ -1,68 +1,91 @@
-"""Prepare metadata for sources whose PKG-INFO is not static (PEP 643), on the host, safely.
+"""Prepare metadata for sources whose PKG-INFO is not static (PEP 643), in the target's sandbox.
 
-Only the PEP 517 `prepare_metadata_for_build_wheel` hook runs, in an isolated environment;
-nothing compiled is produced or kept, so the host never leaks into the target's binaries.
+An sdist's build backend is code from the index: it runs where the sdist would be built, in the
+target's container (or emulated container), without network, as an unprivileged user, with only
+the sdist and the build requirements' wheels mounted read-only. Nothing of it runs on this host;
+with no engine to run it in, planning stops with exit 3. Running there also yields the target's
+metadata when a setup.py computes dependencies from the platform it runs on.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
-import subprocess
-import tarfile
+import shutil
 import tempfile
-import warnings
-import zipfile
 from collections.abc import Callable
 from pathlib import Path
 
+from xbuild.build.buildenv import environment_requirements, environment_wheels, verdict_image_id
 from xbuild.errors import EngineError, InputError
-from xbuild.index import DistFile
+from xbuild.host.cache import RUN_ID, run_scratch
+from xbuild.index import DistFile, IndexClient
 from xbuild.index.cache import HttpCache
 from xbuild.plan.candidates import Candidate
+from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
+from xbuild.routes.container import prepare_metadata
+from xbuild.routes.registry import ROUTES
+from xbuild.target import Target
 
 log = logging.getLogger(__name__)
-Downloader = Callable[[DistFile, Path], Path]
+HostFacts = Callable[[], BuildHost]
+# The routes that keep a backend off the host, in preference order.
+SANDBOX_ROUTES = (RouteName.CONTAINER, RouteName.EMULATED)
+DEFAULT_PREPARE_TIMEOUT = 1800.0
 
 
-def extract_sdist(archive: Path, dest: Path) -> Path:
-    """Unpack an sdist with traversal protection; return the project root inside dest."""
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            for name in zf.namelist():
-                if name.startswith("/") or ".." in Path(name).parts:
-                    raise InputError(f"{archive.name}: member {name!r} escapes the archive")
-            zf.extractall(dest)
-    else:
-        try:
-            with tarfile.open(archive) as tf:
-                tf.extractall(dest, filter="data")
-        except (tarfile.TarError, OSError) as exc:
-            raise InputError(f"{archive.name}: unreadable sdist: {exc}") from exc
-    roots = [p for p in dest.iterdir() if p.is_dir()]
-    if len(roots) != 1:
-        raise InputError(f"{archive.name}: expected one top-level directory, found {len(roots)}")
-    return roots[0]
+def sandbox_verdict(
+    target: Target, host: BuildHost, *, image: str | None = None, forced: RouteName | None = None
+) -> Verdict:
+    """Where an sdist's metadata hook runs: a container route, never the host (exit 3 if none)."""
+    names = (forced,) if forced in SANDBOX_ROUTES else SANDBOX_ROUTES
+    verdicts = [ROUTES[name].check(target, host, image) for name in names]
+    chosen = next((v for v in verdicts if v.possible), None)
+    if chosen is not None:
+        return chosen
+    reasons = "; ".join(f"{v.route}: {v.reason}" for v in verdicts)
+    tips = dict.fromkeys(a for v in verdicts for a in v.alternatives if "source-policy" not in a)
+    raise EngineError(
+        f"{target.platform_label}: metadata of an sdist must be prepared by its build backend, "
+        f"which xbuild runs only in a container, never on this host, and none can run: {reasons}",
+        hint="; ".join((*tips, "or --source-policy never / --only-binary :all: to use wheels only")),
+    )
 
 
-class HostMetadataPreparer:
-    """Prepared metadata is cached by the sdist's sha256: the same archive always yields it."""
+class ContainerMetadataPreparer:
+    """Satisfies plan.provider.MetadataPreparer: METADATA of a candidate from its backend, sandboxed.
+
+    Prepared metadata is cached by the sdist's sha256 and the sandbox it ran in: the same archive
+    in the same environment always yields it.
+    """
 
     def __init__(
         self,
-        download: Downloader,
-        work_dir: Path | None = None,
+        client: IndexClient,
         *,
+        target: Target,
+        host: HostFacts,
+        cache_dir: Path,
+        image: str | None = None,
+        route: RouteName | None = None,
         cache: HttpCache | None = None,
         offline: bool = False,
+        timeout: float | None = DEFAULT_PREPARE_TIMEOUT,
     ) -> None:
-        self.download = download
-        self.work_dir = work_dir
+        self.client = client
+        self.target = target
+        self.host = host
+        self.cache_dir = cache_dir
+        self.image = image
+        self.route = route
         self.cache = cache
         self.offline = offline
+        self.timeout = timeout
 
     def __call__(self, candidate: Candidate) -> bytes:
-        sha = candidate.file.sha256 if candidate.file is not None and candidate.local_path is None else None
-        key = f"prepared-{sha}" if sha else None
+        verdict = sandbox_verdict(self.target, self.host(), image=self.image, forced=self.route)
+        key = self._key(candidate, verdict)
         cached = self.cache.load_metadata(key) if self.cache and key else None
         if cached is not None:
             return cached
@@ -72,49 +95,76 @@ class HostMetadataPreparer:
                 "build backend, which needs the network",
                 hint="run once without --offline to cache it",
             )
-        data = self._prepare(candidate)
+        data = self._prepare(candidate, verdict)
         if self.cache and key:
             self.cache.store_metadata(key, data)
         return data
 
-    def _prepare(self, candidate: Candidate) -> bytes:
-        with tempfile.TemporaryDirectory(prefix="xbuild-meta-", dir=self.work_dir) as tmp:
-            root = Path(tmp)
-            if candidate.local_path is not None and candidate.local_path.is_dir():
-                source = candidate.local_path
-            else:
-                archive = candidate.local_path or self.download(_file(candidate), root)
-                source = extract_sdist(archive, root / "src")
-            return _prepare(source, candidate)
+    def _key(self, candidate: Candidate, verdict: Verdict) -> str | None:
+        file = candidate.file
+        if file is None or file.sha256 is None or candidate.local_path is not None:
+            return None  # a local project changes under our feet: prepare it every time
+        material = json.dumps(
+            [file.sha256, verdict.image, self.target.to_json()], sort_keys=True, default=str
+        )
+        return "prepared-" + hashlib.sha256(material.encode()).hexdigest()
+
+    def _prepare(self, candidate: Candidate, verdict: Verdict) -> bytes:
+        scratch = run_scratch(self.cache_dir)
+        scratch.claim()
+        work = self.cache_dir / "work" / RUN_ID
+        work.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="metadata-", dir=work))
+        try:
+            source = candidate.local_path or self.client.download(_file(candidate), folder)
+            return self._run(candidate, verdict, source, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _run(self, candidate: Candidate, verdict: Verdict, source: Path, folder: Path) -> bytes:
+        what = f"{candidate.name} {candidate.version}"
+        requirements = environment_requirements(source, repair=False)
+        img_id = verdict_image_id(verdict)
+        wheels = environment_wheels(
+            requirements, self.target, verdict, img_id, self.client, self.host(), self.cache_dir
+        )
+        logs = self.cache_dir / "logs" / RUN_ID
+        logs.mkdir(parents=True, exist_ok=True)
+        log.info("%s: preparing metadata in %s (%s route, no network)", what, verdict.image, verdict.route)
+        job = BuildJob(
+            name=candidate.name,
+            version=str(candidate.version),
+            source=source,
+            target=self.target,
+            verdict=verdict,
+            find_links=wheels,
+            requirements=requirements,
+            out_dir=folder / "out",
+            log_path=logs / f"{candidate.name}-{candidate.version}-metadata.log",
+            timeout=self.timeout,
+        )
+        return prepare_metadata(job)
+
+
+class HostMetadataPreparer:
+    """Former host-side preparer, kept only so old wiring imports: it refuses, it never runs a backend.
+
+    Use ContainerMetadataPreparer; this class goes once the CLI is wired to it.
+    """
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def __call__(self, candidate: Candidate) -> bytes:
+        raise EngineError(
+            f"{candidate.name} {candidate.version}: its metadata must be prepared by its build "
+            "backend, and xbuild no longer runs an sdist's code on this host",
+            hint="use wheels only (--only-binary :all:), or an xbuild whose planner prepares "
+            "metadata in a container",
+        )
 
 
 def _file(candidate: Candidate) -> DistFile:
     if candidate.file is None:
         raise InputError(f"{candidate.name}: nothing to prepare metadata from")
     return candidate.file
-
-
-def _prepare(source: Path, candidate: Candidate) -> bytes:
-    from build import BuildBackendException, BuildException, ProjectBuilder
-    from build.env import DefaultIsolatedEnv
-    from pyproject_hooks import quiet_subprocess_runner
-
-    try:
-        with (
-            warnings.catch_warnings(record=True) as caught,
-            DefaultIsolatedEnv() as env,
-            tempfile.TemporaryDirectory(prefix="xbuild-md-") as out,
-        ):
-            warnings.simplefilter("always")  # backend warnings are the project's, not the user's: log them
-            builder = ProjectBuilder.from_isolated_env(env, source, runner=quiet_subprocess_runner)
-            env.install(builder.build_system_requires)
-            env.install(builder.get_requires_for_build("wheel"))
-            dist_info = Path(builder.metadata_path(out))
-            for warning in caught:
-                log.debug("%s %s backend: %s", candidate.name, candidate.version, warning.message)
-            return (dist_info / "METADATA").read_bytes()
-    except (BuildException, BuildBackendException, OSError, subprocess.CalledProcessError) as exc:
-        raise EngineError(
-            f"{candidate.name} {candidate.version}: preparing metadata failed: {exc}",
-            hint="run with -v for the backend output",
-        ) from exc

@@ -7,25 +7,35 @@ environment and tag order; nothing here reads the host.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
+from packaging.markers import Marker
 from packaging.metadata import parse_email
 from packaging.requirements import InvalidRequirement, Requirement
 from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName, canonicalize_name
+from packaging.utils import (
+    InvalidSdistFilename,
+    NormalizedName,
+    canonicalize_name,
+    parse_sdist_filename,
+)
 from packaging.version import Version
 from resolvelib import AbstractProvider
 
 from xbuild.errors import InputError
 from xbuild.index import DistFile, ProjectPage
-from xbuild.plan.candidates import Candidate, select
+from xbuild.index.client import ProjectNotFound
+from xbuild.plan.candidates import Candidate, Cause, Drop, PreAllow, select
+from xbuild.plan.direct import local_archive, url_candidate
 from xbuild.plan.inputs import Inputs, UserRequirement
-from xbuild.plan.model import Action, SourcePolicy
+from xbuild.plan.model import Action, PrereleaseMode, SourcePolicy
 from xbuild.target import Target
 
 log = logging.getLogger(__name__)
+_EXTRA_IN_MARKER = re.compile(r"""extra\s*==\s*["']([^"']+)["']""")
 
 
 class Finder(Protocol):
@@ -81,9 +91,17 @@ def to_req(req: Requirement, origin: str) -> Req:
 class ProviderState:
     """What the provider learnt while resolving, for reasons and error messages."""
 
-    dropped: dict[str, list[str]] = field(default_factory=dict)
+    dropped: dict[str, list[Drop]] = field(default_factory=dict)
+    files: dict[str, Sequence[DistFile]] = field(default_factory=dict)  # what the index listed
     metadata_source: dict[tuple[str, str], str] = field(default_factory=dict)
-    requires_python_cache: dict[str, bytes] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
+
+
+def marker_holds(marker: Marker | None, environment: Mapping[str, str], extras: Iterable[str]) -> bool:
+    """PEP 508: a marker holds when it is true with no extra, or with any of the requested ones."""
+    if marker is None:
+        return True
+    return any(marker.evaluate({**environment, "extra": e}) for e in ("", *extras))
 
 
 class TargetProvider(AbstractProvider[Req, Candidate, str]):
@@ -95,8 +113,12 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         inputs: Inputs,
         policy: SourcePolicy,
         prepare: MetadataPreparer | None = None,
+        prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT,
+        no_deps: bool = False,
     ) -> None:
         self.target = target
+        self.prerelease = prerelease
+        self.no_deps = no_deps  # pip's --no-deps: only what was asked for, no Requires-Dist
         self.finder = finder
         self.policy = policy
         self.prepare = prepare
@@ -110,6 +132,15 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
             if r.hashes:
                 self.pins.setdefault(r.name, set()).update(h.split(":", 1)[1] for h in r.hashes)
         self.locals: dict[str, UserRequirement] = {r.name: r for r in inputs.requirements if r.local_path}
+        # Direct references win over the index for their name, whoever asks for it later.
+        self.urls: dict[str, str] = {
+            r.name: r.requirement.url for r in inputs.requirements if r.requirement.url and not r.local_path
+        }
+        # uv's "explicit": a user's own requirement or constraint that names a pre-release.
+        self.explicit_pre = {
+            r.name for r in (*inputs.requirements, *inputs.constraints) if r.requirement.specifier.prereleases
+        }
+        self._archives: dict[str, Candidate | None] = {}
         self.only_binary = inputs.only_binary
         self.no_binary = inputs.no_binary
         self.state = ProviderState()
@@ -143,19 +174,22 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         name = canonicalize_name(identifier.split("[", maxsplit=1)[0])
         extras = frozenset().union(*(r.extras for r in reqs)) if reqs else frozenset()
         bad = {c.version for c in incompatibilities[identifier]}
-        if name in self.locals:
-            local = self._local_candidate(name, extras)
-            return lambda: iter([local] if local.version not in bad else [])
+        direct = self._direct(name, reqs, extras)
+        if direct is not None:
+            fits = [c for c in direct if c.version not in bad and self._fits(reqs, c)]
+            return lambda: iter(fits)
         specifier = self.constraints.get(name, SpecifierSet())
         for r in reqs:
             specifier &= r.specifier
-        files = self._files(name)
         dropped = self.state.dropped.setdefault(name, [])
+        files = self._files(name, dropped)
         policy, no_binary = self._policy_for(name), self._binary_flag(name, self.no_binary)
+        prereleases = self._prereleases_for(name)
 
         def matches() -> Iterator[Candidate]:
             # A factory: resolvelib pulls candidates one at a time, so old releases are never parsed.
-            dropped.clear()
+            if files:
+                dropped.clear()
             for candidate in select(
                 name,
                 files,
@@ -164,6 +198,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
                 policy=policy,
                 extras=extras,
                 no_binary=no_binary,
+                prereleases=prereleases,
                 dropped=dropped,
             ):
                 if candidate.version not in bad:
@@ -187,8 +222,12 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
                 specifier=SpecifierSet(f"=={candidate.version}"),
             )
             deps.append(base)
-        for req in self._requires_dist(candidate):
-            if self._applies(req, candidate.extras):
+        if self.no_deps:
+            return deps
+        requires, provides = self._requires_dist(candidate)
+        self._check_extras(candidate, requires, provides)
+        for req in requires:
+            if marker_holds(req.marker, self.environment, candidate.extras):
                 deps.append(to_req(req, f"{candidate.name} {candidate.version}"))
         self.finder.prefetch({d.name for d in deps})
         return deps
@@ -206,9 +245,58 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
             return False
         return name in names or ":all:" in names
 
-    def _files(self, name: NormalizedName) -> Sequence[DistFile]:
-        files = self.finder.project(name).files  # the same tuple each time: grouping is cached by it
-        if not self.require_hashes:
+    def _prereleases_for(self, name: NormalizedName) -> PreAllow:
+        mode = self.prerelease
+        explicit = name in self.explicit_pre and mode in (
+            PrereleaseMode.EXPLICIT,
+            PrereleaseMode.IF_NECESSARY_OR_EXPLICIT,
+        )
+        if mode is PrereleaseMode.ALLOW or explicit:
+            return PreAllow.YES
+        if mode in (PrereleaseMode.IF_NECESSARY, PrereleaseMode.IF_NECESSARY_OR_EXPLICIT):
+            return PreAllow.IF_NECESSARY
+        return PreAllow.NO
+
+    def _fits(self, reqs: list[Req], candidate: Candidate) -> bool:
+        """A direct reference's one version against every specifier on its name, or a Drop saying why not."""
+        against = [r for r in reqs if not self.is_satisfied_by(r, candidate)]
+        if against:
+            where = candidate.direct_url or (candidate.file.url if candidate.file else candidate.name)
+            detail = f"{where} is version {candidate.version}, which {', '.join(map(str, against))} excludes"
+            self.state.dropped[candidate.name] = [Drop(version=None, cause=Cause.URL, detail=detail)]
+        return not against
+
+    def _direct(
+        self, name: NormalizedName, reqs: list[Req], extras: frozenset[str]
+    ) -> list[Candidate] | None:
+        """The one candidate of a local path or direct URL, or None when the index decides."""
+        if name in self.locals:
+            return [self._local_candidate(name, extras)]
+        urls = {r.url for r in reqs if r.url}
+        if not urls and name in self.urls:
+            urls = {self.urls[name]}
+        if not urls:
+            return None
+        if len(urls) > 1:
+            detail = "different direct references: " + ", ".join(sorted(urls))
+            self.state.dropped[name] = [Drop(version=None, cause=Cause.URL, detail=detail)]
+            return []
+        url = urls.pop()
+        self.urls.setdefault(name, url)
+        pins = tuple(("sha256", h) for h in sorted(self.pins.get(name, ())))
+        only_binary = self._policy_for(name) is SourcePolicy.NEVER
+        return [url_candidate(name, url, self.target, extras=extras, hashes=pins, only_binary=only_binary)]
+
+    def _files(self, name: NormalizedName, dropped: list[Drop]) -> Sequence[DistFile]:
+        try:
+            # The same tuple each time: grouping is cached by it.
+            files = self.finder.project(name).files
+        except ProjectNotFound as exc:
+            # A name no index has is a dead end to back out of, not the end of the run.
+            dropped[:] = [Drop(version=None, cause=Cause.NOT_FOUND, detail=exc.message)]
+            files = ()
+        self.state.files[name] = files
+        if not self.require_hashes or not files:
             return files
         if name not in self.pins:
             raise InputError(
@@ -218,14 +306,21 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
             )
         return tuple(f for f in files if f.sha256 in self.pins[name])
 
-    def _applies(self, req: Requirement, extras: frozenset[str]) -> bool:
-        if req.marker is None:
-            return True
-        if not extras:
-            return bool(req.marker.evaluate({**self.environment, "extra": ""}))
-        return any(req.marker.evaluate({**self.environment, "extra": e}) for e in extras)
+    def _check_extras(self, candidate: Candidate, requires: list[Requirement], provides: list[str]) -> None:
+        """Warn about a requested extra the project does not define (pip and uv warn too).
 
-    def _requires_dist(self, candidate: Candidate) -> list[Requirement]:
+        Old metadata lacks Provides-Extra: the extras its markers name count as defined.
+        """
+        known = {canonicalize_name(e) for e in provides}
+        for req in requires:
+            known.update(canonicalize_name(e) for e in _EXTRA_IN_MARKER.findall(str(req.marker or "")))
+        for extra in sorted(candidate.extras - known):
+            message = f"{candidate.name} {candidate.version} does not provide the extra {extra!r}"
+            if message not in self.state.warnings:
+                self.state.warnings.append(message)
+                log.warning("%s", message)
+
+    def _requires_dist(self, candidate: Candidate) -> tuple[list[Requirement], list[str]]:
         raw = self._metadata(candidate)
         parsed, _ = parse_email(raw)
         reqs: list[Requirement] = []
@@ -239,7 +334,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
                     candidate.version,
                     line,
                 )
-        return reqs
+        return reqs, list(parsed.get("provides_extra", []))
 
     def _metadata(self, candidate: Candidate) -> bytes:
         key = (candidate.name, str(candidate.version))
@@ -272,6 +367,12 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
     def _local_candidate(self, name: NormalizedName, extras: frozenset[str]) -> Candidate:
         local = self.locals[name]
         assert local.local_path is not None
+        if local.local_path.is_file():
+            if name not in self._archives:  # hashing the file once is enough
+                self._archives[name] = local_archive(name, local.local_path, self.target)
+            archive = self._archives[name]
+            if archive is not None:
+                return replace(archive, extras=extras)
         version = local_version(local.local_path)
         return Candidate(
             name=name,
@@ -304,6 +405,11 @@ def local_version(path: Any) -> Version:
     import tomllib
     from pathlib import Path
 
+    if Path(path).is_file():
+        try:
+            return parse_sdist_filename(Path(path).name)[1]
+        except InvalidSdistFilename:
+            return Version("0+local")
     pyproject = Path(path) / "pyproject.toml"
     if pyproject.is_file():
         version = tomllib.loads(pyproject.read_text(encoding="utf-8")).get("project", {}).get("version")

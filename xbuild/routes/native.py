@@ -4,15 +4,48 @@ from __future__ import annotations
 
 import os
 import sys
+import tarfile
 import tempfile
+import time
+import zipfile
 from pathlib import Path
 
 from xbuild.build.process import call
-from xbuild.plan.prepare import extract_sdist
+from xbuild.errors import InputError
 from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
 from xbuild.routes.checks import check_native
 from xbuild.routes.container import repair_platform
 from xbuild.target import OS, Target
+
+
+def extract_sdist(archive: Path, dest: Path) -> Path:
+    """Unpack an sdist with traversal protection; return the project root inside dest."""
+    if archive.name.endswith(".zip"):
+        with zipfile.ZipFile(archive) as zf:
+            for name in zf.namelist():
+                if name.startswith("/") or ".." in Path(name).parts:
+                    raise InputError(f"{archive.name}: member {name!r} escapes the archive")
+            zf.extractall(dest)
+    else:
+        try:
+            with tarfile.open(archive) as tf:
+                tf.extractall(dest, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise InputError(f"{archive.name}: unreadable sdist: {exc}") from exc
+    roots = [p for p in dest.iterdir() if p.is_dir()]
+    if len(roots) != 1:
+        raise InputError(f"{archive.name}: expected one top-level directory, found {len(roots)}")
+    return roots[0]
+
+
+class _Clock:
+    """What is left of the job's timeout, for each command in turn."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.deadline = None if timeout is None else time.monotonic() + timeout
+
+    def left(self) -> float | None:
+        return None if self.deadline is None else max(0.1, self.deadline - time.monotonic())
 
 
 class NativeRoute:
@@ -28,6 +61,7 @@ class NativeRoute:
             "SOURCE_DATE_EPOCH": str(job.source_date_epoch),
             "PIP_DISABLE_PIP_VERSION_CHECK": "1",
         }
+        clock = _Clock(job.timeout)
         with tempfile.TemporaryDirectory(prefix="xbuild-native-") as tmp:
             work = Path(tmp)
             source = job.source if job.source.is_dir() else extract_sdist(job.source, work / "src")
@@ -37,12 +71,14 @@ class NativeRoute:
                 [f"python{job.target.python}", "-m", "venv", str(venv)],
                 log_path=job.log_path,
                 env=env,
+                timeout=clock.left(),
                 what=f"{what}: create the build environment",
             )
             call(
                 [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", "build"],
                 log_path=job.log_path,
                 env=env,
+                timeout=clock.left(),
                 what=f"{what}: install the build frontend",
             )
             call(
@@ -57,12 +93,13 @@ class NativeRoute:
                 ],
                 log_path=job.log_path,
                 env=env,
+                timeout=clock.left(),
                 what=f"{what}: build the wheel",
             )
             built = next(iter(sorted((work / "dist").glob("*.whl"))))
-            return self._repair(built, job, env)
+            return self._repair(built, job, env, clock)
 
-    def _repair(self, wheel: Path, job: BuildJob, env: dict[str, str]) -> Path:
+    def _repair(self, wheel: Path, job: BuildJob, env: dict[str, str], clock: _Clock) -> Path:
         final = job.out_dir / wheel.name
         platform = repair_platform(job.target)
         if wheel.name.endswith("-none-any.whl") or (platform is None and job.target.os is OS.LINUX):
@@ -82,5 +119,11 @@ class NativeRoute:
                 str(job.out_dir),
                 str(wheel),
             ]
-        call(cmd, log_path=job.log_path, env=env, what=f"{job.name} {job.version}: repair the wheel")
+        call(
+            cmd,
+            log_path=job.log_path,
+            env=env,
+            timeout=clock.left(),
+            what=f"{job.name} {job.version}: repair the wheel",
+        )
         return next(iter(sorted(job.out_dir.glob("*.whl"))))

@@ -16,19 +16,21 @@ import stat
 import struct
 import zipfile
 import zlib
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from pathlib import Path
-from typing import BinaryIO
+from typing import IO, BinaryIO
 
 from xbuild.binary import BinaryFormat, BinaryParseError, claimed_format, parse, sniff
 from xbuild.errors import InputError
 from xbuild.verify.contents import Archive, Member
+from xbuild.verify.layout import site_roots
 from xbuild.verify.model import Check, Finding, Limits, error
-from xbuild.verify.record import STRONG_ALGORITHMS, parse_record
+from xbuild.verify.record import STRONG_ALGORITHMS, installed_name, parse_record
 
-# Top-level dist-info files verify reads as text.
-_METADATA = re.compile(r"^[^/]+\.dist-info/(WHEEL|METADATA|RECORD)$")
+# The dist-info files verify reads as text, under each root (a wheel's is its top).
+_METADATA = r"[^/]+\.dist-info/(?:WHEEL|METADATA|RECORD)$"
 # sniff() needs the DOS header and whatever e_lfanew points at; the whole first chunk is passed.
 _SNIFF_BYTES = 4096
 # Below this many compressed bytes an archive is read by one thread.
@@ -49,8 +51,9 @@ _READ_ERRORS = (
 )
 
 
-def read_archive(path: Path, limits: Limits, *, workers: int = 1) -> Archive:
-    """Read `path` as a wheel. Raises InputError only when the file itself cannot be opened.
+def read_archive(path: Path, limits: Limits, *, workers: int = 1, installed: bool = False) -> Archive:
+    """Read `path` as a wheel, or with `installed` as a zip of installed distributions (a Lambda
+    function or layer). Raises InputError only when the file itself cannot be opened.
 
     With `workers` > 1 a large archive is read by that many threads, each taking a contiguous run
     of members; zlib and hashlib release the GIL, so one big wheel uses several cores.
@@ -72,20 +75,30 @@ def read_archive(path: Path, limits: Limits, *, workers: int = 1) -> Archive:
                     error(
                         Check.ZIP,
                         "",
-                        f"not a readable zip archive ({_describe(exc)}); a wheel is a "
-                        "zip file: rebuild it with `xbuild build` or `python -m build --wheel`",
+                        f"not a readable zip archive ({_describe(exc)}); "
+                        + (
+                            "pass a Lambda function or layer zip, or a directory of installed packages"
+                            if installed
+                            else "a wheel is a zip file: rebuild it with `xbuild build` or "
+                            "`python -m build --wheel`"
+                        ),
                     ),
                 ),
             )
         with zf:
-            return _Reader(path, zf, handle, limits).run(workers)
+            return _Reader(path, zf, handle, limits, installed=installed).run(workers)
 
 
 class _Reader:
     """State of one pass; kept private so the pass can stay a handful of short methods."""
 
-    def __init__(self, path: Path, zf: zipfile.ZipFile, handle: BinaryIO, limits: Limits) -> None:
+    def __init__(
+        self, path: Path, zf: zipfile.ZipFile, handle: BinaryIO, limits: Limits, *, installed: bool
+    ) -> None:
         self.path = path
+        self.installed = installed
+        self.roots: tuple[str, ...] = ("",)
+        self.metadata = metadata_pattern(self.roots)
         self.zf = zf
         self.limits = limits
         self.archive_size = _file_size(handle)
@@ -100,6 +113,9 @@ class _Reader:
         if not self._within_limits(infos):
             headers = tuple(_header(i) for i in infos[: self.limits.max_members])
             return Archive(path=self.path, members=headers, findings=tuple(self.findings), complete=False)
+        if self.installed:
+            self.roots = site_roots(i.filename for i in infos)
+            self.metadata = metadata_pattern(self.roots)
         algorithms = self._record_algorithms(infos)
         ordered = sorted(range(len(infos)), key=lambda i: infos[i].header_offset)
         members: list[Member | None] = [None] * len(infos)
@@ -108,7 +124,7 @@ class _Reader:
             for index in indexes:
                 members[index] = self._member(infos[index], algorithms.get(infos[index].filename, ()))
 
-        runs = _split(ordered, [infos[i].compress_size for i in ordered], workers)
+        runs = split_runs(ordered, [infos[i].compress_size for i in ordered], workers)
         if len(runs) == 1:
             read(runs[0])
         else:
@@ -117,7 +133,12 @@ class _Reader:
         done = tuple(m for m in members if m is not None)
         complete = all(m.read or m.is_dir for m in done)
         return Archive(
-            path=self.path, members=done, texts=self.texts, findings=tuple(self.findings), complete=complete
+            path=self.path,
+            members=done,
+            texts=self.texts,
+            findings=tuple(self.findings),
+            complete=complete,
+            roots=self.roots,
         )
 
     def _within_limits(self, infos: list[zipfile.ZipInfo]) -> bool:
@@ -144,21 +165,18 @@ class _Reader:
         return True
 
     def _record_algorithms(self, infos: list[zipfile.ZipInfo]) -> dict[str, tuple[str, ...]]:
-        """Read every top-level dist-info RECORD first, so one pass can compute the digests."""
-        wanted: dict[str, set[str]] = {}
+        """Read every dist-info RECORD first, so one pass can compute the digests."""
+        records: dict[str, bytes] = {}
         for info in infos:
-            if info.filename.endswith("/RECORD") and _METADATA.match(info.filename):
+            if info.filename.endswith("/RECORD") and self.metadata.match(info.filename):
                 data = self._text(info)
                 if not info.flag_bits & 0x1:  # encrypted: reported by the main pass
                     self.prepassed[id(info)] = replace(
                         _header(info), read=data is not None, size=len(data or b"")
                     )
-                if data is None:
-                    continue
-                for row in parse_record(data).rows:
-                    if row.algorithm in STRONG_ALGORITHMS:
-                        wanted.setdefault(row.path, set()).add(row.algorithm)
-        return {name: tuple(sorted(algos)) for name, algos in wanted.items()}
+                if data is not None:
+                    records[info.filename] = data
+        return wanted_digests(records, installed=self.installed)
 
     def _text(self, info: zipfile.ZipInfo) -> bytes | None:
         if info.file_size > self.limits.max_metadata_bytes:
@@ -201,7 +219,7 @@ class _Reader:
             return base
         try:
             return self._stream(info, base, algorithms)
-        except _LimitExceeded as exc:
+        except LimitExceeded as exc:
             self._zip(f"{exc}; not read further (a zip bomb, or raise the Limits)", info.filename)
             return base
         except _READ_ERRORS as exc:
@@ -211,68 +229,100 @@ class _Reader:
             return base
 
     def _stream(self, info: zipfile.ZipInfo, base: Member, algorithms: tuple[str, ...]) -> Member:
-        hashers = [hashlib.new(a) for a in algorithms]
-        text = _METADATA.match(info.filename) is not None and info.filename not in self.texts
-        kind: BinaryFormat | None = None
-        claimed: BinaryFormat | None = None
-        cap = self.limits.max_metadata_bytes if text else -1
-        kept: list[bytes] = []
-        kept_size = size = 0
+        text = self.metadata.match(info.filename) is not None and info.filename not in self.texts
         with self.zf.open(info) as stream:
-            while chunk := stream.read(self.limits.chunk_bytes):
-                if size == 0:
-                    if len(chunk) < _SNIFF_BYTES:  # a short first read must not hide a magic
-                        chunk += stream.read(_SNIFF_BYTES - len(chunk))
-                    kind, claimed = sniff(chunk), claimed_format(chunk)
-                    cap = self.limits.max_binary_bytes if kind is not None else cap
-                size += len(chunk)
-                # zipfile stops at the declared size, whose sum was checked against the total
-                # limit up front; this guards the per-member limit against a lying header.
-                if size > self.limits.max_member_bytes:
-                    raise _LimitExceeded(size)
-                for hasher in hashers:
-                    hasher.update(chunk)
-                if kept_size <= cap:  # keep one byte past the cap, to tell "too large" apart
-                    kept.append(chunk)
-                    kept_size += len(chunk)
-        digests = tuple((a, _b64(h.digest())) for a, h in zip(algorithms, hashers, strict=True))
-        data = b"".join(kept)
-        if text and kept_size > cap:
-            self._zip(f"is larger than the metadata limit of {_mib(cap)}; not parsed", info.filename)
-        elif text:
-            self.texts[info.filename] = data
-        member = Member(
-            name=base.name,
-            declared_size=base.declared_size,
-            mode=base.mode,
-            is_dir=False,
-            encrypted=False,
-            read=True,
-            size=size,
-            digests=digests,
-            claimed=claimed,
-        )
-        return self._parsed(member, kind, data) if kind is not None else member
-
-    def _parsed(self, member: Member, kind: BinaryFormat, data: bytes) -> Member:
-        if len(data) > self.limits.max_binary_bytes:
+            member, data = read_stream(stream, base, algorithms, self.limits, text=text)
+        if text and data is None:
             self._zip(
-                f"is a {_mib(len(data))} binary, more than the limit of "
-                f"{_mib(self.limits.max_binary_bytes)} verify will parse; its headers were "
-                "not checked",
-                member.name,
+                f"is larger than the metadata limit of {_mib(self.limits.max_metadata_bytes)}; not parsed",
+                info.filename,
             )
-            return replace(member, binary=kind, parse_error="too large to parse")
-        try:
-            return replace(member, binary=kind, info=parse(data))
-        except BinaryParseError as exc:
-            return replace(member, binary=kind, parse_error=str(exc) or "malformed header")
+        elif text and data is not None:
+            self.texts[info.filename] = data
+        parsed, problem = parse_member(member, data, self.limits)
+        if problem:
+            self._zip(problem, info.filename)
+        return parsed
 
     def _zip(self, message: str, member: str = "") -> None:
         self.findings.append(error(Check.ZIP, member, message))
 
 
-def _split(indexes: list[int], weights: list[int], workers: int) -> list[list[int]]:
+def metadata_pattern(roots: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("^(?:" + "|".join(re.escape(r) for r in roots) + ")" + _METADATA)
+
+
+def wanted_digests(records: Mapping[str, bytes], *, installed: bool) -> dict[str, tuple[str, ...]]:
+    """Member name -> the strong algorithms some RECORD lists it with. A wheel's RECORD names
+    members as they are; an installed one relative to the directory holding its dist-info."""
+    wanted: dict[str, set[str]] = {}
+    for record_name, data in records.items():
+        root = record_name.rsplit("/", 1)[0].rpartition("/")[0]
+        root = root + "/" if root else ""
+        for row in parse_record(data).rows:
+            if row.algorithm not in STRONG_ALGORITHMS:
+                continue
+            resolved = installed_name(root, row.path) if installed else (row.path, False)
+            if resolved is not None:
+                wanted.setdefault(resolved[0], set()).add(row.algorithm)
+    return {name: tuple(sorted(algos)) for name, algos in wanted.items()}
+
+
+def read_stream(
+    stream: IO[bytes], base: Member, algorithms: tuple[str, ...], limits: Limits, *, text: bool
+) -> tuple[Member, bytes | None]:
+    """Read one file's bytes in chunks: digests, the binary sniff, and the bytes worth keeping
+    (a binary's, or metadata text's when `text`); raises LimitExceeded past max_member_bytes.
+
+    The data comes back None for text larger than the metadata limit (the caller reports it).
+    """
+    hashers = [hashlib.new(a) for a in algorithms]
+    kind: BinaryFormat | None = None
+    claimed: BinaryFormat | None = None
+    cap = limits.max_metadata_bytes if text else -1
+    kept: list[bytes] = []
+    kept_size = size = 0
+    while chunk := stream.read(limits.chunk_bytes):
+        if size == 0:
+            if len(chunk) < _SNIFF_BYTES:  # a short first read must not hide a magic
+                chunk += stream.read(_SNIFF_BYTES - len(chunk))
+            kind, claimed = sniff(chunk), claimed_format(chunk)
+            cap = limits.max_binary_bytes if kind is not None else cap
+        size += len(chunk)
+        # zipfile stops at the declared size, whose sum was checked against the total
+        # limit up front; this guards the per-member limit against a lying header.
+        if size > limits.max_member_bytes:
+            raise LimitExceeded(size)
+        for hasher in hashers:
+            hasher.update(chunk)
+        if kept_size <= cap:  # keep one byte past the cap, to tell "too large" apart
+            kept.append(chunk)
+            kept_size += len(chunk)
+    digests = tuple((a, _b64(h.digest())) for a, h in zip(algorithms, hashers, strict=True))
+    member = replace(base, read=True, size=size, digests=digests, claimed=claimed, binary=kind)
+    if text and kept_size > cap:
+        return member, None
+    return member, b"".join(kept) if (kind is not None or text) else None
+
+
+def parse_member(member: Member, data: bytes | None, limits: Limits) -> tuple[Member, str | None]:
+    """Parse a sniffed binary's headers; the problem, if any, is the text of a `zip` finding."""
+    if member.binary is None:
+        return member, None
+    if data is None or len(data) > limits.max_binary_bytes:
+        size = f"{_mib(len(data))} " if data is not None else ""
+        problem = (
+            f"is a {size}binary, more than the limit of {_mib(limits.max_binary_bytes)} verify "
+            "will parse; its headers were not checked"
+        )
+        return replace(member, parse_error="too large to parse"), problem
+    try:
+        return replace(member, info=parse(data)), None
+    except BinaryParseError as exc:
+        return replace(member, parse_error=str(exc) or "malformed header"), None
+
+
+def split_runs(indexes: list[int], weights: list[int], workers: int) -> list[list[int]]:
     """Contiguous runs of roughly equal compressed size (contiguous keeps each thread's reads
     sequential on disk); one run when the archive is too small for threads to pay off."""
     total = sum(weights)
@@ -288,7 +338,7 @@ def _split(indexes: list[int], weights: list[int], workers: int) -> list[list[in
     return [r for r in runs if r]
 
 
-class _LimitExceeded(Exception):
+class LimitExceeded(Exception):
     def __init__(self, size: int) -> None:
         super().__init__(f"decompressed past the configured limit after {_mib(size)}")
 

@@ -22,7 +22,6 @@ _FORMAT_LABEL = {
     BinaryFormat.MACHO: "a Mach-O (macOS)",
     BinaryFormat.PE: "a PE (Windows)",
 }
-_OS_LABEL = {OS.LINUX: "Linux", OS.MACOS: "macOS", OS.WINDOWS: "Windows"}
 # (ELF class, byte order) each Linux wheel architecture requires.
 _ELF_LAYOUT = {
     "x86_64": (64, "little"),
@@ -66,7 +65,7 @@ def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[
     findings: list[Finding] = []
     wanted = [(c.os, f"the wheel is tagged {c.tag}") for c in expect.claims if c.os is not None]
     if expect.target is not None:
-        wanted.append((expect.target.os, f"the target is {_OS_LABEL[expect.target.os]}"))
+        wanted.append((expect.target.os, f"the target is {expect.target.os.label}"))
     seen: set[OS] = set()
     for os_, reason in wanted:
         if FORMAT_OS[kind] is os_ or os_ in seen:
@@ -77,11 +76,24 @@ def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[
                 Check.BINARY_FORMAT,
                 member,
                 f"is {_FORMAT_LABEL[kind]} binary but "
-                f"{reason}, which needs {_OS_LABEL[os_]} binaries: built on the wrong "
+                f"{reason}, which needs {os_.label} binaries: built on the wrong "
                 f"platform; {expect.hint(os_)}",
             )
         )
     return findings
+
+
+def check_not_binary(member: str, size: int, os_: OS) -> list[Finding]:
+    kind = next(k for k, o in FORMAT_OS.items() if o is os_)
+    return [
+        error(
+            Check.BINARY_FORMAT,
+            member,
+            f"is named as an extension module or shared library but is not {_FORMAT_LABEL[kind]} "
+            f"binary (nor any binary: {size} bytes of other data): loading it fails; ship the "
+            "compiled file, not a placeholder, script or text",
+        )
+    ]
 
 
 def check_unparsed(member: str, kind: BinaryFormat, problem: str) -> list[Finding]:

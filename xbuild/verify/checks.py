@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import posixpath
+import re
+import stat
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo
 from xbuild.policy import Policy, load_policies
@@ -18,11 +20,14 @@ from xbuild.verify.platforms import Family, PlatformClaim, decode
 from xbuild.verify.record import check_record
 
 _ORDER = {check: i for i, check in enumerate(Check)}
+# Names the loader or the import system would load as a binary, whatever the target's EXT_SUFFIX
+# (which always ends in one of these).
+_EXTENSION = re.compile(r"\.(so|pyd|dylib)$", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
-class _Context:
-    """Everything a per-binary check needs, computed once per wheel."""
+class Context:
+    """Everything a per-binary check needs, computed once per wheel (or installed tree)."""
 
     expect: binaries.Expectations
     layout: Layout
@@ -41,8 +46,7 @@ def evaluate(name: WheelName | None, archive: Archive, target: Target | None) ->
         findings += check_tags(name, target)
     if archive.readable:
         findings += _contents(name, archive, target)
-    unique = dict.fromkeys(findings)  # a member read twice (RECORD) must not be reported twice
-    return sorted(unique, key=lambda f: (f.severity is not Severity.ERROR, _ORDER[f.check], f.member))
+    return sort_findings(findings)
 
 
 def _contents(name: WheelName | None, archive: Archive, target: Target | None) -> list[Finding]:
@@ -57,7 +61,7 @@ def _contents(name: WheelName | None, archive: Archive, target: Target | None) -
     if layout.dist_info is not None:
         findings += check_record(layout.dist_info, archive.texts.get(f"{layout.dist_info}/RECORD"), members)
     for member in members:
-        findings += _member(member, ctx)
+        findings += check_member(member, ctx)
     if name is not None and not ctx.pure and ctx.expect.claims and not any(m.binary for m in members):
         findings.append(binaries.no_binaries(name.tag_strings))
     return findings
@@ -65,7 +69,7 @@ def _contents(name: WheelName | None, archive: Archive, target: Target | None) -
 
 def _context(
     name: WheelName | None, layout: Layout, members: tuple[Member, ...], target: Target | None
-) -> _Context:
+) -> Context:
     claims = _claims(name)
     paths = [p for m in members if not m.is_dir and (p := installed_path(m.name, layout)) is not None]
     shipped = frozenset(posixpath.basename(p) for p in paths)
@@ -75,7 +79,7 @@ def _context(
         if isinstance(m.info, ElfInfo) and (where := installed_path(m.name, layout)) is not None
     }
     unreachable = {(u.needer, u.soname) for u in elfload.unreachable_vendored(elves, shipped)}
-    return _Context(
+    return Context(
         expect=binaries.Expectations(claims, target),
         layout=layout,
         installed=linkage.Installed.of(paths),
@@ -85,6 +89,36 @@ def _context(
         pure=name is not None and all(t.platform == "any" for t in name.tags),
         target=target,
     )
+
+
+def tree_context(
+    members: tuple[Member, ...], target: Target | None, *, library_dirs: tuple[str, ...] = ()
+) -> Context:
+    """The context of an installed tree: every file where it lies, no tags until `for_tags`.
+
+    A library in one of `library_dirs` (on LD_LIBRARY_PATH where the tree is deployed) is found
+    by the loader whatever RPATH its needer has.
+    """
+    ctx = _context(None, Layout(None, None, ()), members, target)
+    names = {m.name for m in members}
+    on_path = {p for p in ctx.unreachable if any(d + p[1] in names for d in library_dirs)}
+    return replace(ctx, unreachable=ctx.unreachable - on_path)
+
+
+def for_tags(ctx: Context, name: WheelName | None) -> Context:
+    """The same tree, with the tags of the distribution that installed a file (its WHEEL)."""
+    return replace(
+        ctx,
+        expect=binaries.Expectations(_claims(name), ctx.target),
+        interpreters=suffix.Interpreters.of(name.tags if name else ()),
+        pure=name is not None and all(t.platform == "any" for t in name.tags),
+    )
+
+
+def sort_findings(findings: list[Finding]) -> list[Finding]:
+    """Errors first, in check order; a finding seen twice (a member read twice) once."""
+    unique = dict.fromkeys(findings)
+    return sorted(unique, key=lambda f: (f.severity is not Severity.ERROR, _ORDER[f.check], f.member))
 
 
 def _claims(name: WheelName | None) -> tuple[PlatformClaim, ...]:
@@ -98,9 +132,10 @@ def _in_root(member: str, layout: Layout) -> bool:
     return layout.data_dir is None or not member.startswith(layout.data_dir + "/")
 
 
-def _member(member: Member, ctx: _Context) -> list[Finding]:
+def check_member(member: Member, ctx: Context) -> list[Finding]:
+    """Every per-binary check of one member; a file named as an extension module must be one."""
     if member.binary is None:
-        return _implausible(member)
+        return _implausible(member) or _not_a_binary(member, ctx)
     if ctx.pure:
         return binaries.check_pure(member.name, member.binary)
     if member.info is None:
@@ -133,13 +168,26 @@ def _implausible(member: Member) -> list[Finding]:
     return []
 
 
+def _not_a_binary(member: Member, ctx: Context) -> list[Finding]:
+    """`binary-format`: a file the target's loader would be asked to load (.so, .pyd, .dylib)
+    that is no binary at all: an import fails with "invalid ELF header" or the like."""
+    regular = stat.S_IFMT(member.mode) in (0, stat.S_IFREG)
+    if not member.read or not regular or not _EXTENSION.search(member.name):
+        return []
+    oses = [c.os for c in ctx.expect.claims if c.os is not None]
+    os_ = ctx.target.os if ctx.target is not None else next(iter(oses), None)
+    if os_ is None:
+        return []  # a pure wheel checked without a target: no format to hold it to
+    return binaries.check_not_binary(member.name, member.size, os_)
+
+
 def _java_class(member: Member) -> bool:
     # Java class files share the fat Mach-O magic (0xCAFEBABE); one that fails to parse as
     # Mach-O and is named .class is a class file, not a broken binary.
     return member.binary is BinaryFormat.MACHO and member.name.endswith(".class")
 
 
-def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: _Context) -> Iterator[Finding]:
+def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: Context) -> Iterator[Finding]:
     where = installed_path(member.name, ctx.layout)
     if isinstance(info, ElfInfo):
         yield from _elf(member.name, where, info, ctx)
@@ -152,7 +200,7 @@ def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: _Context
         )
 
 
-def _elf(member: str, where: str | None, info: ElfInfo, ctx: _Context) -> Iterator[Finding]:
+def _elf(member: str, where: str | None, info: ElfInfo, ctx: Context) -> Iterator[Finding]:
     wrong_libc = binaries.check_libc(member, info, ctx.expect)
     if wrong_libc:
         yield from wrong_libc  # symbol versions and allow-lists of the other libc say nothing more
@@ -168,7 +216,7 @@ def _elf(member: str, where: str | None, info: ElfInfo, ctx: _Context) -> Iterat
         yield from abi3.check_abi3(member, info, floor)
 
 
-def _musl_policies(ctx: _Context, arch: str) -> list[Policy]:
+def _musl_policies(ctx: Context, arch: str) -> list[Policy]:
     policies = load_policies()
     found = [policies.for_tag(c.tag) for c in ctx.expect.claims if c.family is Family.MUSLLINUX]
     target = ctx.target

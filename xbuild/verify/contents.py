@@ -36,3 +36,5 @@ class Archive:
     findings: tuple[Finding, ...] = ()
     readable: bool = True  # False: not a zip at all, members is empty
     complete: bool = True  # False: some member was not read (limits, encryption, damage)
+    # Installed trees: the import roots ("" or a prefix ending in /) holding the dist-info dirs.
+    roots: tuple[str, ...] = ("",)

@@ -73,14 +73,51 @@ def installed_path(name: str, layout: Layout) -> str | None:
 
 
 def check_paths(entries: Sequence[Member], layout: Layout) -> list[Finding]:
+    findings = check_names(entries)
+    for entry in entries:
+        findings += _tree_problems(entry.name, layout)
+    findings += _collisions([e.name for e in entries])
+    return findings
+
+
+def check_names(entries: Sequence[Member]) -> list[Finding]:
+    """The `path` rules any archive or tree must meet, wheel or installed: safe, unique names of
+    regular files."""
     findings: list[Finding] = []
     for entry in entries:
         findings += _name_problems(entry.name)
         findings += _kind_problems(entry)
-        findings += _tree_problems(entry.name, layout)
     findings += _duplicates([e.name for e in entries])
-    findings += _collisions([e.name for e in entries])
     return findings
+
+
+# Where an installed tree keeps its distributions: at the top (a function zip, `pip install
+# --target`), under python/ (a Lambda layer) or python/lib/pythonX.Y/site-packages/ (a layer
+# for one runtime). Lambda puts /opt/python and that site-packages on sys.path.
+_SITE = re.compile(r"^((?:python/(?:lib/python\d+\.\d+/site-packages/)?)?)[^/]+\.dist-info/")
+_LAYER_SITE = re.compile(r"^python/lib/python\d+\.\d+/site-packages/")
+
+
+def site_roots(names: Iterable[str]) -> tuple[str, ...]:
+    """The import roots of an installed tree ("" or a prefix ending in `/`), longest first.
+
+    Roots are where `*.dist-info` directories are; a tree without any (its metadata stripped)
+    is rooted at the layer site-packages directories, else at python/ when everything is under
+    it, else at the top.
+    """
+    listed = list(names)
+    roots = {m.group(1) for n in listed if (m := _SITE.match(n))}
+    if not roots:
+        roots = {m.group(0) for n in listed if (m := _LAYER_SITE.match(n))}
+    if not roots:
+        layer = bool(listed) and all(n.startswith("python/") for n in listed)
+        roots = {"python/" if layer else ""}
+    return tuple(sorted(roots, key=lambda r: (-len(r), r)))
+
+
+def root_of(name: str, roots: Sequence[str]) -> str | None:
+    """The import root a member is under (roots longest first); None when it is under none."""
+    return next((r for r in roots if name.startswith(r)), None)
 
 
 def _name_problems(name: str) -> list[Finding]:

@@ -60,9 +60,17 @@ def warning(check: Check, member: str, message: str) -> Finding:
     return Finding(check, Severity.WARNING, member, message)
 
 
+class Kind(StrEnum):
+    """What a path was verified as; part of the JSON contract."""
+
+    WHEEL = "wheel"
+    INSTALLED = "installed"  # a Lambda function or layer zip, or a `pip install --target` tree
+
+
 @dataclass(frozen=True, kw_only=True)
 class WheelReport:
-    """The verdict on one wheel. `name`, `version` and `tags` are empty when the filename is invalid."""
+    """The verdict on one wheel or installed tree. For a wheel, `name`, `version` and `tags` are
+    empty when the filename is invalid; an installed tree has none, and lists `distributions`."""
 
     path: Path
     ok: bool
@@ -70,6 +78,8 @@ class WheelReport:
     name: str = ""
     version: str = ""
     tags: tuple[str, ...] = ()
+    kind: Kind = Kind.WHEEL
+    distributions: tuple[str, ...] = ()  # "name version" of each installed distribution
 
     @property
     def errors(self) -> tuple[Finding, ...]:
@@ -86,5 +96,7 @@ class WheelReport:
             "name": self.name,
             "version": self.version,
             "tags": list(self.tags),
+            "kind": str(self.kind),
+            "distributions": list(self.distributions),
             "findings": [f.to_json() for f in self.findings],
         }

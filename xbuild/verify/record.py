@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import csv
+import posixpath
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from xbuild.verify.contents import Member
-from xbuild.verify.model import Check, Finding, error
+from xbuild.verify.model import Check, Finding, error, warning
 
 STRONG_ALGORITHMS = frozenset(
     {"sha256", "sha384", "sha512", "sha3_256", "sha3_384", "sha3_512", "blake2b", "blake2s"}
@@ -176,3 +177,74 @@ def _compare(member: Member, row: RecordRow) -> list[Finding]:
             )
         )
     return findings
+
+
+def installed_name(root: str, path: str) -> tuple[str, bool] | None:
+    """The tree member a RECORD row of an installed distribution names (its root prefixed), and
+    whether the row points outside that root; None for an absolute path.
+
+    pip --target records console scripts as ../../bin/x (relative to the staging lib directory it
+    installs into) and then moves bin/ into the target, so an escaping row is looked for under
+    the root with its leading `..` segments dropped.
+    """
+    if path.startswith("/") or path[1:2] == ":":
+        return None
+    parts = posixpath.normpath(path).split("/")
+    escaped = parts[0] == ".."
+    while parts and parts[0] == "..":
+        parts.pop(0)
+    if not parts or parts == ["."]:
+        return None
+    return root + "/".join(parts), escaped
+
+
+def check_installed_record(
+    dist_info: str, root: str, record: bytes | None, present: Mapping[str, Member]
+) -> tuple[list[Finding], frozenset[str]]:
+    """RECORD of an installed distribution against the tree; also returns the members it claims.
+
+    Unlike a wheel's RECORD this one may list bytecode without a digest, bytecode that is gone
+    (bundles strip it) and scripts that were never shipped; a file removed after install is a
+    warning, a file changed after install an error.
+    """
+    record_name = f"{dist_info}/RECORD"
+    if record is None:
+        return [
+            error(
+                Check.RECORD,
+                record_name,
+                "RECORD is missing: the files of this distribution cannot be checked; reinstall it "
+                "with pip, uv or `xbuild bundle`",
+            )
+        ], frozenset()
+    parsed = parse_record(record)
+    findings = [error(Check.RECORD, record_name, f"{p}; reinstall it") for p in parsed.problems]
+    findings += _duplicates(record_name, parsed.rows)
+    claimed: set[str] = set()
+    for row in parsed.rows:
+        resolved = installed_name(root, row.path)
+        if resolved is None or row.path.endswith("/"):
+            continue
+        name, escaped = resolved
+        member = present.get(name)
+        if member is None:
+            if not escaped and not _bytecode(name):
+                findings.append(_removed(name))
+            continue
+        claimed.add(name)
+        if name != record_name and not member.is_dir and not (_bytecode(name) and not row.digest):
+            findings += _member(member, row)
+    return findings, frozenset(claimed)
+
+
+def _bytecode(name: str) -> bool:
+    return name.endswith((".pyc", ".pyo"))
+
+
+def _removed(name: str) -> Finding:
+    return warning(
+        Check.RECORD,
+        name,
+        "listed in RECORD but missing from the tree: removed after install (stripped on purpose, "
+        "or an incomplete copy); an import of it will fail",
+    )

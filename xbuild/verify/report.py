@@ -10,7 +10,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from xbuild.target import Target
-from xbuild.verify.model import Finding, Severity, WheelReport
+from xbuild.verify.model import Finding, Kind, Severity, WheelReport
 
 
 def to_json(reports: Sequence[WheelReport], target: Target | None) -> dict[str, Any]:
@@ -68,8 +68,16 @@ def to_github(reports: Sequence[WheelReport]) -> str:
                 f"{_data(_one_line(finding))}"
             )
     ok = sum(r.ok for r in reports)
-    lines.append(f"xbuild verify: {ok} of {len(reports)} wheel(s) passed")
+    lines.append(f"xbuild verify: {ok} of {counted(reports)} passed")
     return "\n".join(lines) + "\n"
+
+
+def counted(reports: Sequence[WheelReport]) -> str:
+    """ "3 wheel(s)", "1 installed tree(s)" or "2 wheel(s) and 1 installed tree(s)"."""
+    trees = sum(r.kind is Kind.INSTALLED for r in reports)
+    wheels = len(reports) - trees
+    parts = [f"{wheels} wheel(s)"] if wheels or not trees else []
+    return " and ".join([*parts, f"{trees} installed tree(s)"] if trees else parts)
 
 
 def _one_line(finding: Finding) -> str:

@@ -1,0 +1,114 @@
+"""The first Ctrl-C or SIGTERM stops what the run started, then unwinds as one exception.
+
+Modules that start things the interpreter cannot stop on its own (containers, subprocess
+groups) register a stopper with `on_interrupt`. The handler runs every stopper once, so threads
+blocked on those things wake up, and raises `Interrupted` in the main thread: `finally` blocks
+then remove temp data as on any error. Further signals while unwinding are ignored, so a second
+Ctrl-C cannot cut the cleanup short.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from types import FrameType
+
+log = logging.getLogger(__name__)
+
+Stopper = Callable[[], object]
+_STOPPERS: dict[str, Stopper] = {}
+_CLEANUPS: dict[str, Stopper] = {}
+_STOPPING = threading.Event()
+_DEPTH = [0]
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT or SIGTERM arrived; exit with 128 + the signal number (130 or 143)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+    @property
+    def exit_code(self) -> int:
+        return 128 + self.signum
+
+
+def exit_code(exc: KeyboardInterrupt) -> int:
+    """130 for Ctrl-C (also a plain KeyboardInterrupt), 143 for SIGTERM."""
+    return exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT
+
+
+def on_interrupt(name: str, stopper: Stopper) -> None:
+    """Register (or replace) the stopper called `name`; it must be quick and never raise."""
+    _STOPPERS[name] = stopper
+
+
+def after_interrupt(name: str, cleanup: Stopper) -> None:
+    """Register a cleanup that runs once the interrupted run has unwound (temp data removal)."""
+    _CLEANUPS[name] = cleanup
+
+
+def stopping() -> bool:
+    """True once a signal arrived: workers check it before starting anything new."""
+    return _STOPPING.is_set()
+
+
+def check() -> None:
+    """Raise Interrupted in a worker thread once the run is stopping."""
+    if _STOPPING.is_set():
+        raise Interrupted(signal.SIGINT)
+
+
+def stop_everything() -> None:
+    _STOPPING.set()
+    _run_all(_STOPPERS)
+
+
+def _run_all(callbacks: dict[str, Stopper]) -> None:
+    for name, callback in list(callbacks.items()):
+        try:
+            callback()
+        except Exception as exc:  # one failing callback must not keep the others from running
+            log.debug("interrupt callback %s: %s", name, exc)
+
+
+def _handle(signum: int, frame: FrameType | None) -> None:
+    if _STOPPING.is_set():
+        return  # already unwinding from the first signal
+    stop_everything()
+    raise Interrupted(signum)
+
+
+@contextmanager
+def trapped() -> Iterator[None]:
+    """SIGINT and SIGTERM raise Interrupted inside this block (main thread; nesting is fine).
+
+    The `after_interrupt` cleanups run when the outermost block ends by an interrupt, after the
+    stack has unwound.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    outermost = _DEPTH[0] == 0
+    previous = {}
+    if outermost:
+        _STOPPING.clear()
+        previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
+    _DEPTH[0] += 1
+    try:
+        yield
+    except KeyboardInterrupt:
+        if outermost:
+            if not _STOPPING.is_set():
+                stop_everything()  # a KeyboardInterrupt raised without our handler (e.g. tests)
+            _run_all(_CLEANUPS)
+        raise
+    finally:
+        _DEPTH[0] -= 1
+        if outermost:
+            for signum, handler in previous.items():
+                signal.signal(signum, handler)
