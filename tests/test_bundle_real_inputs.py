@@ -116,6 +116,7 @@ def test_real_exports_bundle_exactly_the_locked_set(
     fixture: str, arch: str, cache: Path, tmp_path: Path
 ) -> None:
     out = tmp_path / "out [ü]" / "function.zip"
+    out.parent.mkdir()
     target = f"aws-lambda-python3.12-{arch}"
     done = _run(["bundle", "-r", str(REAL / fixture), "-p", target, "-o", str(out)], cache, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -51,7 +51,7 @@ def test_text_pass(good: Path) -> None:
     assert "target: manylinux_2_28_x86_64 cp312" in out
     row = next(line for line in out.splitlines() if line.strip().startswith("demo"))
     assert row.split() == ["demo", "1.0", "cp312-cp312-manylinux_2_17_x86_64", "ok"]
-    assert "1 wheel(s): 1 passed, 0 refused, 0 warning(s)" in out
+    assert "1 wheel: 1 passed, 0 refused, 0 warnings" in out
 
 
 def test_text_refusal(mixed: Path) -> None:
@@ -59,7 +59,7 @@ def test_text_refusal(mixed: Path) -> None:
     assert code == 1
     assert "refused" in out
     assert "ERROR" in out and "binary-format broken/_xb.cpython-312-darwin.so" in out
-    assert "2 wheel(s): 1 passed, 1 refused" in out
+    assert "2 wheels: 1 passed, 1 refused" in out
 
 
 def test_text_without_target_says_so(good: Path) -> None:
@@ -102,7 +102,7 @@ def test_github(mixed: Path) -> None:
     assert code == 1
     errors = [line for line in out.splitlines() if line.startswith("::error file=")]
     assert errors and "broken-1.0-" in errors[0] and "title=xbuild verify%3A binary-format::" in errors[0]
-    assert "xbuild verify: 1 of 2 wheel(s) passed" in out
+    assert "xbuild verify: 1 of 2 wheels passed" in out
 
 
 def test_github_warning(tmp_path: Path) -> None:
@@ -144,9 +144,9 @@ def test_lambda_zip_text(tmp_path: Path) -> None:
     code, out, _ = run(lambda_zip(tmp_path), *LAMBDA)
     assert code == 0
     row = next(line for line in out.splitlines() if line.strip().startswith("fünction"))
-    assert row.split()[-4:] == ["installed:", "2", "distribution(s)", "ok"]
+    assert row.split()[-4:] == ["installed:", "2", "distributions", "ok"]
     assert "WARNING record app handler.py: is a file no installed distribution's RECORD lists" in out
-    assert "1 installed tree(s): 1 passed, 0 refused, 1 warning(s)" in out
+    assert "1 installed tree: 1 passed, 0 refused, 1 warning" in out
 
 
 def test_lambda_zip_with_foreign_extension_is_refused(tmp_path: Path) -> None:
@@ -177,7 +177,7 @@ def test_lambda_zip_junit_and_github(tmp_path: Path) -> None:
     code, out, _ = run(bad, *LAMBDA, "--format", "github")
     assert code == 1
     assert f"title=xbuild verify%3A arch::{NATIVE}: is built for aarch64" in out
-    assert "::warning file=" in out and "xbuild verify: 0 of 1 installed tree(s) passed" in out
+    assert "::warning file=" in out and "xbuild verify: 0 of 1 installed tree passed" in out
 
 
 def test_pip_target_style_directory(tmp_path: Path) -> None:

@@ -17,11 +17,20 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def first_xbuild_commands() -> list[list[str]]:
-    """The `.venv/bin/xbuild ...` lines of the README's first sh block, continuations joined."""
+    """The `.venv/bin/xbuild ...` steps of the README's first sh block (lines joined, `&&` split)."""
     block = re.search(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
     assert block is not None
     lines = block.group(1).replace("\\\n", " ").splitlines()
-    return [shlex.split(line)[1:] for line in lines if line.startswith(".venv/bin/xbuild ")]
+    steps = [step.strip() for line in lines for step in line.split("&&")]
+    return [shlex.split(step)[1:] for step in steps if step.startswith(".venv/bin/xbuild ")]
+
+
+def test_two_commands_set_up_and_test() -> None:
+    block = re.search(r"```sh\n(.*?)```", (ROOT / "README.md").read_text(), re.DOTALL)
+    assert block is not None
+    lines = block.group(1).strip().splitlines()
+    assert len(lines) == 2 and lines[0].startswith("./scripts/bootstrap.sh && ")
+    assert lines[1] == "./scripts/test.sh"
 
 
 def test_the_first_commands_are_the_main_job() -> None:

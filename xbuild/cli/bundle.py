@@ -12,7 +12,7 @@ from xbuild.build.orchestrate import BuildSettings, carry_out
 from xbuild.bundle.install import Layout
 from xbuild.bundle.make import BundleSettings, make_bundle, parse_strip
 from xbuild.bundle.size import LAMBDA_UNZIPPED, LAMBDA_ZIPPED, Limits, parse_size
-from xbuild.cli import console
+from xbuild.cli import console, progress
 from xbuild.cli.build import render as render_build
 from xbuild.cli.flags import options_from, resolution_flags
 from xbuild.cli.planning import build_host, plan_for_build
@@ -92,12 +92,9 @@ def bundle_command(
                 f"for {plan.target.platform_label}",
                 markup=False,
             )
-            built = carry_out(
-                plan,
-                client,
-                build_host(options, plan.target),
-                BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs),
-            )
+            with progress.reporter() as report:
+                steps = BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs, progress=report)
+                built = carry_out(plan, client, build_host(options, plan.target), steps)
         if not built.ok:
             render_build(built)
             raise typer.Exit(1)

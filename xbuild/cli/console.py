@@ -16,6 +16,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from xbuild.util.text import plural as plural  # noqa: PLC0414 (re-export: console.plural)
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
@@ -52,11 +54,6 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     from rich.text import Text
 
     return Text.assemble(*parts)
-
-
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """`1 wheel`, `2 wheels`, `0 entries` (pass `many` for irregular plurals)."""
-    return f"{count} {word if count == 1 else (many or word + 's')}"
 
 
 def dumps(data: Any) -> str:

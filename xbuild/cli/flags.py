@@ -27,7 +27,7 @@ _SPEC: tuple[tuple[str, Any, Any], ...] = (
         list[str] | None,
         typer.Argument(
             None,
-            metavar="[REQ]...",
+            metavar="REQ",
             help="PEP 508 requirements, local project directories, sdists or wheels.",
             show_default=False,
         ),

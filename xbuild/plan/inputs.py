@@ -328,7 +328,10 @@ def _read_file(acc: _Collector, path: Path, *, constraint: bool, environ: Mappin
         resolved = path.resolve()
         text = resolved.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
-        raise InputError(f"cannot read requirements file {path}: {exc}") from exc
+        raise InputError(
+            f"cannot read requirements file {path}: {exc}",
+            hint="check the path (relative paths in a file are relative to that file)",
+        ) from exc
     if (resolved, constraint) in acc.seen:
         return  # nested includes may repeat; pip reads each once
     acc.seen.add((resolved, constraint))
