@@ -14,6 +14,7 @@ from xbuild.bundle.install import Layout
 from xbuild.bundle.make import (
     MARKER,
     BundleSettings,
+    check_output,
     make_bundle,
     manifest_path,
     output_names_directory,
@@ -157,3 +158,15 @@ def test_full_output_disk_is_an_input_error(wheels: list[Path], tmp_path: Path) 
             make_bundle([*wheels, big], TARGET, _settings(folder / "function.zip", Layout.LAMBDA))
         assert list(folder.iterdir()) == []
     assert "no space left" in caught.value.message
+
+
+def test_check_output_refuses_before_any_work(tmp_path: Path) -> None:
+    """The CLI calls it before planning: no wheels, no target, nothing written."""
+    project = _project(tmp_path)
+    with pytest.raises(RefusedError):
+        check_output(project, Layout.DIR)
+    check_output(project, Layout.DIR, force=True)
+    with pytest.raises(UsageError):
+        check_output(tmp_path / "new", Layout.LAMBDA, out_is_dir=True)
+    check_output(tmp_path / "new", Layout.DIR, out_is_dir=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == [project.name]

@@ -73,10 +73,9 @@ def manifest_path(out: Path) -> Path:
     return out.with_name(out.name + ".manifest.json")
 
 
-def check_output(settings: BundleSettings) -> None:
+def check_output(out: Path, layout: Layout, *, force: bool = False, out_is_dir: bool = False) -> None:
     """Refuse an output that cannot be written or whose writing would lose the user's files.
     Cheap and without side effects: the CLI calls it before planning, make_bundle again."""
-    out = settings.out
     if out.name in ("", ".", ".."):
         raise UsageError(
             f"-o {out} names the current or parent directory, which the bundle would replace",
@@ -84,11 +83,11 @@ def check_output(settings: BundleSettings) -> None:
         )
     if not out.resolve().parent.is_dir():
         raise InputError(f"cannot write {out}: {out.resolve().parent} does not exist", hint="create it first")
-    if settings.layout is Layout.DIR:
-        _check_dir_output(out, settings.force)
-    elif settings.out_is_dir or out.is_dir():
+    if layout is Layout.DIR:
+        _check_dir_output(out, force)
+    elif out_is_dir or out.is_dir():
         raise UsageError(
-            f"-o {out} names a directory, but --layout {settings.layout} writes a zip file",
+            f"-o {out} names a directory, but --layout {layout} writes a zip file",
             hint=f"name the zip inside it (-o {out / 'function.zip'}), or use --layout dir",
         )
     if manifest_path(out).is_dir():
@@ -110,7 +109,7 @@ def _check_dir_output(out: Path, force: bool) -> None:
 
 
 def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
-    check_output(settings)
+    check_output(settings.out, settings.layout, force=settings.force, out_is_dir=settings.out_is_dir)
     _verify_wheels(wheels, target)
     for path in settings.includes:
         if not path.exists():
