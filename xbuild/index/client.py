@@ -414,7 +414,7 @@ def _location_url(location: str) -> str:
 
 def _refuse_local_links(files: Iterable[DistFile], page_url: str) -> None:
     """A remote page must not make xbuild read this machine's files."""
-    local = next((f for f in files if not f.url.startswith(("http://", "https://"))), None)
+    local = next((f for f in files if not f.url[:8].lower().startswith(("http://", "https://"))), None)
     if local is not None:
         raise RefusedError(
             f"remote page {redact_url(page_url)} links {local.filename} at {redact_url(local.url)}, "
