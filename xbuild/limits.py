@@ -41,9 +41,8 @@ class Limits:
     max_page_bytes: int = 256 * MiB
     # A distribution file streamed to disk.
     max_download_bytes: int = 32 * GiB
-    # PEP 691 JSON: integers longer than this are refused (CPython refuses > 4300 digits with a
-    # ValueError of its own); nesting is bounded by the interpreter's recursion limit.
-    max_json_number_digits: int = 64
+    # PEP 691 JSON needs no field here: CPython refuses integers over 4300 digits and nesting
+    # past the recursion limit, and xbuild.index.pages turns both into a clear error.
     # Wall-clock bound for one page or metadata fetch, and for one download, on top of the
     # per-read timeout, so a server trickling a byte now and then still fails in bounded time.
     page_seconds: float = 300.0
