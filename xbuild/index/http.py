@@ -345,27 +345,30 @@ class _Budget:
         self._started = time.monotonic()
         self.received = 0
 
+    @property
+    def _shown(self) -> str:
+        return redact_url(self._url)  # only for a message: not worth a urlsplit per chunk
+
     def spend(self, size: int) -> None:
         self.received += size
-        shown = redact_url(self._url)
         if self._cancelled.is_set():
-            raise UsageError(f"stopped fetching {shown}: the index client was closed")
+            raise UsageError(f"stopped fetching {self._shown}: the index client was closed")
         if self.received > self._max_bytes:
             raise RefusedError(
-                f"{shown} is larger than the {self._max_bytes:,}-byte limit (after decompression)",
+                f"{self._shown} is larger than the {self._max_bytes:,}-byte limit (after decompression)",
                 hint="the server sent far more than any real index does; check the index URL "
                 "(a caller of the library can raise xbuild.limits.Limits)",
             )
         elapsed = time.monotonic() - self._started
         if elapsed > self._seconds:
             raise EngineError(
-                f"{shown} took longer than {self._seconds:g} s to arrive",
+                f"{self._shown} took longer than {self._seconds:g} s to arrive",
                 hint="the server or a proxy is stalling; try again later or use another index",
             )
         slow = elapsed > self._limits.slow_grace_seconds
         if slow and self.received < elapsed * self._limits.min_bytes_per_second:
             raise EngineError(
-                f"{shown} trickles in at {self.received / elapsed:.0f} bytes/s "
+                f"{self._shown} trickles in at {self.received / elapsed:.0f} bytes/s "
                 f"(under {self._limits.min_bytes_per_second} bytes/s for {elapsed:.0f} s)",
                 hint="the server or a proxy is stalling; try again later or use another index",
             )
