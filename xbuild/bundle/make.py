@@ -81,8 +81,8 @@ def check_output(out: Path, layout: Layout, *, force: bool = False, out_is_dir: 
             f"-o {out} names the current or parent directory, which the bundle would replace",
             hint="name a new file or directory, e.g. -o dist/function.zip or -o dist/bundle/ --layout dir",
         )
-    if not out.resolve().parent.is_dir():
-        raise InputError(f"cannot write {out}: {out.resolve().parent} does not exist", hint="create it first")
+    if not out.absolute().parent.is_dir():
+        raise InputError(f"cannot write {out}: {out.absolute().parent} does not exist", hint="create it first")
     if layout is Layout.DIR:
         _check_dir_output(out, force)
     elif out_is_dir or out.is_dir():
@@ -126,7 +126,8 @@ def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) ->
 def _make(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
     """Stage everything beside the output, then swap output and manifest in together."""
     out = settings.out
-    with tempfile.TemporaryDirectory(prefix=".xbuild-bundle-", dir=out.resolve().parent) as tmp:
+    # Beside the output's own name (not a symlink's target), so every rename stays on one file system.
+    with tempfile.TemporaryDirectory(prefix=".xbuild-bundle-", dir=out.absolute().parent) as tmp:
         root = Path(tmp) / "root"
         installed = install_wheels(wheels, root, settings.layout, settings.limits)
         _include(settings.includes, site_root(root, settings.layout), target)
