@@ -81,8 +81,9 @@ def check_output(out: Path, layout: Layout, *, force: bool = False, out_is_dir: 
             f"-o {out} names the current or parent directory, which the bundle would replace",
             hint="name a new file or directory, e.g. -o dist/function.zip or -o dist/bundle/ --layout dir",
         )
-    if not out.absolute().parent.is_dir():
-        raise InputError(f"cannot write {out}: {out.absolute().parent} does not exist", hint="create it first")
+    parent = out.absolute().parent
+    if not parent.is_dir():
+        raise InputError(f"cannot write {out}: {parent} does not exist", hint="create it first")
     if layout is Layout.DIR:
         _check_dir_output(out, force)
     elif out_is_dir or out.is_dir():
