@@ -16,7 +16,7 @@ from xbuild.config import ProjectConfig, load_config
 from xbuild.errors import UsageError
 from xbuild.index.urls import index_urls_from_env
 from xbuild.plan.model import PrereleaseMode, SourcePolicy
-from xbuild.routes.base import RouteName
+from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, RouteName
 from xbuild.target import Arch, Target
 
 PYPI = "https://pypi.org/simple"
@@ -49,6 +49,7 @@ class Flags:
     offline: bool = False
     image: str | None = None
     route: str | None = None
+    build_timeout: float | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -74,6 +75,7 @@ class Options:
     image: str | None = None
     route: RouteName | None = None
     no_deps: bool = False  # pip's --no-deps: only what was asked for
+    build_timeout: float | None = DEFAULT_BUILD_TIMEOUT  # seconds per build or metadata hook; None: none
     engines: tuple[tuple[Arch, str], ...] = ()  # arch -> DOCKER_HOST-style URL
     config: ProjectConfig = field(default_factory=ProjectConfig)
     environ: Mapping[str, str] = field(default_factory=dict)
@@ -134,6 +136,7 @@ def resolve_options(
         offline=flags.offline,
         image=flags.image or _configured_image(config, platform, target),
         route=parse_route(flags.route),
+        build_timeout=parse_timeout(flags.build_timeout),
         engines=engines(config, env),
         config=config,
         environ=env,
@@ -145,6 +148,15 @@ def _configured_image(config: ProjectConfig, platform: str | None, target: Targe
         if key and key in config.images:
             return config.images[key]
     return None
+
+
+def parse_timeout(seconds: float | None) -> float | None:
+    """0 means no limit; the default is half an hour per build."""
+    if seconds is None:
+        return DEFAULT_BUILD_TIMEOUT
+    if seconds < 0:
+        raise UsageError(f"a build timeout of {seconds:g} s", hint="give seconds > 0, or 0 for no limit")
+    return None if seconds == 0 else seconds
 
 
 def parse_policy(text: str) -> SourcePolicy:

@@ -7,6 +7,7 @@ for the image's Python and platform, fetched with hash checks, and mounted read-
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tarfile
@@ -174,9 +175,14 @@ def environment_wheels(
 
 
 def _shared(folder: Path) -> Path:
-    """Make the wheels readable by the container's unprivileged user (downloads are 0600)."""
-    folder.chmod(0o755)
-    for wheel in folder.iterdir():
-        if wheel.is_file() and not wheel.is_symlink():
-            wheel.chmod(0o644)
+    """Make the wheels readable by the container's unprivileged user (downloads are 0600).
+
+    A cache shared with other users may hold files we cannot chmod: they are theirs, and
+    already readable or not is then for the build to report.
+    """
+    for path in (folder, *folder.iterdir()):
+        if path.is_symlink():
+            continue
+        with contextlib.suppress(OSError):
+            path.chmod(0o755 if path.is_dir() else 0o644)
     return folder

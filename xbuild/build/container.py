@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import EngineError
-from xbuild.host.cache import RUN_ID
+from xbuild.host.cache import RUN_ID, on_sweep
 from xbuild.util import signals
 
 log = logging.getLogger(__name__)
@@ -327,3 +327,16 @@ def cleanup_run(run_id: str = RUN_ID, engine_url: str | None = None) -> int:
         return len(found)
     finally:
         client.close()
+
+
+def _sweep_dead_run(run_id: str) -> None:
+    """A killed run could not remove its containers: the next run does, by the dead run's label."""
+    try:
+        removed = cleanup_run(run_id)
+    except EngineError:
+        return
+    if removed:
+        log.info("removed %d container(s) left by interrupted run %s", removed, run_id)
+
+
+on_sweep("containers", _sweep_dead_run)

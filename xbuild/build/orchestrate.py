@@ -31,7 +31,7 @@ from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import IndexClient
 from xbuild.index.hashing import sha256_file
 from xbuild.plan.model import Action, Plan, PlannedDist
-from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
+from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, BuildJob, RouteName, Verdict
 from xbuild.routes.container import repair_platform
 from xbuild.routes.registry import ROUTES
 from xbuild.target import Target
@@ -39,7 +39,6 @@ from xbuild.util import signals
 from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
-DEFAULT_BUILD_TIMEOUT = 1800.0  # seconds per source build (--build-timeout)
 Progress = Callable[[str, str, str], None]  # (package, route, state)
 
 
@@ -55,7 +54,7 @@ class Outcome:
     log_path: Path | None = None
     error: str | None = None
     findings: tuple[Any, ...] = ()
-    exit_code: ExitCode = ExitCode.REFUSED  # of the error, when there is one
+    exit_code: ExitCode = ExitCode.OK  # of the failure: REFUSED (verification) or ENGINE (build)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -70,7 +69,7 @@ class BuildResult:
 
     @property
     def exit_code(self) -> ExitCode:
-        """The gravest failure's code (an unreachable index is 3, a refused wheel 1), else 0."""
+        """The most serious failure's exit code: 3 when a build failed or timed out, else 1."""
         failed = [o.exit_code for o in self.outcomes if o.wheel is None]
         return max(failed, default=ExitCode.OK)
 
@@ -133,7 +132,7 @@ def _all(
     try:
         futures = [pool.submit(_one, d, plan, client, host, settings, staging) for d in plan.distributions]
         return [f.result() for f in futures]
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, signals.Interrupted):
         if not signals.stopping():  # raised without a signal: stop the workers' containers too
             signals.stop_everything()
         raise
@@ -200,6 +199,7 @@ def _verified(outcome: Outcome, target: Target, settings: BuildSettings) -> Outc
         outcome,
         wheel=None,
         findings=tuple(report.findings),
+        exit_code=ExitCode.REFUSED,
         error=f"{kept.name} does not fit {target.platform_label}: {summary}\n  kept in {kept}",
     )
 

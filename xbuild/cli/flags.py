@@ -144,6 +144,16 @@ _SPEC: tuple[tuple[str, Any, Any], ...] = (
         ),
     ),
     (
+        "build_timeout",
+        float | None,
+        typer.Option(
+            None,
+            "--build-timeout",
+            metavar="SECONDS",
+            help="Stop a source build or metadata hook after SECONDS (default 1800; 0: no limit); exit 3.",
+        ),
+    ),
+    (
         "route",
         str | None,
         typer.Option(
@@ -200,6 +210,7 @@ def _flags(shared: dict[str, Any]) -> Flags:
         offline=shared["offline"],
         image=shared["image"],
         route=shared["route"],
+        build_timeout=shared["build_timeout"],
     )
 
 

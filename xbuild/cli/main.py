@@ -144,9 +144,9 @@ def report(exc: XbuildError) -> int:
     return int(exc.exit_code)
 
 
-def _interrupted(exc: KeyboardInterrupt) -> int:
+def _interrupted() -> int:
     console.err.print("interrupted", markup=False)
-    return signals.exit_code(exc)  # 130, or 143 for SIGTERM
+    return 130
 
 
 def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
@@ -170,15 +170,16 @@ def main(argv: list[str] | None = None) -> int:
         name = _command(args)
         build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
     except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
-        interrupt = _interrupt_in(exc)
-        if interrupt is not None:
-            return _interrupted(interrupt)
+        if isinstance(exc, signals.Interrupted):  # signals.trapped() has said "interrupted"
+            return int(exc.code or 130)
+        if _interrupt_in(exc) is not None:
+            return _interrupted()
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else int(ExitCode.USAGE))
     except XbuildError as exc:
         return report(exc)
-    except KeyboardInterrupt as exc:
-        return _interrupted(exc)
+    except KeyboardInterrupt:
+        return _interrupted()
     except OSError as exc:  # a full, read-only or unwritable disk, or a directory where a file goes
         error = user_os_error(exc)
         if error is None:
@@ -199,6 +200,6 @@ def _internal(exc: Exception) -> int:
 def run() -> None:
     try:
         code = main()
-    except KeyboardInterrupt as exc:  # a second Ctrl-C while the first was being handled
-        code = _interrupted(exc)
+    except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
+        code = _interrupted()
     sys.exit(code)

@@ -7,6 +7,7 @@ free again, i.e. whose process is gone (killed, crashed, power cut).
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import hashlib
 import json
@@ -16,7 +17,7 @@ import shutil
 import tempfile
 import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
 from filelock import FileLock, Timeout
@@ -28,6 +29,13 @@ log = logging.getLogger("xbuild.host")
 RUN_ID = uuid.uuid4().hex[:12]
 # Per-run folders under the cache root that only that run uses; swept once the run is gone.
 RUN_FOLDERS = ("work", "bundle-wheels")
+# What else a dead run may have left outside the cache (its containers), removed by run id.
+_SWEEP_HOOKS: dict[str, Callable[[str], object]] = {}
+
+
+def on_sweep(name: str, hook: Callable[[str], object]) -> None:
+    """Register a hook called with each dead run's id when its leftovers are swept."""
+    _SWEEP_HOOKS[name] = hook
 
 
 def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
@@ -123,6 +131,8 @@ class RunScratch:
                 log.debug("cannot claim run scratch in %s: %s", self.runs, exc)
                 return
             self._lock = lock
+            # A run that ends normally leaves nothing to sweep: not even its lock file.
+            atexit.register(self.release)
         sweep(self.root, keep=self.run_id)
 
     def track(self, path: Path) -> Path:
@@ -138,6 +148,17 @@ class RunScratch:
     def clean(self) -> None:
         """Remove everything this run made that is scratch (the run goes on holding its lock)."""
         _remove_run(self.root, self.run_id)
+
+    def release(self) -> None:
+        """At exit: remove the scratch, then the lock file, then let go of the lock."""
+        with self._guard:
+            lock, self._lock = self._lock, None
+        if lock is None:
+            return
+        self.clean()
+        with contextlib.suppress(OSError):
+            (self.runs / f"{self.run_id}.lock").unlink()
+        lock.release()
 
 
 def sweep(root: Path, keep: str = RUN_ID) -> list[str]:
@@ -164,9 +185,44 @@ def sweep(root: Path, keep: str = RUN_ID) -> list[str]:
             swept.append(run_id)
         finally:
             lock.release()
+    swept += _orphans(root, keep)
+    for run_id in swept:
+        for name, hook in list(_SWEEP_HOOKS.items()):
+            try:
+                hook(run_id)
+            except Exception as exc:  # e.g. no engine now: nothing of that kind to remove then
+                log.debug("sweeping %s of run %s: %s", name, run_id, exc)
     if swept:
         log.info("removed scratch data left by %d interrupted run(s): %s", len(swept), ", ".join(swept))
     return swept
+
+
+def _orphans(root: Path, keep: str) -> list[str]:
+    """Run folders with no lock file at all: a run claims its lock before making any of them."""
+    found = []
+    for folder in RUN_FOLDERS:
+        try:
+            entries = sorted((root / folder).iterdir())
+        except OSError:
+            continue
+        for entry in entries:
+            if entry.name != keep and not (root / "runs" / f"{entry.name}.lock").exists():
+                shutil.rmtree(entry, ignore_errors=True)
+                found.append(entry.name)
+    return found
+
+
+@contextlib.contextmanager
+def scratch_dir(parent: Path, prefix: str, cache_root: Path) -> Iterator[Path]:
+    """A fresh `parent/.xbuild-<prefix>-<run>-<random>`, removed on exit and, if this process is
+    killed, by the next run's sweep (it is recorded before it exists)."""
+    scratch = run_scratch(cache_root)
+    path = scratch.track(parent / f".xbuild-{prefix}-{RUN_ID}-{uuid.uuid4().hex[:8]}")
+    path.mkdir()
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
 
 
 def _lock(path: Path) -> FileLock:

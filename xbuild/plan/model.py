@@ -81,7 +81,7 @@ class PlannedDist:
     reason: str
     requested_by: tuple[str, ...]
     route: RoutePlan | None = None
-    metadata_source: str = "index"  # index | pkg-info | prepared-on-host | wheel
+    metadata_source: str = "index"  # index | pkg-info | prepared-in-container | wheel
 
     def to_json(self) -> dict[str, Any]:
         return {

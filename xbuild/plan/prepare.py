@@ -17,22 +17,27 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
-from xbuild.build.buildenv import environment_requirements, environment_wheels, verdict_image_id
+from xbuild.build.buildenv import (
+    environment_requirements,
+    environment_wheels,
+    read_pyproject,
+    verdict_image_id,
+)
 from xbuild.errors import EngineError, InputError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import DistFile, IndexClient
 from xbuild.index.cache import HttpCache
 from xbuild.plan.candidates import Candidate
-from xbuild.routes.base import BuildHost, BuildJob, RouteName, Verdict
+from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, BuildJob, RouteName, Verdict
 from xbuild.routes.container import prepare_metadata
 from xbuild.routes.registry import ROUTES
 from xbuild.target import Target
+from xbuild.util import signals
 
 log = logging.getLogger(__name__)
 HostFacts = Callable[[], BuildHost]
 # The routes that keep a backend off the host, in preference order.
 SANDBOX_ROUTES = (RouteName.CONTAINER, RouteName.EMULATED)
-DEFAULT_PREPARE_TIMEOUT = 1800.0
 
 
 def sandbox_verdict(
@@ -53,6 +58,57 @@ def sandbox_verdict(
     )
 
 
+# PEP 621 fields a backend must take as written unless the project lists them in `dynamic`.
+_STATIC_FIELDS = ("version", "requires-python", "dependencies", "optional-dependencies")
+
+
+def static_project_metadata(source: Path) -> bytes | None:
+    """METADATA from a static `[project]` table (PEP 621), or None when a backend must decide.
+
+    Every field the planner reads (Requires-Python, Requires-Dist, Provides-Extra) is one the
+    backend may not change when it is not listed in `dynamic`, so no build code has to run.
+    """
+    data = read_pyproject(source)
+    project = data.get("project") if data else None
+    if not isinstance(project, dict):
+        return None
+    dynamic = project.get("dynamic", [])
+    if not isinstance(dynamic, list) or any(f in dynamic for f in _STATIC_FIELDS):
+        return None
+    name, version = project.get("name"), project.get("version")
+    requires = project.get("dependencies", [])
+    optional = project.get("optional-dependencies", {})
+    python = project.get("requires-python")
+    if not (isinstance(name, str) and isinstance(version, str) and _strings(requires)):
+        return None
+    if not isinstance(optional, dict) or not all(_strings(v) for v in optional.values()):
+        return None
+    lines = ["Metadata-Version: 2.2", f"Name: {name}", f"Version: {version}"]
+    if isinstance(python, str):
+        lines.append(f"Requires-Python: {python}")
+    lines += [f"Requires-Dist: {r}" for r in requires]
+    for extra, reqs in optional.items():
+        lines.append(f"Provides-Extra: {extra}")
+        lines += [_with_extra(r, extra) for r in reqs]
+    return ("\n".join(lines) + "\n\n").encode("utf-8")
+
+
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
+
+
+def _with_extra(requirement: str, extra: str) -> str:
+    from packaging.requirements import InvalidRequirement, Requirement
+
+    try:
+        req = Requirement(requirement)
+    except InvalidRequirement:
+        return f"Requires-Dist: {requirement}"  # the provider reports it, with its origin
+    marker = f'({req.marker}) and extra == "{extra}"' if req.marker else f'extra == "{extra}"'
+    req.marker = None
+    return f"Requires-Dist: {req}; {marker}"
+
+
 class ContainerMetadataPreparer:
     """Satisfies plan.provider.MetadataPreparer: METADATA of a candidate from its backend, sandboxed.
 
@@ -71,7 +127,7 @@ class ContainerMetadataPreparer:
         route: RouteName | None = None,
         cache: HttpCache | None = None,
         offline: bool = False,
-        timeout: float | None = DEFAULT_PREPARE_TIMEOUT,
+        timeout: float | None = DEFAULT_BUILD_TIMEOUT,
     ) -> None:
         self.client = client
         self.target = target
@@ -84,6 +140,20 @@ class ContainerMetadataPreparer:
         self.timeout = timeout
 
     def __call__(self, candidate: Candidate) -> bytes:
+        scratch = run_scratch(self.cache_dir)
+        scratch.claim()
+        work = self.cache_dir / "work" / RUN_ID
+        work.mkdir(parents=True, exist_ok=True)
+        folder = Path(tempfile.mkdtemp(prefix="metadata-", dir=work))
+        try:
+            with signals.trapped():
+                source = candidate.local_path or self.client.download(_file(candidate), folder)
+                static = static_project_metadata(source)
+                return static if static is not None else self._prepared(candidate, source, folder)
+        finally:
+            shutil.rmtree(folder, ignore_errors=True)
+
+    def _prepared(self, candidate: Candidate, source: Path, folder: Path) -> bytes:
         verdict = sandbox_verdict(self.target, self.host(), image=self.image, forced=self.route)
         key = self._key(candidate, verdict)
         cached = self.cache.load_metadata(key) if self.cache and key else None
@@ -95,7 +165,7 @@ class ContainerMetadataPreparer:
                 "build backend, which needs the network",
                 hint="run once without --offline to cache it",
             )
-        data = self._prepare(candidate, verdict)
+        data = self._run(candidate, verdict, source, folder)
         if self.cache and key:
             self.cache.store_metadata(key, data)
         return data
@@ -108,18 +178,6 @@ class ContainerMetadataPreparer:
             [file.sha256, verdict.image, self.target.to_json()], sort_keys=True, default=str
         )
         return "prepared-" + hashlib.sha256(material.encode()).hexdigest()
-
-    def _prepare(self, candidate: Candidate, verdict: Verdict) -> bytes:
-        scratch = run_scratch(self.cache_dir)
-        scratch.claim()
-        work = self.cache_dir / "work" / RUN_ID
-        work.mkdir(parents=True, exist_ok=True)
-        folder = Path(tempfile.mkdtemp(prefix="metadata-", dir=work))
-        try:
-            source = candidate.local_path or self.client.download(_file(candidate), folder)
-            return self._run(candidate, verdict, source, folder)
-        finally:
-            shutil.rmtree(folder, ignore_errors=True)
 
     def _run(self, candidate: Candidate, verdict: Verdict, source: Path, folder: Path) -> bytes:
         what = f"{candidate.name} {candidate.version}"
@@ -147,15 +205,21 @@ class ContainerMetadataPreparer:
 
 
 class HostMetadataPreparer:
-    """Former host-side preparer, kept only so old wiring imports: it refuses, it never runs a backend.
+    """Former host-side preparer, kept only so old wiring imports: it reads static PEP 621
+    metadata and refuses everything else; it never runs a backend.
 
     Use ContainerMetadataPreparer; this class goes once the CLI is wired to it.
     """
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
-        pass
+    def __init__(self, download: Callable[[DistFile, Path], Path], *args: object, **kwargs: object) -> None:
+        self.download = download
 
     def __call__(self, candidate: Candidate) -> bytes:
+        with tempfile.TemporaryDirectory(prefix="xbuild-meta-") as tmp:
+            source = candidate.local_path or self.download(_file(candidate), Path(tmp))
+            static = static_project_metadata(source)
+        if static is not None:
+            return static
         raise EngineError(
             f"{candidate.name} {candidate.version}: its metadata must be prepared by its build "
             "backend, and xbuild no longer runs an sdist's code on this host",

@@ -352,13 +352,14 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
     def _prepared(self, candidate: Candidate, key: tuple[str, str]) -> bytes:
         if self.prepare is None:
             raise InputError(
-                f"{candidate.name} {candidate.version}: metadata is dynamic and "
-                "preparing it on the host is disabled"
+                f"{candidate.name} {candidate.version}: metadata is dynamic and no sandbox was "
+                "given to prepare it",
+                hint="its requirements are known only by running its build backend",
             )
-        self.state.metadata_source[key] = "prepared-on-host"
+        self.state.metadata_source[key] = "prepared-in-container"
         log.info(
-            "%s %s: preparing metadata in an isolated build environment on the host "
-            "(metadata hook only, nothing compiled is kept)",
+            "%s %s: preparing metadata in a sandboxed container for the target "
+            "(no network, unprivileged; metadata hook only)",
             candidate.name,
             candidate.version,
         )

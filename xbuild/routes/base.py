@@ -54,6 +54,11 @@ class Verdict:
     image_facts: ImageFacts | None = None  # what the chosen image was found to be, when inspected
 
 
+# Seconds a source build or metadata hook may take (--build-timeout): a build that never ends must
+# not hold a CI job forever.
+DEFAULT_BUILD_TIMEOUT = 1800.0
+
+
 @dataclass(frozen=True, kw_only=True)
 class BuildJob:
     """One source build: what to build, for which target, where, and where its log goes."""

@@ -26,6 +26,7 @@ SRC, WHEELS = "/xbuild/src", "/xbuild/wheels"
 # Inside the container only, and copied out as tar data: the container writes nothing on the host.
 OUT = "/tmp/xbuild/out"
 FRONTEND = "/tmp/xbuild/frontend"
+METADATA_LIMIT = 16 * 1024**2  # a METADATA file is a few KiB; a backend may not flood the planner
 # Caches, VCS internals and environments of a project directory that a build never needs.
 _PROJECT_IGNORE = (
     ".venv",
@@ -116,7 +117,7 @@ def prepare_metadata(job: BuildJob) -> bytes:
     """METADATA of job.source from its build backend, run in the job's container, not here."""
     with _environment(job) as (step, box):
         step("prepare metadata", f"{FRONTEND}/bin/python", "-c", METADATA_SCRIPT, "/tmp/xbuild/src/root", OUT)
-        found = box.copy_out(OUT, job.out_dir, suffix="METADATA")
+        found = box.copy_out(OUT, job.out_dir, suffix="METADATA", limit=METADATA_LIMIT)
     if not found:
         raise EngineError(f"{job.name} {job.version}: the build backend wrote no METADATA")
     return found[0].read_bytes()
@@ -177,13 +178,19 @@ def _source_copy(job: BuildJob) -> Iterator[Path]:
     """
     folder = Path(tempfile.mkdtemp(prefix="src-", dir=job.out_dir))
     try:
-        if job.source.is_dir():
-            shutil.copytree(
-                job.source, folder / "root", symlinks=True, ignore=shutil.ignore_patterns(*_PROJECT_IGNORE)
-            )
-        else:
-            shutil.copyfile(job.source, folder / _archive_name(job.source))
-        _readable(folder)
+        try:
+            if job.source.is_dir():
+                shutil.copytree(
+                    job.source,
+                    folder / "root",
+                    symlinks=True,
+                    ignore=shutil.ignore_patterns(*_PROJECT_IGNORE),
+                )
+            else:
+                shutil.copyfile(job.source, folder / _archive_name(job.source))
+            _readable(folder)
+        except (OSError, shutil.Error) as exc:
+            raise InputError(f"{job.name}: cannot copy the source {job.source}: {exc}") from exc
         yield folder
     finally:
         shutil.rmtree(folder, ignore_errors=True)

@@ -5,6 +5,10 @@ groups) register a stopper with `on_interrupt`. The handler runs every stopper o
 blocked on those things wake up, and raises `Interrupted` in the main thread: `finally` blocks
 then remove temp data as on any error. Further signals while unwinding are ignored, so a second
 Ctrl-C cannot cut the cleanup short.
+
+`Interrupted` is a SystemExit carrying 130 (SIGINT) or 143 (SIGTERM): no `except Exception` in
+library code swallows it, click does not turn it into "Aborted!", and the CLI's entry point
+returns its code as it does for any SystemExit.
 """
 
 from __future__ import annotations
@@ -25,21 +29,16 @@ _STOPPING = threading.Event()
 _DEPTH = [0]
 
 
-class Interrupted(KeyboardInterrupt):
+class Interrupted(SystemExit):
     """SIGINT or SIGTERM arrived; exit with 128 + the signal number (130 or 143)."""
 
     def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
+        super().__init__(128 + signum)
         self.signum = signum
 
     @property
-    def exit_code(self) -> int:
-        return 128 + self.signum
-
-
-def exit_code(exc: KeyboardInterrupt) -> int:
-    """130 for Ctrl-C (also a plain KeyboardInterrupt), 143 for SIGTERM."""
-    return exc.exit_code if isinstance(exc, Interrupted) else 128 + signal.SIGINT
+    def signal_name(self) -> str:
+        return signal.Signals(self.signum).name
 
 
 def on_interrupt(name: str, stopper: Stopper) -> None:
@@ -101,12 +100,20 @@ def trapped() -> Iterator[None]:
     _DEPTH[0] += 1
     try:
         yield
-    except KeyboardInterrupt:
-        if outermost:
-            if not _STOPPING.is_set():
-                stop_everything()  # a KeyboardInterrupt raised without our handler (e.g. tests)
-            _run_all(_CLEANUPS)
-        raise
+    except (KeyboardInterrupt, Interrupted) as exc:
+        if not outermost:
+            raise
+        if not _STOPPING.is_set():
+            stop_everything()  # a KeyboardInterrupt raised without our handler (e.g. tests)
+        _run_all(_CLEANUPS)
+        interrupted = exc if isinstance(exc, Interrupted) else Interrupted(signal.SIGINT)
+        log.warning(
+            "interrupted (%s): stopped this run's containers and removed its temp data",
+            interrupted.signal_name,
+        )
+        if interrupted is exc:
+            raise
+        raise interrupted from None
     finally:
         _DEPTH[0] -= 1
         if outermost:

@@ -1,0 +1,49 @@
+"""The first SIGINT/SIGTERM stops what the run started and unwinds as Interrupted (130/143)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import time
+
+import pytest
+
+from xbuild.util import signals
+
+
+def test_sigterm_unwinds_once_with_143() -> None:
+    calls: list[str] = []
+    signals.on_interrupt("test", lambda: calls.append("stop"))
+    signals.after_interrupt("test", lambda: calls.append("clean"))
+    before = signal.getsignal(signal.SIGTERM)
+    try:
+        with pytest.raises(signals.Interrupted) as info:
+            _signalled(calls)
+    finally:
+        signals.on_interrupt("test", lambda: None)
+        signals.after_interrupt("test", lambda: None)
+    assert info.value.code == 143
+    assert calls == ["stop", "unwound", "clean"]
+    assert signal.getsignal(signal.SIGTERM) is before
+
+
+def _signalled(calls: list[str]) -> None:
+    with signals.trapped():
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+            time.sleep(5)  # the handler raises before this ends
+        finally:
+            # A second signal while unwinding is ignored: the cleanup is not cut short.
+            os.kill(os.getpid(), signal.SIGINT)
+            calls.append("unwound")
+
+
+def test_keyboard_interrupt_becomes_130_and_stops_workers() -> None:
+    with pytest.raises(signals.Interrupted) as info, signals.trapped():
+        raise KeyboardInterrupt
+    assert info.value.code == 130
+    assert signals.stopping()
+    with pytest.raises(signals.Interrupted):
+        signals.check()  # a worker thread would stop here
+    with signals.trapped():
+        assert not signals.stopping()  # a new run starts afresh
