@@ -28,6 +28,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from xbuild.config import check_project_table
 from xbuild.errors import InputError, UsageError
 from xbuild.plan.lockfile import is_lock_file
 
@@ -514,6 +515,7 @@ def project_requirements(
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    check_project_table(data, path)
     table = data.get("project", {})
     origin = str(path)
     lines: list[tuple[str, frozenset[str]]] = [(line, frozenset()) for line in table.get("dependencies", [])]

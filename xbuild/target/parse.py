@@ -43,12 +43,15 @@ _UV_FIXED: dict[str, tuple[OS, Arch, Libc, tuple[int, int] | None]] = {
     # uv maps its riscv64 triple to manylinux_2_31, the first glibc with a riscv64 wheel tag.
     "riscv64-unknown-linux": (OS.LINUX, Arch.RISCV64, Libc.GLIBC, (2, 31)),
 }
-_UV_MANYLINUX = re.compile(r"^(x86_64|aarch64)-manylinux(?:2014|_2_(\d+))$")
-_TAG_MANYLINUX = re.compile(r"^manylinux_2_(\d+)_(\w+)$")
+_UV_MANYLINUX = re.compile(r"^(x86_64|aarch64)-manylinux(?:2014|_2_(\d{1,9}))$")
+_TAG_MANYLINUX = re.compile(r"^manylinux_2_(\d{1,9})_(\w+)$")
 _TAG_LEGACY = re.compile(r"^(manylinux2014|manylinux2010|manylinux1)_(\w+)$")
-_TAG_MUSL = re.compile(r"^musllinux_1_(\d+)_(\w+)$")
-_TAG_MACOS = re.compile(r"^macosx_(\d+)_(\d+)_(arm64|x86_64)$")
+_TAG_MUSL = re.compile(r"^musllinux_1_(\d{1,9})_(\w+)$")
+_TAG_MACOS = re.compile(r"^macosx_(\d{1,9})_(\d{1,9})_(arm64|x86_64)$")
 _TAG_LINUX = re.compile(r"^linux_(\w+)$")
+# Tag lists grow with the version (manylinux_2_N is compatible with every 2_M below it), so an
+# absurd N would exhaust memory; glibc is at 2_41, musl at 1_2, macOS at 26.
+MAX_VERSION_PART = 100
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 _FREE_THREADED = re.compile(r"^(\d+\.\d+(?:\.\d+)?)t$")
 
@@ -152,6 +155,7 @@ def _make(
     *,
     linux_tag: bool = False,
 ) -> Target:
+    _check_bounded(version)
     return Target(
         os=os_,
         arch=arch,
@@ -191,8 +195,17 @@ def _parse_wheel_tag(text: str, env: Mapping[str, str]) -> Target | None:
         return _linux(text, m.group(1), Libc.GLIBC, None, env, linux_tag=True)
     if m := _TAG_MACOS.match(text):
         target = _make(OS.MACOS, Arch.from_alias(m.group(3)) or Arch.AARCH64, Libc.NONE, None, env)
-        return replace(target, macos_min=(int(m.group(1)), int(m.group(2))))
+        return replace(target, macos_min=_check_bounded((int(m.group(1)), int(m.group(2)))))
     return None
+
+
+def _check_bounded(version: tuple[int, int] | None) -> tuple[int, int] | None:
+    if version is not None and max(version) > MAX_VERSION_PART:
+        raise UsageError(
+            f"platform version {version[0]}_{version[1]} is out of range (parts above {MAX_VERSION_PART})",
+            hint="use a real version, e.g. manylinux_2_28, musllinux_1_2 or macosx_11_0",
+        )
+    return version
 
 
 def _linux(
