@@ -324,6 +324,13 @@ class _Context:
 
 
 def _read_file(acc: _Collector, path: Path, *, constraint: bool, environ: Mapping[str, str]) -> None:
+    if path.suffix in (".toml", ".lock"):
+        # A lock under another name: PEP 751 says how a lock is recognised, and so do we.
+        raise InputError(
+            f"{path} is not a requirements file, nor named as a lock (pylock.toml, "
+            "pylock.<name>.toml or uv.lock)",
+            hint="rename a PEP 751 lock to pylock.toml or pylock.<name>.toml, then pass it with -r",
+        )
     try:
         resolved = path.resolve()
         text = resolved.read_text(encoding="utf-8-sig")
