@@ -43,6 +43,8 @@ _DT_GNU_HASH: Final = 0x6FFFFEF5
 _DT_VERNEED: Final = 0x6FFFFFFE
 _DT_VERNEEDNUM: Final = 0x6FFFFFFF
 
+_STB_WEAK: Final = 2
+
 _EM_386: Final = 3
 _EM_MIPS: Final = 8
 _EM_PPC: Final = 20
@@ -69,7 +71,9 @@ class ElfInfo:
     """What an ELF file asks of the system that loads it.
 
     `is_static` means no PT_DYNAMIC at all; a static-pie still has one. `undefined_symbols` are
-    the dynamic symbols the file imports, in symbol table order (for the stable-ABI check).
+    the dynamic symbols the file imports, in symbol table order (for the stable-ABI check);
+    `weak_symbols` are those of them bound STB_WEAK, which the loader leaves null when no library
+    defines them, so they are optional (auditwheel's symbol blacklist ignores them too).
     """
 
     elf_class: Literal[32, 64]
@@ -86,6 +90,7 @@ class ElfInfo:
     runpath: tuple[str, ...]
     version_requirements: tuple[VersionNeed, ...]
     undefined_symbols: tuple[str, ...]
+    weak_symbols: tuple[str, ...]
     is_static: bool
 
 
@@ -100,6 +105,7 @@ class _Layout:
     phdr_fields: tuple[int, int, int, int]  # indexes of p_type, p_offset, p_vaddr, p_filesz
     dyn: struct.Struct
     sym: struct.Struct
+    sym_info: int
     sym_shndx: int
     verneed: struct.Struct
     vernaux: struct.Struct
@@ -118,6 +124,7 @@ def _layout(bits: Literal[32, 64], endian: Literal["little", "big"]) -> _Layout:
         phdr_fields=(0, 2, 3, 5) if wide else (0, 1, 2, 4),
         dyn=struct.Struct(e + ("QQ" if wide else "II")),
         sym=struct.Struct(e + ("IBBHQQ" if wide else "IIIBBH")),
+        sym_info=1 if wide else 3,
         sym_shndx=3 if wide else 5,
         verneed=struct.Struct(e + "HHIII"),
         vernaux=struct.Struct(e + "IHHII"),
@@ -202,6 +209,7 @@ def parse_elf(data: bytes) -> ElfInfo:
         runpath=linked.runpath,
         version_requirements=linked.version_requirements,
         undefined_symbols=linked.undefined_symbols,
+        weak_symbols=linked.weak_symbols,
         is_static=dynamic is None,
     )
 
@@ -249,6 +257,7 @@ class _Dynamic:
     runpath: tuple[str, ...] = ()
     version_requirements: tuple[VersionNeed, ...] = ()
     undefined_symbols: tuple[str, ...] = ()
+    weak_symbols: tuple[str, ...] = ()
 
 
 def _read_dynamic(data: bytes, layout: _Layout, segments: list[_Segment], dynamic: _Segment) -> _Dynamic:
@@ -261,13 +270,15 @@ def _read_dynamic(data: bytes, layout: _Layout, segments: list[_Segment], dynami
     def strings_for(tag: int, what: str) -> list[str]:
         return [strings.get(value, what) for t, value in entries if t == tag]
 
+    undefined, weak = _undefined_symbols(data, layout, loads, tags, strings)
     return _Dynamic(
         needed=tuple(strings_for(_DT_NEEDED, "DT_NEEDED name")),
         soname=strings.get(tags[_DT_SONAME], "DT_SONAME") if _DT_SONAME in tags else None,
         rpath=_search_path(strings_for(_DT_RPATH, "DT_RPATH")),
         runpath=_search_path(strings_for(_DT_RUNPATH, "DT_RUNPATH")),
         version_requirements=_version_needs(data, layout, loads, tags, strings),
-        undefined_symbols=_undefined_symbols(data, layout, loads, tags, strings),
+        undefined_symbols=undefined,
+        weak_symbols=weak,
     )
 
 
@@ -337,9 +348,10 @@ def _version_names(
 
 def _undefined_symbols(
     data: bytes, layout: _Layout, loads: list[_Segment], tags: dict[int, int], strings: _Strings
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The imported dynamic symbols (st_shndx SHN_UNDEF), and those of them bound STB_WEAK."""
     if _DT_SYMTAB not in tags:
-        return ()
+        return (), ()
     count = _symbol_count(data, layout, loads, tags)
     check_count(count, MAX_SYMBOLS, "dynamic symbol table")
     entsize = tags.get(_DT_SYMENT, layout.sym.size)
@@ -348,12 +360,16 @@ def _undefined_symbols(
     start = _file_offset(loads, tags[_DT_SYMTAB], "DT_SYMTAB")
     check_span(data, start, count * entsize, "dynamic symbol table")
     table = memoryview(data)[start : start + count * entsize]
-    shndx = layout.sym_shndx
-    return tuple(
-        strings.get(sym[0], "symbol name")
-        for sym in layout.sym.iter_unpack(table)
-        if sym[shndx] == 0 and sym[0] != 0
-    )
+    shndx, info = layout.sym_shndx, layout.sym_info
+    undefined: list[str] = []
+    weak: list[str] = []
+    for sym in layout.sym.iter_unpack(table):
+        if sym[shndx] == 0 and sym[0] != 0:
+            name = strings.get(sym[0], "symbol name")
+            undefined.append(name)
+            if sym[info] >> 4 == _STB_WEAK:  # st_info: binding in the high nibble, type in the low
+                weak.append(name)
+    return tuple(undefined), tuple(weak)
 
 
 def _symbol_count(data: bytes, layout: _Layout, loads: list[_Segment], tags: dict[int, int]) -> int:

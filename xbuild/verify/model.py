@@ -22,6 +22,7 @@ class Check(StrEnum):
     ARCH = "arch"
     LIBC = "libc"
     SYMBOL_VERSIONS = "symbol-versions"
+    BLACKLISTED_SYMBOLS = "blacklisted-symbols"
     EXTERNAL_LIBS = "external-libs"
     MACOS_VERSION = "macos-version"
     EXT_SUFFIX = "ext-suffix"
