@@ -167,16 +167,7 @@ def _planned(
     source = provider.state.metadata_source.get(key, "index")
     route_plan = None
     if candidate.action is Action.BUILD:
-        verdict = choose_route(target, host(), image=image, forced=route)
-        route_plan = RoutePlan(
-            route=str(verdict.route),
-            image=verdict.image,
-            possible=verdict.possible,
-            reason=verdict.reason,
-            alternatives=verdict.alternatives,
-            missing_tool=verdict.missing_tool,
-            image_facts=verdict.image_facts,
-        )
+        route_plan = RoutePlan.of(choose_route(target, host(), image=image, forced=route))
     return PlannedDist(
         name=candidate.name,
         version=str(candidate.version),

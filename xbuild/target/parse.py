@@ -44,7 +44,10 @@ _UV_FIXED: dict[str, tuple[OS, Arch, Libc, tuple[int, int] | None]] = {
     # uv maps its riscv64 triple to manylinux_2_31, the first glibc with a riscv64 wheel tag.
     "riscv64-unknown-linux": (OS.LINUX, Arch.RISCV64, Libc.GLIBC, (2, 31)),
 }
-_UV_MANYLINUX = re.compile(r"^(x86_64|aarch64)-manylinux(?:2014|_2_(\d+))$")
+_UV_MANYLINUX = re.compile(r"^(x86_64|aarch64)-manylinux(?:2014|_2_(\d{1,9}))$")
+# Tag lists grow with the version (manylinux_2_N is compatible with every 2_M below it), so an
+# absurd N would exhaust memory; glibc is at 2_41, musl at 1_2, macOS at 26.
+MAX_VERSION_PART = 100
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 _FREE_THREADED = re.compile(r"^(\d+\.\d+(?:\.\d+)?)t$")
 
@@ -148,6 +151,7 @@ def _make(
     *,
     linux_tag: bool = False,
 ) -> Target:
+    _check_bounded(version)
     return Target(
         os=os_,
         arch=arch,
@@ -187,8 +191,18 @@ def _parse_wheel_tag(text: str, env: Mapping[str, str]) -> Target | None:
     if family is Family.LINUX:
         return _linux(text, tag.arch, Libc.GLIBC, None, env, linux_tag=True)
     if family is Family.MACOS and (mac := Arch.from_name(tag.arch, lambda n: n.apple)):
-        return replace(_make(OS.MACOS, mac, Libc.NONE, None, env), macos_min=(version[0], version[1]))
+        macos_min = _check_bounded((version[0], version[1]))
+        return replace(_make(OS.MACOS, mac, Libc.NONE, None, env), macos_min=macos_min)
     return None
+
+
+def _check_bounded(version: tuple[int, int] | None) -> tuple[int, int] | None:
+    if version is not None and max(version) > MAX_VERSION_PART:
+        raise UsageError(
+            f"platform version {version[0]}_{version[1]} is out of range (parts above {MAX_VERSION_PART})",
+            hint="use a real version, e.g. manylinux_2_28, musllinux_1_2 or macosx_11_0",
+        )
+    return version
 
 
 def _linux(

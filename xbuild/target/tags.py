@@ -83,16 +83,16 @@ _MAC_GROUPS = {
 # Windows tags have no arch field: Arch knows its tags (win_amd64, ...); Itanium is outside Arch.
 _WINDOWS_OUTSIDE_ARCH = {"win_ia64": "ia64"}
 _PATTERNS: tuple[tuple[Family, re.Pattern[str]], ...] = (
-    (Family.MANYLINUX, re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")),
-    (Family.MUSLLINUX, re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")),
+    (Family.MANYLINUX, re.compile(r"^manylinux_(\d{1,9})_(\d{1,9})_(\w+)$")),
+    (Family.MUSLLINUX, re.compile(r"^musllinux_(\d{1,9})_(\d{1,9})_(\w+)$")),
     (Family.LINUX, re.compile(r"^linux_(\w+)$")),
-    (Family.MACOS, re.compile(r"^macosx_(\d+)_(\d+)_(\w+)$")),
-    (Family.ANDROID, re.compile(r"^android_(\d+)_(\w+)$")),
-    (Family.PYODIDE, re.compile(r"^(?:pyodide|pyemscripten)_(\d+)_(\d+)_(wasm32)$")),
-    (Family.EMSCRIPTEN, re.compile(r"^emscripten_(\d+)_(\d+)_(\d+)_(wasm32)$")),
+    (Family.MACOS, re.compile(r"^macosx_(\d{1,9})_(\d{1,9})_(\w+)$")),
+    (Family.ANDROID, re.compile(r"^android_(\d{1,9})_(\w+)$")),
+    (Family.PYODIDE, re.compile(r"^(?:pyodide|pyemscripten)_(\d{1,9})_(\d{1,9})_(wasm32)$")),
+    (Family.EMSCRIPTEN, re.compile(r"^emscripten_(\d{1,9})_(\d{1,9})_(\d{1,9})_(wasm32)$")),
 )
 _LEGACY = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(\w+)$")
-_IOS = re.compile(r"^ios_(\d+)_(\d+)_(\w+?)_(iphoneos|iphonesimulator)$")
+_IOS = re.compile(r"^ios_(\d{1,9})_(\d{1,9})_(\w+?)_(iphoneos|iphonesimulator)$")
 
 
 def parse_platform_tag(tag: str) -> PlatformTag:

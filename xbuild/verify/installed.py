@@ -70,7 +70,9 @@ def evaluate_installed(
         if target is not None and dist.name is not None:
             where = f"{dist.dist_info}/WHEEL"
             findings += [replace(f, member=where) for f in check_tags(dist.name, target)]
-    findings += unclaimed(sorted(n for n in present if n not in owner), archive.roots)
+    findings += unclaimed(
+        sorted(n for n in present if n not in owner and n != BUNDLE_MARKER), archive.roots
+    )
     findings += _roots_for_target(archive.roots, target)
     findings += _binaries(members, owner, target)
     return sort_findings(findings), dists
@@ -133,6 +135,10 @@ def _headers(data: bytes | None) -> Message | None:
         return HeaderParser().parsestr(data.decode("utf-8"))
     except UnicodeDecodeError:
         return None
+
+
+# `xbuild bundle --layout dir` marks the directories it made (so it may replace them); not user code.
+BUNDLE_MARKER = ".xbuild-bundle"
 
 
 def unclaimed(names: Sequence[str], roots: Sequence[str]) -> list[Finding]:
