@@ -217,6 +217,7 @@ def compile_tree(site: Path, compiler: Compiler, *, work: Path, log_path: Path, 
     names = sources(site)
     expected = {pyc_name(n, compiler.cache_tag): n for n in names}
     work.mkdir(parents=True, exist_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
     (work / "sources.json").write_text(json.dumps(names), encoding="utf-8")
     if compiler.image is None:
         archive = _compile_on_host(site, compiler, work, log_path, timeout)
