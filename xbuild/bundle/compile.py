@@ -41,7 +41,7 @@ PYC_LIMIT = 64 * 1024**2  # one pyc bigger than this is not bytecode of a shippe
 COMPILE_ENV = {"PYTHONHASHSEED": "0"}
 # Runs under the target's interpreter (3.7+ syntax): src-dir sources.json out.tar cache-tag.
 SCRIPT = r"""
-import json, os, py_compile, sys, tarfile, tempfile
+import json, os, py_compile, sys, tarfile
 src, listing, out, want = sys.argv[1:5]
 if sys.implementation.cache_tag != want:
     sys.stderr.write("this interpreter is %s, not %s\n" % (sys.implementation.cache_tag, want))
@@ -49,7 +49,8 @@ if sys.implementation.cache_tag != want:
 mode = py_compile.PycInvalidationMode.UNCHECKED_HASH
 with open(listing, encoding="utf-8") as handle:
     names = json.load(handle)
-scratch = tempfile.mkdtemp()
+scratch = out + ".d"
+os.makedirs(scratch)
 with tarfile.open(out, "w") as tar:
     for number, name in enumerate(names):
         head, _, tail = name.rpartition("/")
@@ -63,6 +64,7 @@ with tarfile.open(out, "w") as tar:
             continue
         tar.add(cfile, arcname=pyc, recursive=False)
         os.unlink(cfile)
+os.rmdir(scratch)
 """
 
 
@@ -182,6 +184,7 @@ def find_compiler(
     found = (hosts or _host_interpreters)().interpreters
     chosen: Compiler | str | None = host_compiler(target, found)
     if chosen is None:
+        log.info("bytecode: no CPython %s on this host; looking at the target's image", target.python)
         image, facts, engine_url = images(target, settings)
         chosen = image_compiler(target, image, facts, engine_url)
     if isinstance(chosen, str):
@@ -272,7 +275,6 @@ def _compile_in_image(
     )
     what = f"compiling the bundle with {compiler.label}"
     with running(spec) as box:
-        box.call(["mkdir", "-p", _OUT], log_path=log_path, what=what)
         listing, out = f"{_IN}/sources.json", f"{_OUT}/pycs.tar"
         box.call(
             _argv(compiler.interpreter, f"{_IN}/src", listing, out, compiler.cache_tag),
