@@ -333,8 +333,8 @@ def test_bullseye_target_compiles_in_its_image_and_imports_there_without_new_byt
     assert _import_in(amd64_image, task, code).strip() == "{'x': True}"
     assert _files(task) == before
     # The control: without the bundle's pycs the same import writes them, so the check above can fail.
-    for pyc in task.rglob("*.pyc"):
-        pyc.unlink()
+    for compiled in task.rglob("*.pyc"):
+        compiled.unlink()
     bare = _files(task)
     assert _import_in(amd64_image, task, code).strip() == "{'x': True}"
     assert "__pycache__/handler.cpython-39.pyc" in _files(task) - bare
