@@ -283,6 +283,17 @@ def test_cli_compile_flag(
     )
 
 
+def test_cli_compile_with_strip_pycache_is_a_usage_error_before_any_request(
+    index_server: IndexServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    make_wheel(index_server.dist_dir, "pure-lib", "1.0")
+    out = tmp_path / "function.zip"
+    argv = ["bundle", "pure-lib", "-i", index_server.index_url, "--python-platform", "debian-bookworm-x86_64"]
+    assert main([*argv, "--compile", "--strip", "tests,pycache", "-o", str(out)]) == 2
+    assert index_server.count() == 0 and not out.exists()
+
+
 # --- in the target's image ---------------------------------------------------------------------
 
 
@@ -341,3 +352,30 @@ def test_bullseye_target_compiles_in_its_image_and_imports_there_without_new_byt
     again = tmp_path / "again.zip"
     make_bundle(wheels, BULLSEYE, _settings(again, includes=(handler,)))
     assert again.read_bytes() == out.read_bytes()
+
+
+@pytest.mark.network
+@pytest.mark.container
+def test_example_lambda_app_compiled_in_its_image_imports_there_without_new_bytecode(
+    amd64_image: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Issue 11's gate on the real example (markupsafe's C speedups, idna) from the real index."""
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    example = Path(__file__).resolve().parent.parent / "examples" / "lambda"
+    out = tmp_path / "function.zip"
+    argv = ["bundle", "-r", str(example / "requirements.txt"), "--include", str(example / "handler.py")]
+    assert main([*argv, "--python-platform", "debian-bullseye-x86_64", "--compile", "-o", str(out)]) == 0
+    names = _names(out)
+    assert "__pycache__/handler.cpython-39.pyc" in names
+    assert "markupsafe/__pycache__/__init__.cpython-39.pyc" in names
+    assert "idna/__pycache__/core.cpython-39.pyc" in names
+    task = _unpack(out, tmp_path / "task")
+    for path in (task, *task.rglob("*")):
+        path.chmod(0o777 if path.is_dir() else 0o666)
+    before = _files(task)
+    code = (
+        "import json, handler; print(json.loads(handler.handler({'name': '<x>'}, None)['body'])['greeting'])"
+    )
+    assert _import_in(amd64_image, task, code).strip() == "hello &lt;x&gt;"
+    assert _files(task) == before
