@@ -294,6 +294,25 @@ def test_cli_compile_with_strip_pycache_is_a_usage_error_before_any_request(
     assert index_server.count() == 0 and not out.exists()
 
 
+@pytest.mark.parametrize(("flag", "compiled"), [((), True), (("--no-compile",), False)])
+def test_config_compile_true_and_its_override(
+    index_server: IndexServer,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    flag: tuple[str, ...],
+    compiled: bool,
+) -> None:
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    make_wheel(index_server.dist_dir, "pure-lib", "1.0", files={"pure_lib/__init__.py": "X = 1\n"})
+    project = tmp_path / "proj [x]"
+    project.mkdir()
+    (project / "pyproject.toml").write_text("[tool.xbuild.bundle]\ncompile = true\n")
+    out = tmp_path / "function.zip"
+    argv = ["bundle", "pure-lib", "--project", str(project), "-i", index_server.index_url]
+    assert main([*argv, "--python-platform", "debian-bookworm-x86_64", *flag, "-o", str(out)]) == 0
+    assert ("pure_lib/__pycache__/__init__.cpython-311.pyc" in _names(out)) is compiled
+
+
 # --- in the target's image ---------------------------------------------------------------------
 
 

@@ -71,9 +71,9 @@ def bundle_command(
     force: bool = typer.Option(
         False, "--force", help="With --layout dir: replace a non-empty directory xbuild did not make."
     ),
-    compile_: bool = typer.Option(
-        False,
-        "--compile",
+    compile_: bool | None = typer.Option(
+        None,
+        "--compile/--no-compile",
         help="Add bytecode compiled by the target's Python X.Y (on this host or in its image).",
     ),
 ) -> None:
@@ -98,7 +98,7 @@ def bundle_command(
         limits=_limits(chosen_layout, max_bytes, options.target.spec),
         environ=dict(options.environ),
         compile=CompileSettings(image=options.image, remote_engines=options.engines)
-        if compile_ or config.bundle.compile
+        if (config.bundle.compile if compile_ is None else compile_)
         else None,
     )
     check_settings(settings)
