@@ -159,11 +159,14 @@ def refusal(target: Target, interpreters: Sequence[InterpreterFacts], image_reas
     )
 
 
-HostFinder = Callable[[], Discovery]
-ImageFinder = Callable[[Target, CompileSettings], "ImageChoice"]
-
-
 ImageChoice = tuple[str | None, ImageFacts | None, str | None]  # image, its facts, its engine URL
+HostFinder = Callable[[], Discovery]
+ImageFinder = Callable[[Target, CompileSettings], ImageChoice]
+
+
+def _host_interpreters() -> Discovery:
+    """xbuild's own interpreter first, then every one on PATH and in the usual places."""
+    return discover_interpreters(first=(Path(sys.executable),))
 
 
 def _target_image(target: Target, settings: CompileSettings) -> ImageChoice:
@@ -177,11 +180,11 @@ def find_compiler(
     target: Target,
     settings: CompileSettings,
     *,
-    hosts: HostFinder | None = None,
+    hosts: HostFinder = _host_interpreters,
     images: ImageFinder = _target_image,
 ) -> Compiler:
     """A matching host interpreter, else the target's image; an EngineError (exit 3) if neither."""
-    found = (hosts or _host_interpreters)().interpreters
+    found = hosts().interpreters
     chosen: Compiler | str | None = host_compiler(target, found)
     if chosen is None:
         log.info("bytecode: no CPython %s on this host; looking at the target's image", target.python)
@@ -191,10 +194,6 @@ def find_compiler(
         raise refusal(target, found, chosen)
     log.info("bytecode: compiling with %s", chosen.label)
     return chosen
-
-
-def _host_interpreters() -> Discovery:
-    return discover_interpreters(first=(Path(sys.executable),))
 
 
 def sources(site: Path) -> list[str]:
