@@ -22,6 +22,7 @@ from support.packages import make_wheel
 from xbuild.bundle.compile import (
     Compiler,
     CompileSettings,
+    compile_tree,
     find_compiler,
     host_compiler,
     image_compiler,
@@ -247,6 +248,19 @@ def test_the_host_wins_and_the_image_is_only_asked_when_it_has_none() -> None:
     with pytest.raises(EngineError):
         find_compiler(BULLSEYE, CompileSettings(), hosts=_host_facts, images=images)
     assert asked == [BULLSEYE]
+
+
+def test_an_interpreter_of_another_version_refuses_to_compile(tmp_path: Path) -> None:
+    """The script checks what runs it: a `python3.9` that is really 3.11 writes nothing."""
+    site = tmp_path / "site"
+    site.mkdir()
+    (site / "mod.py").write_text("X = 1\n")
+    lying = Compiler(python="3.9", cache_tag="cpython-39", interpreter=sys.executable)
+    with pytest.raises(EngineError) as caught:
+        compile_tree(site, lying, work=tmp_path / "work", log_path=tmp_path / "log", timeout=60)
+    assert caught.value.exit_code == 3
+    assert "cpython-311, not cpython-39" in (tmp_path / "log").read_text()
+    assert _files(site) == {"mod.py"}
 
 
 def test_config_key(tmp_path: Path) -> None:
