@@ -9,7 +9,7 @@ import typer
 
 from xbuild.build.container import RUN_ID
 from xbuild.build.orchestrate import BuildSettings, carry_out
-from xbuild.bundle.compile import CompileSettings
+from xbuild.bundle.compile import CompileSettings, find_compiler
 from xbuild.bundle.install import Layout
 from xbuild.bundle.make import (
     BundleSettings,
@@ -102,6 +102,8 @@ def bundle_command(
         else None,
     )
     check_settings(settings)
+    if settings.compile is not None:
+        find_compiler(options.target, settings.compile)  # nothing to compile with: say so before any download
     plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     cache = default_cache_dir(dict(options.environ))
     wheels_dir = cache / "bundle-wheels" / RUN_ID
