@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import tempfile
 import threading
@@ -131,10 +132,12 @@ class IndexClient:
         self._pages: _Memo[NormalizedName, ProjectPage] = _Memo(self._pool)
         self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo(self._pool)
         self._metadata: _Memo[str, bytes] = _Memo(self._pool)
+        # Fetched once per URL: page_validator() and project() both need the same response.
+        self._fetched: _Memo[str, CachedPage] = _Memo(self._pool)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for memo in (self._pages, self._link_pages, self._metadata):
+        for memo in (self._pages, self._link_pages, self._metadata, self._fetched):
             memo.abandon()
         self._fetcher.close()
 
@@ -159,6 +162,48 @@ class IndexClient:
             with contextlib.suppress(InputError):
                 project = _project_name(name)
                 self._pages.submit(project, functools.partial(self._load_project, project))
+
+    @property
+    def cache_root(self) -> Path | None:
+        """The disk cache's directory, where callers may keep what they derive from pages."""
+        return self._cache.root if self._cache is not None else None
+
+    def page_validator(self, name: str) -> str | None:
+        """A digest that changes whenever project(name)'s files could, found without parsing
+        (offline: from the stored page's header alone); None when it cannot be told cheaply
+        (find-links, file:// indexes, no disk cache, or no index has the project)."""
+        if self._cache is None or self._find_links or any(map(is_file_url, self._indexes)):
+            return None
+        project = _project_name(name)
+        parts: list[object] = [PARSER_VERSION]
+        for index_url in self._indexes:
+            part = self._page_identity(project_url(index_url, project))
+            if part is None:
+                return None
+            parts.append([index_url, *part])
+        if all(part[2] != 200 for part in parts[1:] if isinstance(part, list)):
+            return None  # project() reports the 404 itself
+        return digest_bytes(json.dumps(parts).encode())["sha256"]
+
+    def _page_identity(self, url: str) -> tuple[str, int, str, str] | None:
+        """(final url, status, content type, body sha256) of the page project() would read."""
+        assert self._cache is not None
+        if self._fetcher.offline:
+            header = self._cache.load_page_header(url)
+            if header is None:
+                return None
+            final, status = header.get("url"), header.get("status")
+            kind, body = header.get("content_type"), header.get("body_sha256")
+            if not (isinstance(final, str) and isinstance(status, int)):
+                return None
+            if not (isinstance(kind, str) and isinstance(body, str)):
+                return None
+            return final, status, kind, body
+        page = self._page(url)
+        return page.url, page.status, page.content_type, digest_bytes(page.body)["sha256"]
+
+    def _page(self, url: str) -> CachedPage:
+        return self._fetched.get(url, lambda: self._fetcher.page(url))
 
     def _load_project(self, project: NormalizedName) -> ProjectPage:
         listed = [(url, self._index_files(url, project)) for url in self._indexes]
@@ -185,7 +230,7 @@ class IndexClient:
 
     def _remote_index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
         url = project_url(index_url, project)
-        page = self._fetcher.page(url)
+        page = self._page(url)
         files = self._parse(url, page, index_url, project) if page.status == 200 else None
         self._fetcher.store_page(url, page)
         return files

@@ -117,6 +117,20 @@ def _requires_python_ok(requires_python: str, full_version: str) -> bool:
     return spec.contains(full_version, prereleases=True)
 
 
+def fits_target(file: DistFile, target: Target) -> bool:
+    """Whether `_one_version` could ever take this file for the target: its name parses to its
+    version, Requires-Python admits the target, and it is an sdist or a wheel whose tags fit.
+    Every other file is skipped there, whatever the specifier, so dropping it early changes no
+    candidate."""
+    text = _version_text(file)
+    parsed = _parse(file)
+    if text is None or parsed is None or parsed[0] != _version(text):
+        return False
+    if not _python_ok(file, target):
+        return False
+    return parsed[1] is None or target.tag_rank(parsed[1]) is not None
+
+
 def is_pinned(specifier: SpecifierSet) -> bool:
     return any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
 
