@@ -39,7 +39,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 from xbuild.index import DistFile, ProjectPage
 from xbuild.index.cache import _files_from_json, _files_to_json
 from xbuild.index.client import _Memo
-from xbuild.plan.candidates import fits_target
+from xbuild.plan.candidates import fitting
 from xbuild.target import Target
 from xbuild.util.atomic import write_bytes_atomic
 
@@ -71,11 +71,6 @@ class JudgedKey:
     python_full: str
     prerelease: str
     format: str = FORMAT
-
-
-def judge(files: Iterable[DistFile], target: Target) -> tuple[DistFile, ...]:
-    """The files that can serve the target, in the index's order (the order breaks ties)."""
-    return tuple(f for f in files if fits_target(f, target))
 
 
 def tags_digest(target: Target) -> str:
@@ -225,7 +220,7 @@ class JudgedProjects:
             stored = self._store.load(key)
             if stored is not None:
                 return stored
-        files = judge(self._source.project(project).files, self._target)
+        files = fitting(self._source.project(project).files, self._target)
         if key is not None and self._store is not None:
             self._store.store(key, files)
         return files

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -117,18 +117,36 @@ def _requires_python_ok(requires_python: str, full_version: str) -> bool:
     return spec.contains(full_version, prereleases=True)
 
 
-def fits_target(file: DistFile, target: Target) -> bool:
-    """Whether `_one_version` could ever take this file for the target: its name parses to its
-    version, Requires-Python admits the target, and it is an sdist or a wheel whose tags fit.
-    Every other file is skipped there, whatever the specifier, so dropping it early changes no
-    candidate."""
-    text = _version_text(file)
-    parsed = _parse(file)
-    if text is None or parsed is None or parsed[0] != _version(text):
-        return False
-    if not _python_ok(file, target):
-        return False
-    return parsed[1] is None or target.tag_rank(parsed[1]) is not None
+def fitting(files: Iterable[DistFile], target: Target) -> tuple[DistFile, ...]:
+    """The files `_one_version` could take for the target, in the index's order (it breaks ties).
+
+    A file is left out only when it is certainly skipped there, whatever the specifier: a wheel
+    none of whose tags the target accepts, or a Requires-Python that excludes the target. The
+    rest stay, even ones `_one_version` will still reject, so every candidate is the same.
+    Tag sets repeat across a project's releases, so each distinct one is parsed once.
+    """
+    tags_fit: dict[str, bool] = {}
+    kept: list[DistFile] = []
+    for file in files:
+        if file.is_wheel:
+            text = file.filename[:-4].rsplit("-", 3)[-3:]
+            joined = "-".join(text)
+            fit = tags_fit.get(joined)
+            if fit is None:
+                fit = tags_fit[joined] = len(text) != 3 or _tags_fit(joined, target)
+            if not fit:
+                continue
+        if _python_ok(file, target):
+            kept.append(file)
+    return tuple(kept)
+
+
+def _tags_fit(text: str, target: Target) -> bool:
+    try:
+        tags = parse_tag(text)
+    except ValueError:
+        return True  # not a tag set at all: _parse rejects the file later, as it would anyway
+    return target.tag_rank(tags) is not None
 
 
 def is_pinned(specifier: SpecifierSet) -> bool:
