@@ -168,7 +168,7 @@ def test_the_page_validator_follows_the_page(index_server: IndexServer, tmp_path
         client.project("grows")  # stores the page
     with quick_client([index_server.index_url], cache=cache, offline=True) as client:
         assert client.page_validator("Grows") == first
-    assert cache.load_page_header(project_url(index_server.index_url, "grows")) is not None
+    assert cache.load_page_header(project_url(index_server.index_url, canonicalize_name("grows"))) is not None
     make_wheel(index_server.dist_dir, "grows", "1.1")
     with quick_client([index_server.index_url], cache=cache) as client:
         assert client.page_validator("grows") != first
