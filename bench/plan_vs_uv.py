@@ -458,7 +458,7 @@ def ensure_py_spy(venv: Path) -> Path:
 
 
 def profile(setup: Setup, target: str, reqs: str, out_dir: Path, top: int) -> list[str]:
-    """xbuild once in each state under py-spy (warm states reuse its cold cache); where each thread's wall time went."""
+    """xbuild once per state under py-spy (warm ones reuse its cold cache): where thread time went."""
     spy = ensure_py_spy(setup.venv)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = Path(tempfile.mkdtemp(prefix="xbuild-profile-cache-", dir=setup.work))
