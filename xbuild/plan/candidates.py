@@ -179,6 +179,7 @@ _GROUPS: dict[int, tuple[Sequence[DistFile], dict[Version, list[DistFile]]]] = {
 
 
 def _by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]:
+    """The files of each version, newest version first."""
     cached = _GROUPS.get(id(files))
     if cached is not None and cached[0] is files:
         return cached[1]
@@ -188,10 +189,12 @@ def _by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]:
         version = _version(text) if text else None
         if version is not None:
             groups.setdefault(version, []).append(file)
+    # Newest first, once: every find_matches walks the versions in this order.
+    ordered = dict(sorted(groups.items(), key=lambda item: item[0], reverse=True))
     if len(_GROUPS) > 256:
         _GROUPS.clear()
-    _GROUPS[id(files)] = (files, groups)
-    return groups
+    _GROUPS[id(files)] = (files, ordered)
+    return ordered
 
 
 def iter_versions(
@@ -212,7 +215,7 @@ def iter_versions(
     """
     pinned = is_pinned(specifier)
     groups = _by_version(files)
-    for version in sorted(groups, reverse=True):
+    for version in groups:
         if not specifier.contains(version, prereleases=True):
             continue
         if version.is_prerelease and not pres:
