@@ -53,6 +53,15 @@ def test_doctor_json(env: dict[str, str]) -> None:
         assert skipped["reason"]
 
 
+def test_doctor_format_json_and_json_alias(env: dict[str, str]) -> None:
+    by_format = CliRunner().invoke(app, ["doctor", "--format", "json"], env=env)
+    assert by_format.exit_code == 0, by_format.output
+    alias = CliRunner().invoke(app, ["doctor", "--json"], env=env)
+    assert json.loads(by_format.stdout)["schema"] == json.loads(alias.stdout)["schema"] == 1
+    assert json.loads(by_format.stdout)["host"] == json.loads(alias.stdout)["host"]
+
+
 def test_doctor_help() -> None:
     result = CliRunner().invoke(app, ["doctor", "--help"])
-    assert result.exit_code == 0 and "--json" in result.output
+    assert result.exit_code == 0
+    assert "--format text|json" in result.output and "--json" in result.output

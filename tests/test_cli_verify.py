@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
@@ -50,7 +51,7 @@ def test_text_pass(good: Path) -> None:
     assert "target: manylinux_2_28_x86_64 cp312" in out
     row = next(line for line in out.splitlines() if line.strip().startswith("demo"))
     assert row.split() == ["demo", "1.0", "cp312-cp312-manylinux_2_17_x86_64", "ok"]
-    assert "1 wheel(s): 1 passed, 0 refused, 0 warning(s)" in out
+    assert "1 wheel: 1 passed, 0 refused, 0 warnings" in out
 
 
 def test_text_refusal(mixed: Path) -> None:
@@ -58,7 +59,7 @@ def test_text_refusal(mixed: Path) -> None:
     assert code == 1
     assert "refused" in out
     assert "ERROR" in out and "binary-format broken/_xb.cpython-312-darwin.so" in out
-    assert "2 wheel(s): 1 passed, 1 refused" in out
+    assert "2 wheels: 1 passed, 1 refused" in out
 
 
 def test_text_without_target_says_so(good: Path) -> None:
@@ -101,7 +102,7 @@ def test_github(mixed: Path) -> None:
     assert code == 1
     errors = [line for line in out.splitlines() if line.startswith("::error file=")]
     assert errors and "broken-1.0-" in errors[0] and "title=xbuild verify%3A binary-format::" in errors[0]
-    assert "xbuild verify: 1 of 2 wheel(s) passed" in out
+    assert "xbuild verify: 1 of 2 wheels passed" in out
 
 
 def test_github_warning(tmp_path: Path) -> None:
@@ -117,7 +118,77 @@ def test_missing_path_is_usage_error(tmp_path: Path) -> None:
 
 def test_directory_without_wheels_is_usage_error(tmp_path: Path) -> None:
     code, _, err = run(tmp_path)
-    assert code == 2 and "contains no wheels" in err
+    assert code == 2 and "contains no wheels" in err and "no installed distributions" in err
+
+
+def lambda_zip(tmp_path: Path, *, foreign: bool = False) -> Path:
+    """A function zip: the example wheels unpacked at the root, a handler beside them."""
+    out = tmp_path / "fünction [1].zip"
+    with zipfile.ZipFile(out, "w") as zf:
+        for wheel in sorted((EXAMPLES / "good").glob("*.whl")):
+            with zipfile.ZipFile(wheel) as whl:
+                for info in whl.infolist():
+                    data = whl.read(info)
+                    if foreign and info.filename.endswith(".so"):
+                        data = binary("aarch64-linux-gnu.2.17.so")
+                    zf.writestr(info.filename, data)
+        zf.writestr("app handler.py", "def handler(event, context):\n    return 1\n")
+    return out
+
+
+LAMBDA = ["--python-platform", "aws-lambda-python3.12-x86_64"]
+NATIVE = "xbuild_demo/_native.cpython-312-x86_64-linux-gnu.so"
+
+
+def test_lambda_zip_text(tmp_path: Path) -> None:
+    code, out, _ = run(lambda_zip(tmp_path), *LAMBDA)
+    assert code == 0
+    row = next(line for line in out.splitlines() if line.strip().startswith("fünction"))
+    assert row.split()[-4:] == ["installed:", "2", "distributions", "ok"]
+    assert "WARNING record app handler.py: is a file no installed distribution's RECORD lists" in out
+    assert "1 installed tree: 1 passed, 0 refused, 1 warning" in out
+
+
+def test_lambda_zip_with_foreign_extension_is_refused(tmp_path: Path) -> None:
+    code, out, _ = run(lambda_zip(tmp_path, foreign=True), *LAMBDA)
+    assert code == 1
+    assert f"ERROR   arch {NATIVE}: is built for aarch64" in out
+
+
+def test_lambda_zip_json(tmp_path: Path) -> None:
+    code, out, _ = run(lambda_zip(tmp_path, foreign=True), EXAMPLES / "good", *LAMBDA, "--format", "json")
+    assert code == 1
+    function, *wheels = json.loads(out)["wheels"]
+    assert (function["kind"], function["ok"]) == ("installed", False)
+    assert function["distributions"] == ["xbuild_demo 1.0.0", "xbuild_pure 1.0.0"]
+    assert {(f["check"], f["member"]) for f in function["findings"] if f["severity"] == "error"} == {
+        ("arch", NATIVE),
+        ("record", NATIVE),
+    }
+    assert [(w["kind"], w["ok"]) for w in wheels] == [("wheel", True), ("wheel", True)]
+
+
+def test_lambda_zip_junit_and_github(tmp_path: Path) -> None:
+    bad = lambda_zip(tmp_path, foreign=True)
+    code, out, _ = run(bad, *LAMBDA, "--format", "junit")
+    assert code == 1
+    [case] = ET.fromstring(out).findall(".//testcase")
+    assert case.get("name") == bad.name and case.find("failure") is not None
+    code, out, _ = run(bad, *LAMBDA, "--format", "github")
+    assert code == 1
+    assert f"title=xbuild verify%3A arch::{NATIVE}: is built for aarch64" in out
+    assert "::warning file=" in out and "xbuild verify: 0 of 1 installed tree passed" in out
+
+
+def test_pip_target_style_directory(tmp_path: Path) -> None:
+    target = tmp_path / "pkgs [x]"
+    for wheel in sorted((EXAMPLES / "good").glob("*.whl")):
+        with zipfile.ZipFile(wheel) as whl:
+            whl.extractall(target / "python")
+    assert run(target, *LAMBDA)[0] == 0
+    (target / "python" / NATIVE).write_text("text, not a module")
+    code, out, _ = run(target, *LAMBDA)
+    assert code == 1 and f"binary-format python/{NATIVE}" in out
 
 
 def test_not_a_zip_is_a_refusal(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from xbuild.images import ImageFacts, ImagePython
 from xbuild.routes.base import BuildHost, RouteName
 from xbuild.routes.registry import choose_route
 from xbuild.target import OS, Arch, Libc, Target, parse_target
@@ -67,3 +68,112 @@ def test_wrong_image_for_the_target_is_refused() -> None:
     v = choose_route(t("x86_64-manylinux_2_31"), HOST, image="xbuild-build:bookworm-amd64",
                      forced=RouteName.CONTAINER)
     assert not v.possible and "does not fit" in v.reason
+
+
+# --- image facts: what the image was found to be decides, before any build -----------------
+
+BULLSEYE = ImageFacts(
+    image="xbuild-build:bullseye-amd64",
+    image_id="sha256:" + "a" * 64,
+    arch=Arch.X86_64,
+    machine="x86_64",
+    libc=Libc.GLIBC,
+    libc_version=(2, 31),
+    pythons=(ImagePython(version="3.9", path="/usr/bin/python3.9"),),
+    compiler="/usr/bin/cc",
+)
+HOSTILE = "registry.example:5000/team [ci]/it's-ünïcode:tag"
+
+
+def with_facts(*facts: ImageFacts) -> BuildHost:
+    return replace(HOST, image_facts=facts)
+
+
+def test_inspected_image_that_fits_is_used_and_its_facts_travel() -> None:
+    v = choose_route(t("x86_64-manylinux_2_31"), with_facts(BULLSEYE), image=BULLSEYE.image)
+    assert (v.route, v.possible, v.image) == (RouteName.CONTAINER, True, BULLSEYE.image)
+    assert not v.missing_tool
+    assert v.image_facts == BULLSEYE
+    assert "/usr/bin/python3.9" in v.reason
+
+
+def test_missing_image_is_a_missing_tool_with_a_pull_tip() -> None:
+    missing = ImageFacts(image=HOSTILE, image_id=None)
+    v = choose_route(t("x86_64-manylinux_2_31"), with_facts(missing), image=HOSTILE)
+    assert not v.possible and v.missing_tool
+    assert f"image {HOSTILE} is not on the engine" in v.reason
+    assert f"`docker pull {HOSTILE}`" in v.alternatives
+
+
+def test_missing_local_image_points_at_the_setup_script() -> None:
+    missing = ImageFacts(image="xbuild-build:bullseye-amd64", image_id=None)
+    v = choose_route(t("x86_64-manylinux_2_31"), with_facts(missing))
+    assert not v.possible and v.missing_tool
+    assert any("scripts/setup-engine.sh" in a for a in v.alternatives)
+
+
+def test_wrong_arch_image_is_refused_from_uname() -> None:
+    arm = replace(BULLSEYE, image=HOSTILE, arch=Arch.AARCH64, machine="aarch64")
+    v = choose_route(t("x86_64-manylinux_2_31"), with_facts(arm), image=HOSTILE)
+    assert not v.possible and not v.missing_tool
+    assert "runs aarch64 (`uname -m` inside), the target is x86_64" in v.reason
+
+
+def test_glibc_image_for_a_musllinux_target_is_refused() -> None:
+    v = choose_route(t("musllinux_1_2_x86_64"), with_facts(BULLSEYE), image=BULLSEYE.image)
+    assert not v.possible and not v.missing_tool
+    assert "has glibc, musllinux_1_2_x86_64 needs musl" in v.reason
+
+
+def test_image_with_a_newer_glibc_than_the_policy_is_refused() -> None:
+    bookworm = replace(BULLSEYE, image="xbuild-build:bookworm-amd64", libc_version=(2, 36))
+    v = choose_route(t("x86_64-manylinux_2_31"), with_facts(bookworm), image=bookworm.image)
+    assert not v.possible and "glibc 2.36, newer than the 2.31 of manylinux_2_31_x86_64" in v.reason
+    assert "--image xbuild-build:bullseye-amd64" in v.alternatives
+    # A linux_* target only needs "some Linux": the newer glibc is fine there.
+    assert choose_route(t("linux_x86_64"), with_facts(bookworm), image=bookworm.image).possible
+
+
+def test_image_without_the_targets_python_is_refused() -> None:
+    v = choose_route(t("x86_64-manylinux_2_31", "3.12"), with_facts(BULLSEYE), image=BULLSEYE.image)
+    assert not v.possible and not v.missing_tool
+    assert "has no Python 3.12 (found: 3.9 (/usr/bin/python3.9))" in v.reason
+
+
+def test_free_threaded_python_does_not_serve_the_gil_target() -> None:
+    ft = replace(BULLSEYE, pythons=(ImagePython(version="3.13", path="/opt/python/cp313-cp313t/bin/python",
+                                                free_threaded=True),))
+    v = choose_route(t("x86_64-manylinux_2_31", "3.13"), with_facts(ft), image=ft.image)
+    assert not v.possible and "has no Python 3.13" in v.reason
+
+
+def test_image_that_cannot_be_inspected_is_an_engine_problem() -> None:
+    broken = ImageFacts(image=HOSTILE, image_id="sha256:" + "b" * 64, error="no answer within 60 s")
+    v = choose_route(t("x86_64-manylinux_2_31"), with_facts(broken), image=HOSTILE)
+    assert not v.possible and v.missing_tool and "could not be inspected: no answer within 60 s" in v.reason
+
+
+def test_emulated_route_checks_the_image_facts_too() -> None:
+    arm = replace(BULLSEYE, image="xbuild-build:bullseye-arm64", arch=Arch.AARCH64, machine="aarch64")
+    v = choose_route(t("aarch64-manylinux_2_31"), with_facts(arm))
+    assert (v.route, v.possible, v.image_facts) == (RouteName.EMULATED, True, arm)
+    amd = replace(BULLSEYE, image="xbuild-build:bullseye-arm64")  # an amd64 image under an arm64 name
+    v = choose_route(t("aarch64-manylinux_2_31"), with_facts(amd))
+    assert not v.possible and "runs x86_64" in v.reason and not v.missing_tool
+    gone = ImageFacts(image="xbuild-build:bullseye-arm64", image_id=None)
+    v = choose_route(t("aarch64-manylinux_2_31"), with_facts(gone))
+    assert not v.possible and v.missing_tool and v.route is RouteName.EMULATED
+
+
+def test_facts_outrank_the_images_toml_entry() -> None:
+    # images.toml says bookworm is glibc 2.36; if the image says otherwise, the image is right.
+    relabelled = replace(BULLSEYE, image="xbuild-build:bookworm-amd64")
+    v = choose_route(t("x86_64-manylinux_2_31"), with_facts(relabelled), image=relabelled.image,
+                     forced=RouteName.CONTAINER)
+    assert v.possible
+
+
+def test_missing_engine_and_emulator_are_missing_tools() -> None:
+    assert choose_route(t("debian-bullseye-x86_64"), replace(HOST, engine=None)).missing_tool
+    v = choose_route(t("aarch64-manylinux_2_31"), replace(HOST, emulated_arches=frozenset()))
+    assert not v.possible and v.missing_tool

@@ -34,3 +34,9 @@ def test_unreadable_toml(tmp_path: Path) -> None:
     (tmp_path / "t.toml").write_text("[[target]\n")
     with pytest.raises(InputError, match="cannot read"):
         load_catalog(tmp_path)
+
+
+def test_platform_defaults_file_adds_no_targets_and_named_mobile_web_targets_ship() -> None:
+    catalog = load_catalog()
+    assert not [e for e in catalog.entries if e.source.name == "platforms.toml"]
+    assert {"pyodide-0.27", "pyodide-0.28", "free-threaded-3.14-x86_64"} <= set(catalog.names())

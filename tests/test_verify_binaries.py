@@ -150,6 +150,30 @@ def test_java_class_and_random_data_are_not_binaries(tmp_path: Path) -> None:
     assert report.ok, report.findings
 
 
+@pytest.mark.parametrize(
+    ("platform", "filename", "target", "words"),
+    [
+        ("manylinux_2_17_x86_64", "x.cpython-312-x86_64-linux-gnu.so", None, "not an ELF (Linux)"),
+        ("manylinux_2_17_x86_64", "_x.abi3.so", None, "not an ELF (Linux)"),
+        ("macosx_11_0_arm64", "libz [1].dylib", None, "not a Mach-O (macOS)"),
+        ("win_amd64", "x.cp312-win_amd64.pyd", None, "not a PE (Windows)"),
+        ("any", "vendored ü.so", "x86_64-manylinux_2_28", "not an ELF (Linux)"),
+    ],
+)
+def test_extension_module_names_must_be_binaries(
+    tmp_path: Path, platform: str, filename: str, target: str | None, words: str
+) -> None:
+    files = {"demo/__init__.py": b"", f"demo/{filename}": b"#!/bin/sh\necho not compiled\n"}
+    report = verify(WheelSpec(tags=f"cp312-cp312-{platform}", files=files).build(tmp_path), target)
+    [finding] = [f for f in report.errors if f.check is Check.BINARY_FORMAT]
+    assert words in finding.message and finding.member == f"demo/{filename}"
+
+
+def test_pure_wheel_without_target_has_no_format_to_hold_a_so_to(tmp_path: Path) -> None:
+    files = {"demo/__init__.py": b"", "demo/data.so": b"text"}
+    assert verify(WheelSpec(files=files).build(tmp_path)).ok
+
+
 # arch
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import tempfile
 import warnings
+import zipfile
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
@@ -11,7 +12,7 @@ from hypothesis import strategies as st
 from verify_helpers import Raw, WheelSpec, binary
 
 from xbuild.target import parse_target
-from xbuild.verify import Limits, WheelReport, verify_wheel
+from xbuild.verify import Limits, WheelReport, verify_installed, verify_wheel
 
 TARGET = parse_target("x86_64-manylinux_2_28", python_version="3.12")
 MAGICS = [
@@ -115,3 +116,31 @@ def test_truncated_real_binaries(cut: int) -> None:
             files={"demo/_x.so": elf[: cut % len(elf)], "demo/_m.so": mac[: cut % len(mac)]},
         )
         check(spec.build(Path(tmp)))
+
+
+# Installed trees: the same wheels read as a Lambda zip, with every member under random prefixes
+# (as layers nest them) and random RECORD rows.
+
+
+@FAST
+@given(
+    st.sampled_from(["", "python/", "python/lib/python3.12/site-packages/", "python/lib/python3.9/"]),
+    st.lists(st.tuples(st.integers(min_value=0), st.integers(min_value=1, max_value=255)), max_size=8),
+    st.binary(max_size=512),
+)
+def test_installed_zip_never_raises(prefix: str, flips: list[tuple[int, int]], record: bytes) -> None:
+    with tempfile.TemporaryDirectory() as tmp:
+        wheel = SEED_WHEEL.build(Path(tmp))
+        out = Path(tmp) / "function.zip"
+        with zipfile.ZipFile(wheel) as src, zipfile.ZipFile(out, "w") as dst:
+            for info in src.infolist():
+                data = src.read(info)
+                if info.filename.endswith("RECORD"):
+                    data += record
+                dst.writestr(prefix + info.filename, data)
+        flipped = bytearray(out.read_bytes())
+        for offset, mask in flips:
+            flipped[offset % len(flipped)] ^= mask
+        out.write_bytes(bytes(flipped))
+        report = verify_installed(out, TARGET, limits=SMALL)
+        assert report.ok == (not report.errors)

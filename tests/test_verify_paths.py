@@ -10,7 +10,7 @@ import pytest
 from verify_helpers import Raw, WheelSpec
 
 from xbuild.verify import Check, Severity, verify_wheel
-from xbuild.verify.layout import find_layout, installed_path, split_dist_dir
+from xbuild.verify.layout import find_layout, installed_path, root_of, site_roots, split_dist_dir
 from xbuild.verify.model import Finding
 
 
@@ -125,3 +125,41 @@ def test_find_layout_matches_normalized_name_and_version() -> None:
     assert installed_path("Foo_Bar-1.0.0.data/platlib/x.so", layout) == "x.so"
     assert installed_path("Foo_Bar-1.0.0.data/scripts/x", layout) is None
     assert installed_path("foo_bar/x.so", layout) == "foo_bar/x.so"
+
+
+@pytest.mark.parametrize(
+    ("names", "roots"),
+    [
+        (["a-1.dist-info/RECORD", "a/x.py", "handler.py"], ("",)),
+        (["python/", "python/a-1.dist-info/RECORD", "python/a/x.py"], ("python/",)),
+        (
+            ["python/lib/python3.12/site-packages/a-1.dist-info/RECORD", "lib/libz [1].so"],
+            ("python/lib/python3.12/site-packages/",),
+        ),
+        (
+            [
+                "python/lib/python3.11/site-packages/a-1.dist-info/RECORD",
+                "python/lib/python3.12/site-packages/a-1.dist-info/RECORD",
+                "python/b-1.dist-info/RECORD",
+            ],
+            ("python/lib/python3.11/site-packages/", "python/lib/python3.12/site-packages/", "python/"),
+        ),
+        (["python/pkg/x.py", "python/pkg/y.py"], ("python/",)),  # dist-info stripped
+        (["python/lib/python3.12/site-packages/pkg/x.py"], ("python/lib/python3.12/site-packages/",)),
+        (["pkg/x.py", "python/y.py"], ("",)),
+        (["deep/a-1.dist-info/RECORD"], ("",)),  # not a place Lambda imports from
+    ],
+)
+def test_site_roots(names: list[str], roots: tuple[str, ...]) -> None:
+    assert site_roots(names) == roots
+
+
+def test_root_of_takes_the_longest_root() -> None:
+    roots = site_roots(
+        ["python/a-1.dist-info/RECORD", "python/lib/python3.12/site-packages/b-1.dist-info/RECORD"]
+    )
+    assert (
+        root_of("python/lib/python3.12/site-packages/b/x.py", roots) == "python/lib/python3.12/site-packages/"
+    )
+    assert root_of("python/a/x.py", roots) == "python/"
+    assert root_of("bin/tool", roots) is None

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from xbuild.errors import InputError
 from xbuild.target import Arch, Libc, Target
@@ -83,3 +85,99 @@ def default_image(target: Target, present: frozenset[str] = frozenset()) -> Imag
     if not fits:
         return None
     return max(fits, key=lambda i: (i.name in present, i.libc_version, i.local))
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImagePython:
+    """One interpreter found inside an image, as it answered when run there."""
+
+    version: str  # "X.Y"
+    path: str  # where it is inside the image
+    implementation: str = "cpython"
+    free_threaded: bool = False
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "version": self.version,
+            "path": self.path,
+            "implementation": self.implementation,
+            "free_threaded": self.free_threaded,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class ImageFacts:
+    """What an image really is, learnt by running it once (cached per image ID by xbuild.host.images).
+
+    `image_id` None means the engine does not have the image; `error` says why a present image
+    could not be inspected. The route checks refuse on either before any build starts.
+    """
+
+    image: str  # the reference as asked for
+    image_id: str | None
+    arch: Arch | None = None  # from `uname -m` inside
+    machine: str | None = None  # `uname -m` as printed
+    libc: Libc | None = None
+    libc_version: tuple[int, int] | None = None
+    pythons: tuple[ImagePython, ...] = ()
+    compiler: str | None = None  # path of cc or gcc, None when the image has neither
+    error: str | None = None
+
+    @property
+    def present(self) -> bool:
+        return self.image_id is not None
+
+    def python_for(self, version: str, implementation: str = "cpython") -> str | None:
+        """The path of a GIL-enabled interpreter of `version` ("X.Y"), or None."""
+        return next(
+            (
+                p.path
+                for p in self.pythons
+                if p.version == version and p.implementation == implementation and not p.free_threaded
+            ),
+            None,
+        )
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "image": self.image,
+            "image_id": self.image_id,
+            "present": self.present,
+            "arch": None if self.arch is None else str(self.arch),
+            "machine": self.machine,
+            "libc": None if self.libc is None else str(self.libc),
+            "libc_version": None if self.libc_version is None else ".".join(map(str, self.libc_version)),
+            "pythons": [p.to_json() for p in self.pythons],
+            "compiler": self.compiler,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> ImageFacts:
+        """Read back what `to_json` wrote; ValueError when it does not fit."""
+        if not isinstance(data, Mapping):
+            raise ValueError(f"not image facts: a JSON {type(data).__name__}")
+        try:
+            version = data.get("libc_version")
+            major, minor = str(version).split(".") if version else (None, None)
+            return cls(
+                image=str(data["image"]),
+                image_id=None if data.get("image_id") is None else str(data["image_id"]),
+                arch=None if data.get("arch") is None else Arch(str(data["arch"])),
+                machine=None if data.get("machine") is None else str(data["machine"]),
+                libc=None if data.get("libc") is None else Libc(str(data["libc"])),
+                libc_version=None if major is None or minor is None else (int(major), int(minor)),
+                pythons=tuple(
+                    ImagePython(
+                        version=str(p["version"]),
+                        path=str(p["path"]),
+                        implementation=str(p.get("implementation", "cpython")),
+                        free_threaded=bool(p.get("free_threaded", False)),
+                    )
+                    for p in data.get("pythons") or ()
+                ),
+                compiler=None if data.get("compiler") is None else str(data["compiler"]),
+                error=None if data.get("error") is None else str(data["error"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not image facts: {exc}") from exc

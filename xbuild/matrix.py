@@ -18,6 +18,13 @@ _RUNNERS: dict[tuple[OS, Arch], str] = {
     (OS.MACOS, Arch.X86_64): "macos-13",
     (OS.WINDOWS, Arch.X86_64): "windows-latest",
     (OS.WINDOWS, Arch.AARCH64): "windows-11-arm",
+    # Cross-compiled families: iOS needs Xcode (macOS runners); Android's NDK and Pyodide's
+    # emscripten SDK run on Linux runners.
+    (OS.IOS, Arch.AARCH64): "macos-14",
+    (OS.IOS, Arch.X86_64): "macos-13",
+    (OS.ANDROID, Arch.AARCH64): "ubuntu-latest",
+    (OS.ANDROID, Arch.X86_64): "ubuntu-latest",
+    (OS.EMSCRIPTEN, Arch.WASM32): "ubuntu-latest",
 }
 
 

@@ -98,6 +98,7 @@ def resolve_options(
     resolve_target: TargetResolver,
     environ: Mapping[str, str] | None = None,
     config: ProjectConfig | None = None,
+    fallback_target: Callable[[], Target] | None = None,
 ) -> Options:
     """Flags -> [tool.xbuild] -> environment -> defaults. The target resolver is the CLI's (it may
     probe an interpreter), so it is passed in and called exactly once."""
@@ -106,6 +107,8 @@ def resolve_options(
     platform = flags.python_platform or (config.targets[0] if len(config.targets) == 1 else None)
     python_version = flags.python_version or (config.python_version if flags.python is None else None)
     target = resolve_target(platform, python_version, flags.python)
+    if target is None and fallback_target is not None:
+        target = fallback_target()  # e.g. the target a JSON plan was made for
     if target is None:
         raise UsageError(
             "no target given",

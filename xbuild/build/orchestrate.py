@@ -26,7 +26,7 @@ from xbuild.build.buildenv import (
     environment_wheels,
     verdict_image_id,
 )
-from xbuild.errors import RefusedError, XbuildError
+from xbuild.errors import EngineError, RefusedError, XbuildError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import IndexClient
 from xbuild.index.hashing import sha256_file
@@ -86,7 +86,9 @@ def refuse_impossible(plan: Plan) -> None:
         return
     lines = [f"{d.name} {d.version}: {d.route.reason}" for d in blocked if d.route]
     alternatives = dict.fromkeys(a for d in blocked if d.route for a in d.route.alternatives)
-    raise RefusedError(
+    # A missing engine, image or tool is exit 3; a target the host cannot serve is exit 1.
+    error = EngineError if any(d.route and d.route.missing_tool for d in blocked) else RefusedError
+    raise error(
         "cannot build from source for "
         + plan.target.platform_label
         + " on this host:\n  "

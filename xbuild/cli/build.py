@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import threading
-import time
 from pathlib import Path
 
 import typer
-from rich.live import Live
-from rich.table import Table
 
 from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out, refuse_impossible
-from xbuild.cli import console
+from xbuild.cli import console, progress
 from xbuild.cli.flags import options_from, resolution_flags
 from xbuild.cli.planning import build_host, plan_for_build, project_build
 from xbuild.index import IndexClient
@@ -51,7 +47,7 @@ def build_command(
 ) -> None:
     """Download or build every wheel the target needs, verify each against the target, place them
     in -o DIR."""
-    options = project_build(options_from(flags), with_deps)
+    options = project_build(options_from(flags, plan_file), with_deps)
     plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     with client:
         refuse_impossible(plan)  # before any progress output: nothing will be attempted
@@ -65,41 +61,15 @@ def build_command(
 def _carry_out(
     plan: Plan, client: IndexClient, options: Options, output: Path, jobs: int, keep_going: bool
 ) -> BuildResult:
-    board = _Board()
-    settings = BuildSettings(
-        out_dir=output,
-        cache_dir=default_cache_dir(dict(options.environ)),
-        jobs=jobs,
-        keep_going=keep_going,
-        progress=board.update,
-    )
-    with Live(board.render(), console=console.err, refresh_per_second=4, transient=False) as live:
-        board.live = live
-        return carry_out(plan, client, build_host(options), settings)
-
-
-class _Board:
-    """One line per build: package, route, elapsed, state."""
-
-    def __init__(self) -> None:
-        self.rows: dict[str, tuple[str, float, str, float]] = {}
-        self.lock = threading.Lock()
-        self.live: Live | None = None
-
-    def update(self, name: str, route: str, state: str) -> None:
-        with self.lock:
-            start = self.rows[name][1] if name in self.rows else time.monotonic()
-            self.rows[name] = (route, start, state, time.monotonic())
-        if self.live is not None:
-            self.live.update(self.render())
-
-    def render(self) -> Table:
-        table = Table("package", "route", "elapsed", "state", box=None)
-        with self.lock:
-            for name, (route, start, state, last) in self.rows.items():
-                end = time.monotonic() if state == "running" else last
-                table.add_row(name, route, f"{end - start:5.1f}s", state)
-        return table
+    with progress.reporter() as report:
+        settings = BuildSettings(
+            out_dir=output,
+            cache_dir=default_cache_dir(dict(options.environ)),
+            jobs=jobs,
+            keep_going=keep_going,
+            progress=report,
+        )
+        return carry_out(plan, client, build_host(options, plan.target), settings)
 
 
 def render(result: BuildResult) -> None:
@@ -117,7 +87,7 @@ def render(result: BuildResult) -> None:
                 console.err.print(f"        build log: {o.log_path}", markup=False)
     if result.ok:
         console.out.print(
-            f"{len(result.outcomes)} wheels verified and placed in {result.out_dir}; "
+            f"{console.plural(len(result.outcomes), 'wheel')} verified and placed in {result.out_dir}; "
             f"manifest {result.manifest.name}",
             markup=False,
         )

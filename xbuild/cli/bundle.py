@@ -12,7 +12,7 @@ from xbuild.build.orchestrate import BuildSettings, carry_out
 from xbuild.bundle.install import Layout
 from xbuild.bundle.make import BundleSettings, make_bundle, parse_strip
 from xbuild.bundle.size import LAMBDA_UNZIPPED, LAMBDA_ZIPPED, Limits, parse_size
-from xbuild.cli import console
+from xbuild.cli import console, progress
 from xbuild.cli.build import render as render_build
 from xbuild.cli.flags import options_from, resolution_flags
 from xbuild.cli.planning import build_host, plan_for_build
@@ -63,7 +63,7 @@ def bundle_command(
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="Builds to run in parallel."),
 ) -> None:
     """A Lambda zip, Lambda layer or directory that imports on THE TARGET; byte-reproducible."""
-    options = options_from(flags)
+    options = options_from(flags, plan_file)
     config = options.config
     chosen_layout = _layout(layout or config.bundle.layout or "lambda")
     out = output or (Path(config.bundle.output) if config.bundle.output else None)
@@ -87,15 +87,14 @@ def bundle_command(
     try:
         with client:
             console.err.print(
-                f"building {len(plan.distributions)} distributions for {plan.target.platform_label}",
+                f"fetching {console.plural(len(plan.distributions) - len(plan.builds), 'wheel')} and "
+                f"building {console.plural(len(plan.builds), 'distribution')} "
+                f"for {plan.target.platform_label}",
                 markup=False,
             )
-            built = carry_out(
-                plan,
-                client,
-                build_host(options),
-                BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs),
-            )
+            with progress.reporter() as report:
+                steps = BuildSettings(out_dir=wheels_dir, cache_dir=cache, jobs=jobs, progress=report)
+                built = carry_out(plan, client, build_host(options, plan.target), steps)
         if not built.ok:
             render_build(built)
             raise typer.Exit(1)

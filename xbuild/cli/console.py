@@ -16,6 +16,8 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+from xbuild.util.text import plural as plural  # noqa: PLC0414 (re-export: console.plural)
+
 if TYPE_CHECKING:
     from rich.console import Console
     from rich.text import Text
@@ -54,11 +56,6 @@ def styled(*parts: str | tuple[str, str]) -> Text:
     return Text.assemble(*parts)
 
 
-def plural(count: int, word: str, many: str | None = None) -> str:
-    """`1 wheel`, `2 wheels`, `0 entries` (pass `many` for irregular plurals)."""
-    return f"{count} {word if count == 1 else (many or word + 's')}"
-
-
 def dumps(data: Any) -> str:
     return json.dumps(data, indent=2, sort_keys=False) + "\n"
 
@@ -71,25 +68,51 @@ def print_json(data: Any) -> None:
 
 
 def setup_logging(verbose: int) -> None:
-    """Only xbuild's own loggers speak below WARNING; HTTP libraries only at -vvv; Python warnings
-    raised inside libraries are logged (seen at -vv), never printed raw among the results."""
+    """Only xbuild's own loggers speak below WARNING; other libraries' warnings (log records and
+    Python warnings alike) from -vv on; HTTP libraries' debug only at -vvv."""
+    libraries = logging.WARNING if verbose >= TIMINGS else logging.ERROR
+    logging.basicConfig(level=libraries, handlers=[_handler(verbose)], force=True)
+    levels = {0: logging.WARNING, DECISIONS: logging.INFO}
+    logging.getLogger("xbuild").setLevel(levels.get(verbose, logging.DEBUG))
+    for name in _HTTP_LOGGERS:
+        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= HTTP else logging.NOTSET)
+    capture_warnings(verbose)
+
+
+def capture_warnings(verbose: int = 0) -> None:
+    """Python warnings (a library's RuntimeWarning, DeprecationWarning) go to the `py.warnings`
+    logger, shown from -vv on. Called again by `setup_logging` once -v is known."""
+    logging.captureWarnings(True)
+    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose >= TIMINGS else logging.CRITICAL)
+
+
+def _handler(verbose: int) -> logging.Handler:
+    """Columns on a terminal; one unwrapped line per record otherwise (CI logs are grepped)."""
+    stderr = _console("err")
+    if not stderr.is_terminal:
+        handler = logging.StreamHandler(stderr.file)
+        handler.setFormatter(_PlainFormatter(with_time=verbose >= TIMINGS))
+        return handler
     from rich.logging import RichHandler
 
-    handler = RichHandler(
-        console=_console("err"),
+    return RichHandler(
+        console=stderr,
         show_time=verbose >= TIMINGS,
         log_time_format=_since_start,
         show_path=verbose >= TIMINGS,
         markup=False,
         rich_tracebacks=False,
     )
-    logging.basicConfig(level=logging.WARNING, handlers=[handler], format="%(message)s", force=True)
-    levels = {0: logging.WARNING, DECISIONS: logging.INFO}
-    logging.getLogger("xbuild").setLevel(levels.get(verbose, logging.DEBUG))
-    for name in _HTTP_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= HTTP else logging.WARNING)
-    logging.captureWarnings(True)
-    logging.getLogger("py.warnings").setLevel(logging.WARNING if verbose >= TIMINGS else logging.CRITICAL)
+
+
+class _PlainFormatter(logging.Formatter):
+    def __init__(self, *, with_time: bool) -> None:
+        super().__init__()
+        self.with_time = with_time
+
+    def format(self, record: logging.LogRecord) -> str:
+        when = f"{record.created - _STARTED:7.2f}s " if self.with_time else ""
+        return f"{when}{record.levelname:<7} {super().format(record)}"
 
 
 def _since_start(when: datetime) -> Text:

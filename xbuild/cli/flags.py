@@ -16,6 +16,7 @@ import typer
 
 from xbuild.cli.options import PythonInterp, PythonPlatform, PythonVersion, resolve_target
 from xbuild.options import PRERELEASE_MODES, Flags, Options, resolve_options
+from xbuild.plan.serial import plan_target
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,7 +27,7 @@ _SPEC: tuple[tuple[str, Any, Any], ...] = (
         list[str] | None,
         typer.Argument(
             None,
-            metavar="[REQ]...",
+            metavar="REQ",
             help="PEP 508 requirements, local project directories, sdists or wheels.",
             show_default=False,
         ),
@@ -202,6 +203,8 @@ def _flags(shared: dict[str, Any]) -> Flags:
     )
 
 
-def options_from(flags: Flags) -> Options:
-    """The one call that resolves flags into options (config read once, target resolved once)."""
-    return resolve_options(flags, resolve_target)
+def options_from(flags: Flags, plan_file: Path | None = None) -> Options:
+    """The one call that resolves flags into options (config read once, target resolved once).
+    With `--plan FILE` and no target flag, the plan's own target is used."""
+    fallback = (lambda: plan_target(plan_file)) if plan_file is not None else None
+    return resolve_options(flags, resolve_target, fallback_target=fallback)

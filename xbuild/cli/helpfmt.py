@@ -21,10 +21,11 @@ _PATH_WORDS = {"file": "FILE", "directory": "DIR"}
 
 def metavar(param: _click.Parameter) -> str:
     """What follows an option (or names an argument) in help: the declared metavar, else a word."""
+    if param.param_type_name == "argument":
+        name = param.metavar or (param.name or "ARG").upper()
+        return name if param.nargs == 1 or name.endswith("...") else name + "..."
     if param.metavar:
         return param.metavar
-    if param.param_type_name == "argument":
-        return (param.name or "ARG").upper() + ("..." if param.nargs != 1 else "")
     descriptor = getattr(param, "type_descriptor", None)
     annotation = getattr(descriptor, "annotation", str)
     if get_origin(annotation) is list:

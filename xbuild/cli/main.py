@@ -29,7 +29,8 @@ COMMANDS: dict[str, str] = {
     "bundle": "A Lambda zip, layer or directory that imports on the target.",
     "matrix": "One CI job per [tool.xbuild] target: runner and command.",
 }
-_ROOT_FLAGS = frozenset({"--version", "--verbose", "-v", "-vv", "-vvv"})
+_VERBOSE = frozenset({"--verbose", "-v", "-vv", "-vvv"})
+_ROOT_FLAGS = _VERBOSE | {"--version"}
 
 
 def build_app(only: str | None = None, *, listing: bool = False) -> typer.Typer:
@@ -57,7 +58,7 @@ def build_app(only: str | None = None, *, listing: bool = False) -> typer.Typer:
             "-v",
             count=True,
             show_default=False,
-            help="-v: why each decision was taken; -vv: timings and debug; -vvv: HTTP too (stderr).",
+            help="-v: why each decision was taken; -vv: timings, debug; -vvv: HTTP. Anywhere on the line.",
         ),
         version: bool = typer.Option(
             False, "--version", callback=_print_version, is_eager=True, help="Show the version and exit."
@@ -111,6 +112,14 @@ def __getattr__(name: str) -> typer.Typer:
     raise AttributeError(name)
 
 
+def _verbosity_first(argv: list[str]) -> list[str]:
+    """`xbuild plan ... -v` means `xbuild -v plan ...`, as with pip: -v is only a root option, and
+    no command has a -v of its own. Nothing after `--` moves."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    flags = [a for a in argv[:end] if a in _VERBOSE]
+    return [*flags, *(a for a in argv[:end] if a not in _VERBOSE), *argv[end:]]
+
+
 def _command(argv: list[str]) -> str | None:
     """The subcommand named on the command line, skipping the root options."""
     return next((a for a in argv if not a.startswith("-")), None)
@@ -126,10 +135,11 @@ def report(exc: XbuildError) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI; the only place that turns exceptions into exit codes."""
-    args = sys.argv[1:] if argv is None else argv
+    args = _verbosity_first(sys.argv[1:] if argv is None else argv)
     if "--version" in args and _ROOT_FLAGS.issuperset(args):
         sys.stdout.write(f"xbuild {__version__}\n")  # before typer and rich are even imported
         return 0
+    console.capture_warnings()  # from here on, also while command modules are imported
     try:
         name = _command(args)
         build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
@@ -144,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:
         logging.getLogger("xbuild").debug("internal error", exc_info=True)
         console.err.print(f"ERROR internal error: {type(exc).__name__}: {exc}", markup=False)
-        console.err.print("TIP rerun with -v for details and report it", markup=False)
+        console.err.print("TIP rerun with -vv for the traceback, and report it", markup=False)
         return int(ExitCode.ENGINE)
     return 0
 

@@ -9,6 +9,7 @@ import typer
 from xbuild.cli import console
 from xbuild.cli.flags import options_from, resolution_flags
 from xbuild.cli.planning import plan_from_options
+from xbuild.errors import ExitCode
 from xbuild.options import Flags
 from xbuild.plan.lock import write_pylock
 from xbuild.plan.model import Action, Plan
@@ -47,7 +48,8 @@ def plan_command(
     else:
         render(plan)
     if not plan.feasible:
-        raise typer.Exit(1)
+        missing = any(d.route is not None and d.route.missing_tool for d in plan.builds)
+        raise typer.Exit(ExitCode.ENGINE if missing else ExitCode.REFUSED)
 
 
 def render(plan: Plan) -> None:

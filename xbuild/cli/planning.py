@@ -8,15 +8,18 @@ from pathlib import Path
 
 from xbuild.errors import UsageError
 from xbuild.host.facts import detect_build_host
+from xbuild.host.images import with_image_facts
 from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache, default_cache_dir
 from xbuild.options import Options
 from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
+from xbuild.plan.locked import find_lock, plan_lock_file
 from xbuild.plan.model import Plan, PrereleaseMode
 from xbuild.plan.planner import make_plan
 from xbuild.plan.prepare import HostMetadataPreparer
 from xbuild.plan.serial import load_plan
 from xbuild.routes.base import BuildHost
+from xbuild.target import Target
 
 log = logging.getLogger(__name__)
 
@@ -34,16 +37,7 @@ def gather_inputs(options: Options) -> Inputs:
     )
     only = set(inputs.only_binary).union(*(binary_names(v) for v in options.only_binary))
     none = set(inputs.no_binary).union(*(binary_names(v) for v in options.no_binary))
-    return Inputs(
-        requirements=inputs.requirements,
-        constraints=inputs.constraints,
-        index_url=inputs.index_url,
-        extra_index_urls=inputs.extra_index_urls,
-        find_links=inputs.find_links,
-        no_index=inputs.no_index,
-        only_binary=frozenset(only),
-        no_binary=frozenset(none),
-    )
+    return replace(inputs, only_binary=frozenset(only), no_binary=frozenset(none))
 
 
 def open_client(options: Options, inputs: Inputs) -> tuple[IndexClient, tuple[str, ...]]:
@@ -73,9 +67,11 @@ def project_build(options: Options, with_deps: bool | None) -> Options:
     )
 
 
-def build_host(options: Options) -> BuildHost:
-    """This host, with the per-arch engines the options chose."""
-    return detect_build_host(options.engines)
+def build_host(options: Options, target: Target | None = None) -> BuildHost:
+    """This host, with the per-arch engines the options chose and the facts of the image to use
+    for `target` (the plan's, which a --plan file or lock may set; else the options')."""
+    chosen = target or options.target
+    return with_image_facts(detect_build_host(options.engines), chosen, options.image)
 
 
 def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
@@ -100,13 +96,44 @@ def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tupl
 
 def _prerelease(options: Options, inputs: Inputs) -> PrereleaseMode:
     """`--pre` inside a requirements file counts like the flag, unless a mode was chosen."""
-    pre_in_file = getattr(inputs, "pre", False)
-    if pre_in_file and options.prerelease is PrereleaseMode.IF_NECESSARY_OR_EXPLICIT:
+    if inputs.pre and options.prerelease is PrereleaseMode.IF_NECESSARY_OR_EXPLICIT:
         return PrereleaseMode.ALLOW
     return options.prerelease
 
 
+def _lock(options: Options) -> Path | None:
+    """A lock given with -r (pylock.toml, pylock.*.toml, uv.lock): the whole answer, no resolution."""
+    return find_lock(
+        options.requirement_files,
+        requirements=options.requirements,
+        constraint_files=options.constraint_files,
+        project=options.project,
+    )
+
+
+def _plan_lock(options: Options, lock: Path) -> Plan:
+    return plan_lock_file(
+        lock,
+        options.target,
+        host=lambda: build_host(options),
+        policy=options.source_policy,
+        only_binary=_binary(options.only_binary),
+        no_binary=_binary(options.no_binary),
+        extras=options.extras,
+        groups=options.groups,
+        image=options.image,
+        route=options.route,
+    )
+
+
+def _binary(values: tuple[str, ...]) -> frozenset[str]:
+    return frozenset().union(*(binary_names(v) for v in values))
+
+
 def plan_from_options(options: Options) -> Plan:
+    lock = _lock(options)
+    if lock is not None:
+        return _plan_lock(options, lock)
     inputs = gather_inputs(options)
     client, urls = open_client(options, inputs)
     with client:
@@ -118,15 +145,19 @@ def plan_for_build(
 ) -> tuple[Plan, IndexClient]:
     """The plan to carry out (made now, or read from `--plan`/`--lock`) and the open client that
     planned it, so that the build reuses its connections and page cache; the caller closes it."""
-    if plan_file is not None or lock is not None:
+    if plan_file is not None:
         plan = load_plan(
             plan_file=plan_file,
-            lock=lock,
+            lock=None,
             host=build_host(options),
             image=options.image,
             route=options.route,
+            target=options.target,
         )
         return plan, open_client(options, Inputs())[0]
+    lock = lock or _lock(options)
+    if lock is not None:
+        return _plan_lock(options, lock), open_client(options, Inputs())[0]
     inputs = gather_inputs(options)
     client, urls = open_client(options, inputs)
     try:

@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is None:
             list_targets(wants_json(fmt, json_alias))
 
-    @group.command("show")
+    @group.command("show", short_help="What a target means: platform, markers, ordered wheel tags.")
     def _show(
         target: str = typer.Argument(
             ...,
@@ -122,13 +122,20 @@ def show_target(target: Target, json_out: bool) -> None:
         "libc",
         "libc_version",
         "python_version",
+        "python_full_version",
         "abi",
+        "free_threaded",
         "macos_min",
+        "ios_min",
+        "ios_simulator",
+        "android_api",
+        "pyodide_abi",
+        "emscripten",
         "image",
     ):
-        if data[key] is not None:
-            console.out.print(f"{key:>16}: {data[key]}")
-    console.out.print(f"{'python from':>16}: {target.python_version_source}")
+        if data.get(key) not in (None, False):
+            console.out.print(f"{key:>19}: {data[key]}")
+    console.out.print(f"{'python from':>19}: {target.python_version_source}")
     console.out.print("\nmarker environment:")
     for key, value in target.marker_environment().items():
         console.out.print(f"  {key} = {value!r}")

@@ -103,8 +103,9 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
     out = console.out
     if target is None:
         out.print(
-            "no target given: each wheel was checked for internal consistency only (tags against "
-            "contents); pass --python-platform to check against a target",
+            "no target given: each wheel (and each installed distribution) was checked for internal "
+            "consistency only (tags against contents); pass --python-platform to check against a "
+            "target",
             markup=False,
         )
     else:
@@ -127,7 +128,8 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
     refused = sum(not r.ok for r in reports)
     warnings = sum(len(r.warnings) for r in reports)
     out.print(
-        f"\n{counted(reports)}: {len(reports) - refused} passed, {refused} refused, {warnings} warning(s)",
+        f"\n{counted(reports)}: {len(reports) - refused} passed, {refused} refused, "
+        f"{console.plural(warnings, 'warning')}",
         markup=False,
     )
 
@@ -135,7 +137,7 @@ def render_text(reports: Sequence[WheelReport], target: Target | None) -> None:
 def _tag_triple(report: WheelReport) -> str:
     """The tags as the filename writes them (compressed), e.g. cp312-cp312-manylinux_2_17_x86_64."""
     if report.kind is Kind.INSTALLED:
-        return f"installed: {len(report.distributions)} distribution(s)"
+        return f"installed: {console.plural(len(report.distributions), 'distribution')}"
     return "-".join(report.path.stem.split("-")[-3:]) if report.tags else ""
 
 

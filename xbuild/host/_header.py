@@ -8,6 +8,7 @@ than this needs; the arch names come from there so that rule keeps one home.
 
 from __future__ import annotations
 
+import io
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -83,17 +84,29 @@ def arch_from_name(name: str | None) -> Arch | None:
 def read_header(path: Path) -> Header:
     """Read the header of `path`; raises OSError when it cannot be read."""
     with path.open("rb") as f:
-        head = f.read(64)
-        if head[:4] == b"\x7fELF":
-            return _elf(f, head)
-        if head[:4] in _MACHO_THIN:
-            return _macho_thin(head)
-        if head[:4] in _MACHO_FAT:
-            return _macho_fat(f, head)
-        if head[:2] == b"MZ":
-            return _pe(f, head)
-        if head[:2] == b"#!":
-            return _script(f)
+        return parse_header(f)
+
+
+def header_from_bytes(data: bytes) -> Header:
+    """The header of an executable whose first bytes are `data` (what a probe read where it ran)."""
+    try:
+        return parse_header(io.BytesIO(data))
+    except struct.error:  # cut short: the probe sends only the first bytes
+        return Header(format="unknown")
+
+
+def parse_header(f: BinaryIO) -> Header:
+    head = f.read(64)
+    if head[:4] == b"\x7fELF":
+        return _elf(f, head)
+    if head[:4] in _MACHO_THIN:
+        return _macho_thin(head)
+    if head[:4] in _MACHO_FAT:
+        return _macho_fat(f, head)
+    if head[:2] == b"MZ":
+        return _pe(f, head)
+    if head[:2] == b"#!":
+        return _script(f)
     return Header(format="unknown")
 
 
@@ -158,5 +171,6 @@ def _pe(f: BinaryIO, head: bytes) -> Header:
 
 def _script(f: BinaryIO) -> Header:
     f.seek(2)
-    line = f.readline(_MAX_INTERP).decode("utf-8", "replace").strip()
+    # Only spaces, tabs and the newline go: the kernel keeps a CR (CRLF files) in the path it runs.
+    line = f.readline(_MAX_INTERP).decode("utf-8", "replace").rstrip("\n").strip(" \t")
     return Header(format="script", interpreter=line or None)

@@ -7,6 +7,7 @@ from these facts (packaging cannot be imported here, and one tag rule must have 
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import platform
@@ -14,6 +15,7 @@ import sys
 import sysconfig
 
 PROBE_FORMAT = 1
+HEAD_BYTES = 8192  # ELF and program headers, PT_INTERP, a fat Mach-O's arch table: all sit early
 
 
 def _pyvenv_cfg() -> str | None:
@@ -50,8 +52,44 @@ def _confstr(name: str) -> str | None:
         return None
 
 
+def _file_id(path: str) -> list[int] | None:
+    # xbuild compares these with the same paths on its side: other files there mean this ran in
+    # another root (a container, a chroot, another machine), whose files xbuild must not read.
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_dev, st.st_ino, st.st_size]
+
+
+def _head(path: str) -> str | None:
+    # The executable's header as seen here (its arch and loader), for when xbuild cannot see it.
+    try:
+        with open(path, "rb") as f:
+            return base64.b64encode(f.read(HEAD_BYTES)).decode("ascii")
+    except OSError:
+        return None
+
+
+def _musl_banner(glibc: bool) -> str | None:
+    # musl records its version only in the loader's banner, printed when the loader runs bare.
+    if glibc or not sys.platform.startswith("linux"):
+        return None
+    import glob
+    import subprocess
+
+    for loader in sorted(glob.glob("/lib/ld-musl-*.so.1")):
+        try:
+            done = subprocess.run([loader], capture_output=True, timeout=5, check=False)
+        except (OSError, subprocess.SubprocessError):
+            continue
+        return (done.stdout + done.stderr).decode("utf-8", "replace")[:2000]
+    return None
+
+
 def facts() -> dict[str, object]:
     libc_name, libc_version = platform.libc_ver()
+    real = _real_executable()
     return {
         "xbuild_probe": PROBE_FORMAT,
         "result": "success",
@@ -73,11 +111,15 @@ def facts() -> dict[str, object]:
         "extension_suffixes": _extension_suffixes(),
         "mac_ver": platform.mac_ver()[0] if sys.platform == "darwin" else None,
         "executable": sys.executable,
-        "real_executable": _real_executable(),
+        "real_executable": real,
         "prefix": sys.prefix,
         "base_prefix": sys.base_prefix,
         "pyvenv_cfg": _pyvenv_cfg(),
         "nix_python_prefix": os.environ.get("NIX_PYTHONPREFIX"),
+        "root_id": _file_id("/"),
+        "exe_id": _file_id(real),
+        "exe_head": _head(real),
+        "musl_banner": _musl_banner(libc_name == "glibc" or _confstr("CS_GNU_LIBC_VERSION") is not None),
     }
 
 

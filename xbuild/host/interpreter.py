@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import json
 from dataclasses import dataclass
 from enum import StrEnum
@@ -46,6 +47,11 @@ class ProbeResult:
     base_prefix: str
     pyvenv_cfg: str | None
     nix_python_prefix: str | None
+    # Where the probe ran, to tell this host's files from a container's or chroot's (see probe.py).
+    root_id: tuple[int, ...] | None = None  # (st_dev, st_ino, st_size) of "/" where it ran
+    exe_id: tuple[int, ...] | None = None  # the same for real_executable
+    exe_head: bytes | None = None  # the first bytes of real_executable, read where it ran
+    musl_banner: str | None = None  # the musl loader's banner, printed where it ran
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ProbeResult:
@@ -73,13 +79,21 @@ class ProbeResult:
                 base_prefix=str(data["base_prefix"]),
                 pyvenv_cfg=_opt(data.get("pyvenv_cfg")),
                 nix_python_prefix=_opt(data.get("nix_python_prefix")),
+                root_id=_ints(data.get("root_id")),
+                exe_id=_ints(data.get("exe_id")),
+                exe_head=base64.b64decode(data["exe_head"], validate=True) if data.get("exe_head") else None,
+                musl_banner=_opt(data.get("musl_banner")),
             )
-        except (KeyError, TypeError, ValueError, IndexError) as exc:
+        except (KeyError, TypeError, ValueError, IndexError) as exc:  # binascii.Error is a ValueError
             raise ProbeFormatError(f"probe output lacks or mangles {exc}") from exc
 
 
 def _opt(value: object) -> str | None:
     return None if value is None or value == "" else str(value)
+
+
+def _ints(value: object) -> tuple[int, ...] | None:
+    return None if not isinstance(value, list) else tuple(int(v) for v in value)
 
 
 def parse_probe_output(stdout: str) -> dict[str, Any]:

@@ -10,13 +10,15 @@ from __future__ import annotations
 import errno
 import json
 import logging
+import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
 
 from xbuild.errors import EngineError, RefusedError, UsageError
-from xbuild.host._header import Header, read_header
+from xbuild.host._header import Header, header_from_bytes, read_header
 from xbuild.host._run import Runner, run_capture, tail
 from xbuild.host.cache import ProbeCache, cache_dir, probe_key
 from xbuild.host.interpreter import (
@@ -47,6 +49,7 @@ _BOOTSTRAP = (
     "else:\n"
     "    exec(compile(sys.stdin.read(), '_probe_script.py', 'exec'), {'__name__': '__main__'})\n"
 )
+_MAX_SCRIPT_DEPTH = 4  # Linux follows at most this many nested #! interpreters
 _NAME_VERSION = re.compile(r"^python(3)\.(\d+)")
 _FORMAT_OS = {"macho": "macOS (Mach-O)", "pe": "Windows (PE)"}
 
@@ -80,8 +83,12 @@ def probe_interpreter(
         probe = ProbeResult.from_json(data)
     except ProbeFormatError as exc:
         raise EngineError(f"interpreter {path} answered the probe oddly: {exc}") from exc
-    header = _real_header(path, probe)
-    return facts_from_probe(path, probe, header, _musl_version(header, runner))
+    here = ran_here(probe)
+    if not here:
+        log.debug("%s ran its interpreter in another root: its own header and loader are used", path)
+    header = _real_header(path, probe) if here else _probed_header(probe)
+    musl = _musl_version(header, runner) if here else musl_version_from_banner(probe.musl_banner or "")
+    return facts_from_probe(path, probe, header, musl)
 
 
 def target_from_interpreter(path: Path, python_version: str | None = None) -> Target:
@@ -186,18 +193,26 @@ def _python_version(path: Path, flag: str | None) -> tuple[tuple[int, int], str 
 
 
 def _existing(path: Path) -> Path:
-    path = path.expanduser()
+    """The interpreter as an absolute path: a relative one is relative to the current directory.
+
+    Never a PATH lookup, which is what exec would do with a bare name such as `python3`.
+    """
+    path = path.expanduser().absolute()
     if not path.exists():
-        raise UsageError(
-            f"interpreter {path} does not exist",
-            hint="pass the path of a Python executable, e.g. /usr/bin/python3.12",
-        )
+        raise UsageError(f"interpreter {path} does not exist", hint=_missing_hint(path))
     if path.is_dir():
         raise UsageError(
             f"interpreter {path} is a directory",
             hint=f"pass the executable inside it, e.g. {path / 'bin' / 'python3'}",
         )
     return path
+
+
+def _missing_hint(path: Path) -> str:
+    on_path = shutil.which(path.name)
+    if on_path is not None and Path(on_path) != path:
+        return f"--python takes a path, not a name to look up on PATH: pass --python {on_path}"
+    return "pass the path of a Python executable, e.g. /usr/bin/python3.12"
 
 
 def _cached(store: ProbeCache, key: str | None, path: Path) -> dict[str, Any] | None:
@@ -222,6 +237,9 @@ def _run_probe(path: Path, script: str, runner: Runner, timeout: float) -> dict[
             hint="run it by hand to see why it hangs",
         ) from exc
     except PermissionError as exc:
+        header = _safe_header(path)
+        if os.access(path, os.X_OK) and header is not None and header.format == "script":
+            raise cannot_run(path, header, exc.errno, "") from exc  # the #! program is the problem
         raise UsageError(
             f"interpreter {path} is not executable: {exc.strerror}",
             hint=f"chmod +x {path}, or check the file system is not mounted noexec",
@@ -255,7 +273,9 @@ def _checked(path: Path, data: dict[str, Any]) -> dict[str, Any]:
     raise EngineError(f"the probe failed inside {path}: {message}")
 
 
-def cannot_run(path: Path, header: Header | None, err: int | None, stderr: str) -> InterpreterCannotRun:
+def cannot_run(
+    path: Path, header: Header | None, err: int | None, stderr: str, depth: int = 0
+) -> InterpreterCannotRun:
     """Say why this host cannot execute `path` and what would make it runnable."""
     version = _NAME_VERSION.match(path.name)
     flag = f"--python-version 3.{version.group(2)}" if version else "--python-version X.Y"
@@ -288,14 +308,50 @@ def cannot_run(path: Path, header: Header | None, err: int | None, stderr: str) 
             hint=declarative.removeprefix("or "),
             header=header,
         )
-    if header is not None and header.format == "script" and err == errno.ENOENT:
-        return InterpreterCannotRun(
-            f"cannot run {path}: its #! interpreter ({header.interpreter}) does not exist", header=header
-        )
+    if header is not None and header.format == "script":
+        return _script_cannot_run(path, header, err, stderr, depth)
     reason = errno.errorcode.get(err or 0, "unknown error") if err else stderr
     return InterpreterCannotRun(
         f"cannot run {path}: not an executable this host recognises ({reason})",
         hint="pass the Python executable itself",
+        header=header,
+    )
+
+
+def _script_cannot_run(
+    path: Path, header: Header, err: int | None, stderr: str, depth: int
+) -> InterpreterCannotRun:
+    """The real reason a script does not start: its #! line, or the program that line names."""
+    line = header.interpreter or ""
+    program = re.split(r"[ \t]", line, maxsplit=1)[0]  # the kernel splits at spaces and tabs only
+
+    def fail(why: str, hint: str | None = None) -> InterpreterCannotRun:
+        return InterpreterCannotRun(f"cannot run {path}: {why}", hint=hint, header=header)
+
+    if not program:
+        return fail("its #! line names no interpreter", hint="put the interpreter's path after #!")
+    if "\r" in line:
+        return fail(
+            f"its #! line ends in a carriage return (Windows line endings), so the kernel looks for "
+            f"{program!r}",
+            hint=f"convert it to Unix line endings (dos2unix {path})",
+        )
+    target = Path(program)
+    if not target.exists():
+        dangling = f" (a symlink to the missing {os.readlink(target)})" if target.is_symlink() else ""
+        return fail(f"its #! interpreter {program} does not exist{dangling}")
+    if target.is_dir():
+        return fail(f"its #! interpreter {program} is a directory")
+    if not os.access(target, os.X_OK):
+        return fail(f"its #! interpreter {program} is not executable", hint=f"chmod +x {program}")
+    if depth >= _MAX_SCRIPT_DEPTH:
+        return fail("its #! interpreters are scripts nested deeper than the kernel follows")
+    # The program exists and may be executed: it is the one that cannot run, so say why.
+    inner = cannot_run(target, _safe_header(target), err, stderr, depth + 1)
+    return InterpreterCannotRun(
+        f"cannot run {path}: its #! interpreter {program} cannot run: "
+        f"{inner.message.removeprefix(f'cannot run {target}: ')}",
+        hint=inner.hint,
         header=header,
     )
 
@@ -316,6 +372,33 @@ def _read(path: Path) -> Header:
         return read_header(path)
     except OSError as exc:
         raise UsageError(f"cannot read {path}: {exc.strerror}") from exc
+
+
+def ran_here(probe: ProbeResult) -> bool:
+    """Did the interpreter run in this host's root, so that its paths name files xbuild can read?
+
+    A wrapper may run it in a container, a chroot or on another machine, where the same path is
+    another file (an x86_64 /usr/bin/python3 here, an aarch64 one there). Both "/" and the
+    executable must be the very files the probe saw; when the probe could not say, the answer is
+    no, and only what the probe read where it ran is trusted.
+    """
+    if probe.root_id is None or probe.exe_id is None:
+        return False
+    return _file_id(Path("/")) == probe.root_id and _file_id(Path(probe.real_executable)) == probe.exe_id
+
+
+def _file_id(path: Path) -> tuple[int, ...] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_dev, st.st_ino, st.st_size)
+
+
+def _probed_header(probe: ProbeResult) -> Header:
+    """The executable's header as the probe read it where it ran; unknown when it could not."""
+    header = header_from_bytes(probe.exe_head) if probe.exe_head else Header(format="unknown")
+    return header if header.format != "script" else Header(format="unknown")
 
 
 def _real_header(path: Path, probe: ProbeResult) -> Header:

@@ -1,14 +1,12 @@
-"""PEP 751 `pylock.toml` for one target: what `xbuild build --lock` consumes."""
+"""Write a PEP 751 `pylock.toml` for one target; `pylock.py` reads it back (as any producer's)."""
 
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 from typing import Any
 
 import tomli_w
 
-from xbuild.errors import InputError
 from xbuild.plan.model import Action, Plan
 from xbuild.util.atomic import write_text_atomic
 
@@ -67,13 +65,3 @@ def _clean(data: dict[str, Any]) -> dict[str, Any]:
 
 def write_pylock(plan: Plan, path: Path) -> None:
     write_text_atomic(path, tomli_w.dumps(pylock_document(plan)))
-
-
-def read_pylock(path: Path) -> dict[str, Any]:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
-        raise InputError(f"cannot read lock file {path}: {exc}") from exc
-    if data.get("lock-version") != "1.0" or not isinstance(data.get("packages"), list):
-        raise InputError(f"{path} is not a PEP 751 lock (lock-version 1.0 with [[packages]])")
-    return data

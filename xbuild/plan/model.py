@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
+from xbuild.images import ImageFacts
 from xbuild.target import Target
 
 SCHEMA_VERSION = 1
@@ -67,6 +68,8 @@ class RoutePlan:
     possible: bool  # can this host carry it out right now?
     reason: str
     alternatives: tuple[str, ...] = ()
+    missing_tool: bool = False  # refused for a missing engine, image or tool (exit 3), not a mismatch
+    image_facts: ImageFacts | None = None  # what the image was found to be (xbuild.host.images)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -92,9 +95,15 @@ class PlannedDist:
             "reason": self.reason,
             "route_reason": self.route.reason if self.route else None,
             "alternatives": list(self.route.alternatives) if self.route else [],
+            "missing_tool": self.route.missing_tool if self.route else False,
+            "image_facts": self._image_facts(),
             "requested_by": list(self.requested_by),
             "metadata_source": self.metadata_source,
         }
+
+    def _image_facts(self) -> dict[str, object] | None:
+        facts = self.route.image_facts if self.route else None
+        return None if facts is None else facts.to_json()
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -197,6 +197,8 @@ def _planned(
             possible=verdict.possible,
             reason=verdict.reason,
             alternatives=verdict.alternatives,
+            missing_tool=verdict.missing_tool,
+            image_facts=verdict.image_facts,
         )
     return PlannedDist(
         name=candidate.name,

@@ -1,4 +1,4 @@
-"""Read a plan back from `xbuild plan -o plan.json` or `--lock pylock.toml`.
+"""Read a plan back from `xbuild plan -o plan.json`, or make one from a lock file (any producer).
 
 Routes are re-checked against the host that carries the plan out: a plan made on a laptop may be
 built in CI, where another engine (or none) is available.
@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import InputError, UsageError
-from xbuild.plan.lock import read_pylock
-from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, RoutePlan, SourcePolicy
+from xbuild.plan.locked import plan_from_lock, read_lock, route_plan
+from xbuild.plan.lockfile import UV_LOCK
+from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, SourcePolicy
+from xbuild.plan.pylock import read_pylock
 from xbuild.routes.base import BuildHost, RouteName
-from xbuild.routes.registry import choose_route
 from xbuild.target import Target, parse_target
 
 
@@ -24,22 +25,59 @@ def _target(data: Any, where: Path) -> Target:
     return parse_target(str(data["spec"]), python_version=str(data["python_version"]))
 
 
-def _route(target: Target, host: BuildHost, image: str | None, route: RouteName | None) -> RoutePlan:
-    v = choose_route(target, host, image=image, forced=route)
-    return RoutePlan(
-        route=str(v.route), image=v.image, possible=v.possible, reason=v.reason, alternatives=v.alternatives
-    )
-
-
 def load_plan(
-    *, plan_file: Path | None, lock: Path | None, host: BuildHost, image: str | None, route: RouteName | None
+    *,
+    plan_file: Path | None,
+    lock: Path | None,
+    host: BuildHost,
+    image: str | None,
+    route: RouteName | None,
+    target: Target | None = None,
+    policy: SourcePolicy | None = None,
+    only_binary: frozenset[str] = frozenset(),
+    no_binary: frozenset[str] = frozenset(),
+    extras: tuple[str, ...] = (),
+    groups: tuple[str, ...] = (),
 ) -> Plan:
+    """A plan written by `xbuild plan -o`, or one made from any lock file (pylock.toml, uv.lock).
+
+    A lock from another tool records no target: `target` (from -p) is then required. xbuild's
+    own locks record theirs, used when `target` is None.
+    """
     if plan_file is not None and lock is not None:
         raise UsageError("--plan and --lock both given", hint="pass one of them")
     if plan_file is not None:
-        return _from_json(plan_file, host, image, route)
+        plan = _from_json(plan_file, host, image, route)
+        if target is not None and target.platform_tags != plan.target.platform_tags:
+            raise UsageError(
+                f"{plan_file} was planned for {plan.target.platform_label}, not {target.platform_label}",
+                hint="plan again for this target, or leave out -p to use the plan's own target",
+            )
+        return plan
     assert lock is not None
-    return _from_lock(lock, host, image, route)
+    return _from_lock(
+        lock,
+        host,
+        image,
+        route,
+        target=target,
+        policy=policy,
+        only_binary=only_binary,
+        no_binary=no_binary,
+        extras=extras,
+        groups=groups,
+    )
+
+
+def plan_target(path: Path) -> Target:
+    """The target a JSON plan (`xbuild plan -o`) was made for."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise InputError(f"cannot read plan {path}: {exc}") from exc
+    if not isinstance(data, dict):
+        raise InputError(f"{path}: not an xbuild plan")
+    return _target(data.get("target"), path)
 
 
 def _from_json(path: Path, host: BuildHost, image: str | None, route: RouteName | None) -> Plan:
@@ -60,7 +98,7 @@ def _from_json(path: Path, host: BuildHost, image: str | None, route: RouteName 
                         filename=f["filename"], url=f["url"], sha256=f.get("sha256"), size=f.get("size")
                     ),
                     requested_by=tuple(d.get("requested_by", ())),
-                    route=_route(target, host, image, route) if action is Action.BUILD else None,
+                    route=route_plan(target, host, image, route) if action is Action.BUILD else None,
                 )
             )
         policy = SourcePolicy(data.get("source_policy", "prefer-binary"))
@@ -71,42 +109,43 @@ def _from_json(path: Path, host: BuildHost, image: str | None, route: RouteName 
     return Plan(target=target, distributions=tuple(dists), source_policy=policy)
 
 
-def _from_lock(path: Path, host: BuildHost, image: str | None, route: RouteName | None) -> Plan:
-    data = read_pylock(path)
-    try:
-        target = _target(data.get("tool", {}).get("xbuild", {}).get("target"), path)
-        dists = [_lock_entry(p, target, host, image, route) for p in data["packages"]]
-    except (KeyError, TypeError, ValueError) as exc:
-        raise InputError(f"cannot read lock {path}: {exc}") from exc
-    return Plan(target=target, distributions=tuple(dists), source_policy=SourcePolicy.PREFER_BINARY)
+def _from_lock(
+    path: Path,
+    host: BuildHost,
+    image: str | None,
+    route: RouteName | None,
+    *,
+    target: Target | None,
+    policy: SourcePolicy | None,
+    only_binary: frozenset[str],
+    no_binary: frozenset[str],
+    extras: tuple[str, ...],
+    groups: tuple[str, ...],
+) -> Plan:
+    if target is None:
+        target = _recorded_target(path)
+    lock = read_lock(path, target, extras=extras, groups=groups)
+    recorded = SourcePolicy(lock.source_policy) if lock.source_policy in set(SourcePolicy) else None
+    return plan_from_lock(
+        lock,
+        target,
+        host=host,
+        policy=policy or recorded or SourcePolicy.PREFER_BINARY,
+        only_binary=only_binary,
+        no_binary=no_binary,
+        extras=extras,
+        groups=groups,
+        image=image,
+        route=route,
+    )
 
 
-def _lock_entry(
-    p: dict[str, Any], target: Target, host: BuildHost, image: str | None, route: RouteName | None
-) -> PlannedDist:
-    wheels = p.get("wheels") or []
-    if wheels:
-        f, action = wheels[0], Action.WHEEL
-    elif "sdist" in p:
-        f, action = p["sdist"], Action.BUILD
-    elif "directory" in p:
-        f, action = {"name": p["name"], "url": Path(p["directory"]["path"]).resolve().as_uri()}, Action.BUILD
-    else:
-        raise ValueError(f"package {p.get('name')!r} has neither wheels, sdist nor directory")
-    file = PlannedFile(
-        filename=f.get("name", ""),
-        url=f["url"],
-        sha256=f.get("hashes", {}).get("sha256"),
-        size=f.get("size"),
-        index_url=p.get("index"),
-    )
-    reason = p.get("tool", {}).get("xbuild", {}).get("reason", "from the lock file")
-    return PlannedDist(
-        name=p["name"],
-        version=p["version"],
-        action=action,
-        file=file,
-        reason=reason,
-        requested_by=("lock file",),
-        route=_route(target, host, image, route) if action is Action.BUILD else None,
-    )
+def _recorded_target(path: Path) -> Target:
+    """xbuild's own locks say which target they were planned for; other producers' do not."""
+    lock = read_pylock(path) if path.name != UV_LOCK else None
+    if lock is None or not lock.target_spec or not lock.target_python:
+        raise UsageError(
+            f"{path.name} records no target",
+            hint="pass the target with -p/--python-platform, e.g. -p aws-lambda-python3.12-arm64",
+        )
+    return parse_target(lock.target_spec, python_version=lock.target_python)

@@ -7,6 +7,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Protocol
 
+from xbuild.images import ImageFacts
 from xbuild.target import OS, Arch, Libc, Target
 
 
@@ -29,9 +30,15 @@ class BuildHost:
     images: frozenset[str] = frozenset()  # image references present on the engine
     remote_engines: tuple[tuple[Arch, str], ...] = ()  # arch -> DOCKER_HOST-style URL
     pythons: frozenset[str] = frozenset()  # "X.Y" of interpreters usable for native builds
+    # What the images a plan may use really are (xbuild.host.images); an image absent here was
+    # not inspected, and only its images.toml entry (if any) is checked.
+    image_facts: tuple[ImageFacts, ...] = ()
 
     def remote_engine(self, arch: Arch) -> str | None:
         return dict(self.remote_engines).get(arch)
+
+    def facts_of(self, image: str) -> ImageFacts | None:
+        return next((f for f in self.image_facts if f.image == image), None)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +49,9 @@ class Verdict:
     image: str | None = None
     engine_url: str | None = None
     alternatives: tuple[str, ...] = field(default=())
+    # The refusal is a missing engine, image or tool (exit 3), not a mismatch with the target (exit 1).
+    missing_tool: bool = False
+    image_facts: ImageFacts | None = None  # what the chosen image was found to be, when inspected
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from xbuild.images import default_image, find_image
+from xbuild.images import ImageFacts, default_image, find_image
 from xbuild.routes.base import BuildHost, RouteName, Verdict
 from xbuild.target import OS, Target
 
@@ -48,7 +48,8 @@ def check_native(target: Target, host: BuildHost, image: str | None) -> Verdict:
     )
 
 
-def _image_for(target: Target, host: BuildHost, image: str | None) -> str | None:
+def image_for(target: Target, host: BuildHost, image: str | None) -> str | None:
+    """The image the container and emulated routes would use: asked for, the target's, or the default."""
     if image is not None:
         return image
     if target.image is not None:
@@ -57,7 +58,8 @@ def _image_for(target: Target, host: BuildHost, image: str | None) -> str | None
     return spec.name if spec else None
 
 
-def _check_engine(route: RouteName, target: Target, host: BuildHost, image: str | None) -> Verdict | None:
+def _check_engine(route: RouteName, target: Target, host: BuildHost, image: str | None) -> Verdict | str:
+    """A refusal, or the image to use."""
     if target.os is not OS.LINUX:
         return Verdict(
             route=route,
@@ -74,7 +76,8 @@ def _check_engine(route: RouteName, target: Target, host: BuildHost, image: str 
             alternatives=("pass --image IMAGE", *_NO_ROUTE_ALTERNATIVES),
         )
     spec = find_image(image)
-    if spec is not None and (
+    # What the image was found to be outranks what images.toml says it should be.
+    if host.facts_of(image) is None and spec is not None and (
         spec.arch is not target.arch or spec.libc_version > (target.libc_version or (0, 0))
     ):
         return Verdict(
@@ -84,16 +87,99 @@ def _check_engine(route: RouteName, target: Target, host: BuildHost, image: str 
             reason=f"image {image} is {spec.arch} {spec.libc} {_dotted(spec.libc_version)}, "
             f"which does not fit {target.platform_label}",
         )
+    return image
+
+
+def check_image(route: RouteName, target: Target, host: BuildHost, image: str) -> Verdict | None:
+    """Refuse an inspected image that is missing or cannot build for the target; None when it can."""
+    facts = host.facts_of(image)
+    if facts is None:
+        return None
+
+    def no(reason: str, alternatives: tuple[str, ...] = (), *, missing: bool = False) -> Verdict:
+        return Verdict(
+            route=route,
+            possible=False,
+            image=image,
+            reason=reason,
+            alternatives=alternatives,
+            missing_tool=missing,
+            image_facts=facts,
+        )
+
+    if not facts.present:
+        return no(f"image {image} is not on the engine", _get_image(image), missing=True)
+    if facts.error is not None:
+        return no(
+            f"image {image} could not be inspected: {facts.error}",
+            (f"check that `docker run --rm {image} sh -c 'uname -m'` works",),
+            missing=True,
+        )
+    mismatch = _mismatch(target, facts)
+    if mismatch is not None:
+        return no(f"image {image} {mismatch}", _other_image(target, host, image))
     return None
+
+
+def _mismatch(target: Target, facts: ImageFacts) -> str | None:
+    """What about the image does not fit the target, in words; None when everything fits."""
+    if facts.arch is not target.arch:
+        return f"runs {facts.machine or 'an unknown arch'} (`uname -m` inside), the target is {target.arch}"
+    if facts.libc is not target.libc:
+        return f"has {facts.libc or 'an unknown C library'}, {target.platform_tags[0]} needs {target.libc}"
+    too_new = (
+        target.libc_version is not None
+        and (facts.libc_version is None or facts.libc_version > target.libc_version)
+        and not target.accept_linux_tag
+    )
+    if too_new:
+        return (
+            f"has {facts.libc} {_dotted(facts.libc_version)}, newer than the "
+            f"{_dotted(target.libc_version)} of {target.platform_tags[0]}: "
+            "binaries built there would not load on the target"
+        )
+    if facts.python_for(target.python) is None:
+        found = ", ".join(f"{p.version} ({p.path})" for p in facts.pythons) or "none"
+        return f"has no Python {target.python} (found: {found})"
+    return None
+
+
+def _get_image(image: str) -> tuple[str, ...]:
+    spec = find_image(image)
+    if spec is not None and spec.local:
+        return ("build the local images: `scripts/setup-engine.sh` (as root)",)
+    return (f"`docker pull {image}`", "pass --image with an image the engine has (`docker images`)")
+
+
+def _other_image(target: Target, host: BuildHost, image: str) -> tuple[str, ...]:
+    spec = default_image(target, host.images)
+    if spec is not None and spec.name != image:
+        return (f"--image {spec.name}",)
+    return (f"pass --image with an image for {target.platform_label}",)
+
+
+def _fits(route: RouteName, target: Target, host: BuildHost, image: str, engine_url: str | None) -> Verdict:
+    facts = host.facts_of(image)
+    where = f"engine {engine_url}" if engine_url else "local engine"
+    python = facts.python_for(target.python) if facts is not None else None
+    with_python = f" (Python {target.python} at {python})" if python else ""
+    how = "under emulation (binfmt_misc + qemu)" if route is RouteName.EMULATED else f"on the {where}"
+    return Verdict(
+        route=route,
+        possible=True,
+        image=image,
+        engine_url=engine_url,
+        reason=f"{target.arch} container {image} {how}{with_python}",
+        image_facts=facts,
+    )
 
 
 def check_container(target: Target, host: BuildHost, image: str | None) -> Verdict:
     """Same-arch Linux build in a container whose image matches the target's libc floor."""
     route = RouteName.CONTAINER
-    chosen = _image_for(target, host, image)
-    refused = _check_engine(route, target, host, chosen)
-    if refused is not None:
-        return refused
+    chosen = _check_engine(route, target, host, image_for(target, host, image))
+    if isinstance(chosen, Verdict):
+        return chosen
     if target.arch is not host.arch and host.remote_engine(target.arch) is None:
         return Verdict(
             route=route,
@@ -112,24 +198,17 @@ def check_container(target: Target, host: BuildHost, image: str | None) -> Verdi
                 "start Docker (`scripts/setup-engine.sh` or `sudo systemctl start docker`)",
                 *_NO_ROUTE_ALTERNATIVES,
             ),
+            missing_tool=True,
         )
-    where = f"engine {engine_url}" if engine_url else "local engine"
-    return Verdict(
-        route=route,
-        possible=True,
-        image=chosen,
-        engine_url=engine_url,
-        reason=f"{target.arch} container {chosen} on the {where}",
-    )
+    return check_image(route, target, host, chosen) or _fits(route, target, host, chosen, engine_url)
 
 
 def check_emulated(target: Target, host: BuildHost, image: str | None) -> Verdict:
     """Foreign-arch Linux build: the container route with the image's platform set, run by qemu."""
     route = RouteName.EMULATED
-    chosen = _image_for(target, host, image)
-    refused = _check_engine(route, target, host, chosen)
-    if refused is not None:
-        return refused
+    chosen = _check_engine(route, target, host, image_for(target, host, image))
+    if isinstance(chosen, Verdict):
+        return chosen
     if target.arch is host.arch:
         return Verdict(route=route, possible=False, image=chosen, reason="target arch is native here")
     if host.engine is None:
@@ -139,6 +218,7 @@ def check_emulated(target: Target, host: BuildHost, image: str | None) -> Verdic
             image=chosen,
             reason="no Docker engine answers",
             alternatives=("start Docker (`scripts/setup-engine.sh`)",),
+            missing_tool=True,
         )
     if target.arch not in host.emulated_arches:
         return Verdict(
@@ -153,10 +233,6 @@ def check_emulated(target: Target, host: BuildHost, image: str | None) -> Verdic
                 f"map {target.arch} to a native engine: "
                 f"XBUILD_ENGINE_{str(target.arch).upper()}=ssh://builder",
             ),
+            missing_tool=True,
         )
-    return Verdict(
-        route=route,
-        possible=True,
-        image=chosen,
-        reason=f"{target.arch} container {chosen} under emulation (binfmt_misc + qemu)",
-    )
+    return check_image(route, target, host, chosen) or _fits(route, target, host, chosen, None)

@@ -37,5 +37,11 @@ def _explain(verdicts: list[Verdict]) -> Verdict:
     reasons = "; ".join(f"{v.route}: {v.reason}" for v in verdicts)
     alternatives = tuple(dict.fromkeys(a for v in verdicts for a in v.alternatives))
     return Verdict(
-        route=best.route, possible=False, reason=reasons, image=best.image, alternatives=alternatives
+        route=best.route,
+        possible=False,
+        reason=reasons,
+        image=best.image,
+        alternatives=alternatives,
+        missing_tool=best.missing_tool,
+        image_facts=best.image_facts,
     )

@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from enum import StrEnum
 from functools import cached_property
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from packaging import tags as ptags
 
+from xbuild.errors import UsageError
 from xbuild.target.pythons import newest_patch
 
 
@@ -16,9 +17,38 @@ class OS(StrEnum):
     LINUX = "linux"
     MACOS = "macos"
     WINDOWS = "windows"
+    IOS = "ios"
+    ANDROID = "android"
+    EMSCRIPTEN = "emscripten"  # Pyodide: CPython compiled to WebAssembly
+
+    @property
+    def sys_platform(self) -> str:
+        return _OS_MARKERS[self][0]
+
+    @property
+    def platform_system(self) -> str:
+        return _OS_MARKERS[self][1]
+
+    @property
+    def label(self) -> str:
+        """The name people use in messages: `macOS`, not `Darwin`; `Pyodide`, not `Emscripten`."""
+        return _OS_MARKERS[self][2]
+
+
+# (sys_platform, platform_system, label) as each OS's own CPython reports them.
+_OS_MARKERS: dict[OS, tuple[str, str, str]] = {
+    OS.LINUX: ("linux", "Linux", "Linux"),
+    OS.MACOS: ("darwin", "Darwin", "macOS"),
+    OS.WINDOWS: ("win32", "Windows", "Windows"),
+    OS.IOS: ("ios", "iOS", "iOS"),
+    OS.ANDROID: ("android", "Android", "Android"),
+    OS.EMSCRIPTEN: ("emscripten", "Emscripten", "Pyodide"),
+}
 
 
 class Arch(StrEnum):
+    """One CPU architecture; its value is the Linux wheel-tag spelling, `names` every other one."""
+
     X86_64 = "x86_64"
     AARCH64 = "aarch64"
     I686 = "i686"
@@ -26,13 +56,94 @@ class Arch(StrEnum):
     PPC64LE = "ppc64le"
     S390X = "s390x"
     RISCV64 = "riscv64"
+    WASM32 = "wasm32"
+
+    @property
+    def names(self) -> ArchNames:
+        return _ARCH_NAMES[self]
+
+    @classmethod
+    def from_alias(cls, name: str) -> Arch | None:
+        """Any known spelling (uname, triple, tag, Debian, Apple, Android ABI, Windows) -> Arch."""
+        return _ARCH_BY_ALIAS.get(name.strip().lower())
+
+
+@dataclass(frozen=True, kw_only=True)
+class ArchNames:
+    """How each ecosystem spells one architecture; None where it has no such platform."""
+
+    triple: str  # the first field of a target triple (uv, Rust, the NDK)
+    docker: str | None = None
+    apple: str | None = None  # macOS/iOS tags, Mach-O, platform.machine() on Apple
+    android: str | None = None  # the Android ABI as wheel tags write it
+    windows_tag: str | None = None
+    windows_machine: str | None = None  # platform.machine() on Windows
+    aliases: tuple[str, ...] = ()  # further spellings: Debian, uname of 32-bit userlands, PE names
+
+
+# The one alias table: every module that meets an architecture name resolves it here.
+_ARCH_NAMES: dict[Arch, ArchNames] = {
+    Arch.X86_64: ArchNames(
+        triple="x86_64",
+        docker="linux/amd64",
+        apple="x86_64",
+        android="x86_64",
+        windows_tag="win_amd64",
+        windows_machine="AMD64",
+        aliases=("amd64", "x64", "x86_64h", "x86-64"),
+    ),
+    Arch.AARCH64: ArchNames(
+        triple="aarch64",
+        docker="linux/arm64",
+        apple="arm64",
+        android="arm64_v8a",
+        windows_tag="win_arm64",
+        windows_machine="ARM64",
+        aliases=("arm64", "arm64e", "arm64_v8a", "arm64-v8a", "armv8"),
+    ),
+    Arch.I686: ArchNames(
+        triple="i686",
+        docker="linux/386",
+        android="x86",
+        windows_tag="win32",
+        windows_machine="x86",
+        aliases=("i386", "i586", "x86", "386"),
+    ),
+    Arch.ARMV7L: ArchNames(
+        triple="armv7",
+        docker="linux/arm/v7",
+        android="armeabi_v7a",
+        aliases=("armv7", "armhf", "armv8l", "armeabi_v7a", "armeabi-v7a", "arm"),
+    ),
+    Arch.PPC64LE: ArchNames(triple="powerpc64le", docker="linux/ppc64le", aliases=("powerpc64le", "ppc64el")),
+    Arch.S390X: ArchNames(triple="s390x", docker="linux/s390x"),
+    Arch.RISCV64: ArchNames(triple="riscv64", docker="linux/riscv64"),
+    Arch.WASM32: ArchNames(triple="wasm32"),
+}
+
+
+def _alias_index() -> dict[str, Arch]:
+    index: dict[str, Arch] = {}
+    for arch, names in _ARCH_NAMES.items():
+        spellings = (arch.value, names.triple, names.apple, names.android, names.windows_tag, *names.aliases)
+        for spelling in spellings:
+            if spelling:
+                index.setdefault(spelling.lower(), arch)
+    return index
+
+
+_ARCH_BY_ALIAS = _alias_index()
 
 
 class Libc(StrEnum):
     GLIBC = "glibc"
     MUSL = "musl"
-    NONE = "none"  # macOS and Windows: the C runtime is not a tag dimension
+    # macOS, Windows, iOS, Android (bionic) and Emscripten: the C runtime is not a tag dimension;
+    # the OS minimum (or Android API level, or Pyodide ABI) is.
+    NONE = "none"
 
+
+_T = TypeVar("_T")
 
 PythonVersionSource = Literal["target", "flag", "host", "interpreter"]
 
@@ -42,9 +153,31 @@ _DEFAULT_GLIBC_FLOOR = 17
 # PEP 600 legacy aliases, emitted right after their manylinux_2_N twin as packaging does.
 _LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
 
-_MACOS_ARCH = {Arch.X86_64: "x86_64", Arch.AARCH64: "arm64"}
-_WINDOWS_PLATFORM = {Arch.X86_64: "win_amd64", Arch.AARCH64: "win_arm64", Arch.I686: "win32"}
-_WINDOWS_MACHINE = {Arch.X86_64: "AMD64", Arch.AARCH64: "ARM64", Arch.I686: "x86"}
+
+@dataclass(frozen=True, kw_only=True)
+class PyodideABI:
+    """One Pyodide platform: its ABI year, the one CPython it ships and the emscripten it was built with."""
+
+    abi: tuple[int, int]  # (2024, 0) -> the `pyodide_2024_0_wasm32` tag
+    python: tuple[int, int]
+    emscripten: tuple[int, int, int]
+
+    @property
+    def triple(self) -> str:
+        """uv's spelling, e.g. `wasm32-pyodide2024`."""
+        return f"wasm32-pyodide{self.abi[0]}"
+
+    @property
+    def platform_tags(self) -> tuple[str, str, str]:
+        """Best first: PEP 783's name for the ABI (uv prefers it), the older `pyodide_` name of the
+        same ABI, then the bare emscripten tag packaging derives from `sysconfig.get_platform()`
+        inside that Pyodide (uv does not take it; Pyodide's own installer does)."""
+        year, patch = self.abi
+        return (
+            f"pyemscripten_{year}_{patch}_wasm32",
+            f"pyodide_{year}_{patch}_wasm32",
+            "emscripten_{}_{}_{}_wasm32".format(*self.emscripten),
+        )
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -59,7 +192,13 @@ class Target:
     python_version: tuple[int, int] = (3, 12)
     python_full_version: str | None = None
     python_version_source: PythonVersionSource = "flag"
+    # A free-threaded (`Py_GIL_DISABLED`) CPython: ABI `cp314t`, no `abi3`.
+    free_threaded: bool = False
     macos_min: tuple[int, int] | None = None
+    ios_min: tuple[int, int] | None = None
+    ios_simulator: bool = False
+    android_api: int | None = None
+    pyodide: PyodideABI | None = None
     # A plain `linux_<arch>` tag only means "built on some Linux": accepted for host and
     # linux_* targets, never for manylinux/musllinux ones (that is how broken Lambda zips happen).
     accept_linux_tag: bool = False
@@ -68,9 +207,16 @@ class Target:
     image: str | None = None
     spec: str = field(default="", compare=False)
 
+    def __post_init__(self) -> None:
+        if self.free_threaded and self.python_version < (3, 13):
+            raise UsageError(
+                f"free-threaded CPython starts at 3.13, not {self.python}",
+                hint="use e.g. --python-version 3.14t, or drop the `t`",
+            )
+
     @property
     def abi(self) -> str:
-        return f"cp{self.python_version[0]}{self.python_version[1]}"
+        return f"{self.python_tag}{'t' if self.free_threaded else ''}"
 
     @cached_property
     def python_full(self) -> str:
@@ -79,27 +225,40 @@ class Target:
 
     @property
     def python_tag(self) -> str:
-        return self.abi
+        return f"cp{self.python_version[0]}{self.python_version[1]}"
 
     @property
     def python(self) -> str:
         return f"{self.python_version[0]}.{self.python_version[1]}"
 
-    def with_python(self, version: tuple[int, int], full: str | None, source: PythonVersionSource) -> Target:
-        return replace(self, python_version=version, python_full_version=full, python_version_source=source)
+    def with_python(
+        self,
+        version: tuple[int, int],
+        full: str | None,
+        source: PythonVersionSource,
+        *,
+        free_threaded: bool | None = None,
+    ) -> Target:
+        """The same platform with another Python; `free_threaded=None` keeps the current build kind."""
+        return replace(
+            self,
+            python_version=version,
+            python_full_version=full,
+            python_version_source=source,
+            free_threaded=self.free_threaded if free_threaded is None else free_threaded,
+        )
 
     @cached_property
     def platform_tags(self) -> tuple[str, ...]:
         """Platform tags, best first."""
-        if self.os is OS.MACOS:
-            return tuple(ptags.mac_platforms(self.macos_min or (13, 0), _MACOS_ARCH[self.arch]))
-        if self.os is OS.WINDOWS:
-            return (_WINDOWS_PLATFORM[self.arch],)
-        return tuple(_linux_platforms(self))
+        return tuple(_platforms(self))
 
     @cached_property
     def tags(self) -> tuple[ptags.Tag, ...]:
-        """Compatible wheel tags, best first, computed by packaging from explicit arguments."""
+        """Compatible wheel tags, best first, computed by packaging from explicit arguments.
+
+        For a free-threaded ABI packaging drops `abi3` and offers `abi3t` instead.
+        """
         plats = list(self.platform_tags)
         ordered = [
             *ptags.cpython_tags(self.python_version, [self.abi], plats),
@@ -124,15 +283,10 @@ class Target:
 
     @property
     def docker_platform(self) -> str:
-        return {
-            Arch.X86_64: "linux/amd64",
-            Arch.AARCH64: "linux/arm64",
-            Arch.I686: "linux/386",
-            Arch.ARMV7L: "linux/arm/v7",
-            Arch.PPC64LE: "linux/ppc64le",
-            Arch.S390X: "linux/s390x",
-            Arch.RISCV64: "linux/riscv64",
-        }[self.arch]
+        docker = self.arch.names.docker
+        if docker is None:
+            raise UsageError(f"{self.arch} has no container platform", hint="pick a Linux target")
+        return docker
 
     @property
     def platform_label(self) -> str:
@@ -140,21 +294,30 @@ class Target:
         return f"{self.platform_tags[0] if self.platform_tags else self.os} {self.abi}"
 
     def marker_environment(self) -> dict[str, str]:
-        """PEP 508 environment of the target; release and version are unknowable, so left empty."""
+        """PEP 508 environment as the target's own CPython reports it.
+
+        Release and version are unknowable except under Pyodide, whose emscripten fixes both.
+        PEP 508 has no marker for a free-threaded build, so it shares its GIL twin's environment:
+        only the wheel tags (the `t` ABI) tell them apart.
+        """
         major, minor = self.python_version
         full = self.python_full
+        release, version = "", ""
+        if self.pyodide is not None:
+            # What platform.release()/platform.version() return inside Pyodide (uv uses the same).
+            release, version = ".".join(map(str, self.pyodide.emscripten)), "#1"
         return {
             "implementation_name": "cpython",
             "implementation_version": full,
             "os_name": "nt" if self.os is OS.WINDOWS else "posix",
             "platform_machine": _platform_machine(self),
             "platform_python_implementation": "CPython",
-            "platform_release": "",
-            "platform_system": {OS.LINUX: "Linux", OS.MACOS: "Darwin", OS.WINDOWS: "Windows"}[self.os],
-            "platform_version": "",
+            "platform_release": release,
+            "platform_system": self.os.platform_system,
+            "platform_version": version,
             "python_full_version": full,
             "python_version": f"{major}.{minor}",
-            "sys_platform": {OS.LINUX: "linux", OS.MACOS: "darwin", OS.WINDOWS: "win32"}[self.os],
+            "sys_platform": self.os.sys_platform,
         }
 
     def to_json(self) -> dict[str, Any]:
@@ -171,8 +334,14 @@ class Target:
             "python_version": self.python,
             "python_full_version": self.python_full,
             "python_version_source": self.python_version_source,
+            "free_threaded": self.free_threaded,
             "abi": self.abi,
             "macos_min": _dotted(self.macos_min),
+            "ios_min": _dotted(self.ios_min),
+            "ios_simulator": self.ios_simulator if self.os is OS.IOS else None,
+            "android_api": self.android_api,
+            "pyodide_abi": _dotted(self.pyodide.abi) if self.pyodide else None,
+            "emscripten": ".".join(map(str, self.pyodide.emscripten)) if self.pyodide else None,
             "accept_linux_tag": self.accept_linux_tag,
             "image": self.image,
             "platform_tags": list(self.platform_tags),
@@ -183,11 +352,46 @@ def _dotted(version: tuple[int, int] | None) -> str | None:
     return None if version is None else f"{version[0]}.{version[1]}"
 
 
-def _platform_machine(target: Target) -> str:
-    if target.os is OS.WINDOWS:
-        return _WINDOWS_MACHINE[target.arch]
+def _spelling(target: Target, value: str | None, family: str) -> str:
+    if value is None:
+        raise UsageError(f"there is no {family} platform for {target.arch}")
+    return value
+
+
+def _platforms(target: Target) -> list[str]:
+    names = target.arch.names
     if target.os is OS.MACOS:
-        return _MACOS_ARCH[target.arch]
+        return list(ptags.mac_platforms(target.macos_min or (13, 0), _spelling(target, names.apple, "macOS")))
+    if target.os is OS.WINDOWS:
+        return [_spelling(target, names.windows_tag, "Windows")]
+    if target.os is OS.IOS:
+        sdk = "iphonesimulator" if target.ios_simulator else "iphoneos"
+        multiarch = f"{_spelling(target, names.apple, 'iOS')}_{sdk}"
+        return list(ptags.ios_platforms(_required(target.ios_min, "an iOS minimum version"), multiarch))
+    if target.os is OS.ANDROID:
+        abi = _spelling(target, names.android, "Android")
+        return list(ptags.android_platforms(_required(target.android_api, "an Android API level"), abi))
+    if target.os is OS.EMSCRIPTEN:
+        if target.pyodide is None:
+            raise UsageError("an Emscripten target needs its Pyodide ABI", hint="use wasm32-pyodide2024")
+        return list(target.pyodide.platform_tags)
+    return _linux_platforms(target)
+
+
+def _required(value: _T | None, what: str) -> _T:
+    # parse_target always fills these from targets/platforms.toml; a hand-built Target may not.
+    if value is None:
+        raise UsageError(f"the target lacks {what}", hint="build targets with parse_target")
+    return value
+
+
+def _platform_machine(target: Target) -> str:
+    """platform.machine() there: Windows and Apple spell it their way, the rest report uname."""
+    names = target.arch.names
+    if target.os is OS.WINDOWS:
+        return _spelling(target, names.windows_machine, "Windows")
+    if target.os in (OS.MACOS, OS.IOS):
+        return _spelling(target, names.apple, "Apple")
     return str(target.arch)
 
 

@@ -1,8 +1,9 @@
 """Turn a `--python-platform` string into a Target.
 
 Accepted spellings, in the order they are tried: `host`, a named target from `targets/*.toml`,
-every string uv's `--python-platform` accepts (manylinux_2_N for any N >= 17, not only up to 2_40),
-and wheel platform tags as written in filenames.
+every string uv's `--python-platform` accepts (manylinux_2_N for any N >= 17, not only up to 2_40;
+iOS, Android and Pyodide in xbuild/target/families.py), and wheel platform tags as written in
+filenames. `--python-version 3.14t` asks for the free-threaded build.
 """
 
 from __future__ import annotations
@@ -15,29 +16,14 @@ from dataclasses import replace
 
 from xbuild.errors import UsageError
 from xbuild.target.catalog import Catalog, NamedTarget, load_catalog
+from xbuild.target.families import check_python, family_spellings, parse_family
 from xbuild.target.model import OS, Arch, Libc, Target
 
 DEFAULT_MANYLINUX = (2, 28)  # uv's meaning of the bare *-unknown-linux-gnu triples
 DEFAULT_MUSLLINUX = (1, 2)
 DEFAULT_MACOS = (13, 0)
 
-_TRIPLE_ARCH = {
-    "x86_64": Arch.X86_64,
-    "aarch64": Arch.AARCH64,
-    "i686": Arch.I686,
-    "riscv64": Arch.RISCV64,
-}
-_TAG_ARCH = {
-    "x86_64": Arch.X86_64,
-    "aarch64": Arch.AARCH64,
-    "i686": Arch.I686,
-    "armv7l": Arch.ARMV7L,
-    "ppc64le": Arch.PPC64LE,
-    "s390x": Arch.S390X,
-    "riscv64": Arch.RISCV64,
-}
-_MAC_ARCH = {"arm64": Arch.AARCH64, "x86_64": Arch.X86_64}
-_WIN_TAG = {"win_amd64": Arch.X86_64, "win_arm64": Arch.AARCH64, "win32": Arch.I686}
+_LINUX_TAG_ARCHES = frozenset(a for a in Arch if a is not Arch.WASM32)  # tags spell them as Arch values
 _LEGACY = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
 
 # Fixed uv spellings (the manylinux_2_N family is matched by a pattern below).
@@ -64,6 +50,13 @@ _TAG_MUSL = re.compile(r"^musllinux_1_(\d+)_(\w+)$")
 _TAG_MACOS = re.compile(r"^macosx_(\d+)_(\d+)_(arm64|x86_64)$")
 _TAG_LINUX = re.compile(r"^linux_(\w+)$")
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
+_FREE_THREADED = re.compile(r"^(\d+\.\d+(?:\.\d+)?)t$")
+
+
+def split_free_threaded(text: str) -> tuple[str, bool]:
+    """`3.14t` -> (`3.14`, True): the trailing `t` is CPython's free-threaded ABI flag."""
+    match = _FREE_THREADED.match(text.strip())
+    return (match.group(1), True) if match else (text, False)
 
 
 def parse_python_version(text: str) -> tuple[tuple[int, int], str | None]:
@@ -91,10 +84,11 @@ def parse_target(
     target = _parse_platform(text, env, host, cat)
     target = replace(target, spec=text)
     if python_version is not None:
-        version, full = parse_python_version(python_version)
-        return target.with_python(version, full, "flag")
+        plain, free_threaded = split_free_threaded(python_version)
+        version, full = parse_python_version(plain)
+        return check_python(target.with_python(version, full, "flag", free_threaded=free_threaded))
     if target.python_version_source in ("target", "host", "interpreter"):
-        return target
+        return check_python(target)
     if default_python is None:
         raise UsageError(f"target {text!r} names no Python", hint="pass --python-version X.Y")
     major, minor, micro = default_python
@@ -111,17 +105,22 @@ def _parse_platform(
     named = cat.get(text)
     if named is not None:
         return _from_named(named, env)
-    parsed = _parse_uv(text, env) or _parse_wheel_tag(text, env)
+    parsed = _parse_spelling(text, env)
     if parsed is None:
         raise _unknown(text, cat)
     return parsed
 
 
+def _parse_spelling(text: str, env: Mapping[str, str]) -> Target | None:
+    return _parse_uv(text, env) or parse_family(text, env) or _parse_wheel_tag(text, env)
+
+
 def _from_named(named: NamedTarget, env: Mapping[str, str]) -> Target:
-    base = _parse_uv(named.platform, env) or _parse_wheel_tag(named.platform, env)
+    base = _parse_spelling(named.platform, env)
     if base is None:
         raise UsageError(f"target {named.name!r} in {named.source}: bad platform {named.platform!r}")
-    version, full = parse_python_version(named.python)
+    plain, free_threaded = split_free_threaded(named.python)
+    version, full = parse_python_version(plain)
     return replace(
         base,
         name=named.name,
@@ -130,6 +129,7 @@ def _from_named(named: NamedTarget, env: Mapping[str, str]) -> Target:
         python_version=version,
         python_full_version=full,
         python_version_source="target",
+        free_threaded=free_threaded,
     )
 
 
@@ -175,12 +175,12 @@ def _parse_uv(text: str, env: Mapping[str, str]) -> Target | None:
             f"{text!r}: manylinux_2_{minor} is below 2_17 for {match.group(1)}",
             hint=f"use {match.group(1)}-manylinux_2_17 or newer",
         )
-    return _make(OS.LINUX, _TRIPLE_ARCH[match.group(1)], Libc.GLIBC, (2, minor), env)
+    return _make(OS.LINUX, Arch(match.group(1)), Libc.GLIBC, (2, minor), env)
 
 
 def _parse_wheel_tag(text: str, env: Mapping[str, str]) -> Target | None:
-    if text in _WIN_TAG:
-        return _make(OS.WINDOWS, _WIN_TAG[text], Libc.NONE, None, env)
+    if windows := next((a for a in Arch if a.names.windows_tag == text), None):
+        return _make(OS.WINDOWS, windows, Libc.NONE, None, env)
     if m := _TAG_MANYLINUX.match(text):
         return _linux(text, m.group(2), Libc.GLIBC, (2, int(m.group(1))), env)
     if m := _TAG_LEGACY.match(text):
@@ -190,7 +190,7 @@ def _parse_wheel_tag(text: str, env: Mapping[str, str]) -> Target | None:
     if m := _TAG_LINUX.match(text):
         return _linux(text, m.group(1), Libc.GLIBC, None, env, linux_tag=True)
     if m := _TAG_MACOS.match(text):
-        target = _make(OS.MACOS, _MAC_ARCH[m.group(3)], Libc.NONE, None, env)
+        target = _make(OS.MACOS, Arch.from_alias(m.group(3)) or Arch.AARCH64, Libc.NONE, None, env)
         return replace(target, macos_min=(int(m.group(1)), int(m.group(2))))
     return None
 
@@ -204,12 +204,13 @@ def _linux(
     *,
     linux_tag: bool = False,
 ) -> Target:
-    if arch not in _TAG_ARCH:
+    known = {str(a): a for a in _LINUX_TAG_ARCHES}
+    if arch not in known:
         raise UsageError(
             f"{text!r}: unknown architecture {arch!r}",
-            hint="known: " + ", ".join(sorted(_TAG_ARCH)),
+            hint="known: " + ", ".join(sorted(known)),
         )
-    return _make(OS.LINUX, _TAG_ARCH[arch], libc, version, env, linux_tag=linux_tag)
+    return _make(OS.LINUX, known[arch], libc, version, env, linux_tag=linux_tag)
 
 
 def known_spellings(cat: Catalog) -> list[str]:
@@ -231,6 +232,7 @@ def known_spellings(cat: Catalog) -> list[str]:
         "aarch64-manylinux2014",
         *manylinux,
         *tags,
+        *family_spellings(),
     ]
 
 
@@ -239,7 +241,7 @@ def _unknown(text: str, cat: Catalog) -> UsageError:
     suggestion = f"did you mean: {', '.join(close)}?" if close else "no close match"
     return UsageError(
         f"unknown target {text!r} ({suggestion})",
-        hint="run `xbuild targets` for named targets; uv triples (x86_64-unknown-linux-gnu), "
-        "<arch>-manylinux_2_N for any N >= 17, and wheel platform tags (manylinux_2_28_aarch64) "
-        "are accepted",
+        hint="run `xbuild targets` for named targets; uv triples (x86_64-unknown-linux-gnu, "
+        "arm64-apple-ios, aarch64-linux-android, wasm32-pyodide2024), <arch>-manylinux_2_N for any "
+        "N >= 17, and wheel platform tags (manylinux_2_28_aarch64, android_24_arm64_v8a) are accepted",
     )

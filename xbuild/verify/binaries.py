@@ -22,7 +22,6 @@ _FORMAT_LABEL = {
     BinaryFormat.MACHO: "a Mach-O (macOS)",
     BinaryFormat.PE: "a PE (Windows)",
 }
-_OS_LABEL = {OS.LINUX: "Linux", OS.MACOS: "macOS", OS.WINDOWS: "Windows"}
 # (ELF class, byte order) each Linux wheel architecture requires.
 _ELF_LAYOUT = {
     "x86_64": (64, "little"),
@@ -66,7 +65,7 @@ def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[
     findings: list[Finding] = []
     wanted = [(c.os, f"the wheel is tagged {c.tag}") for c in expect.claims if c.os is not None]
     if expect.target is not None:
-        wanted.append((expect.target.os, f"the target is {_OS_LABEL[expect.target.os]}"))
+        wanted.append((expect.target.os, f"the target is {expect.target.os.label}"))
     seen: set[OS] = set()
     for os_, reason in wanted:
         if FORMAT_OS[kind] is os_ or os_ in seen:
@@ -77,7 +76,7 @@ def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[
                 Check.BINARY_FORMAT,
                 member,
                 f"is {_FORMAT_LABEL[kind]} binary but "
-                f"{reason}, which needs {_OS_LABEL[os_]} binaries: built on the wrong "
+                f"{reason}, which needs {os_.label} binaries: built on the wrong "
                 f"platform; {expect.hint(os_)}",
             )
         )

@@ -91,9 +91,18 @@ def _context(
     )
 
 
-def tree_context(members: tuple[Member, ...], target: Target | None) -> Context:
-    """The context of an installed tree: every file where it lies, no tags until `for_tags`."""
-    return _context(None, Layout(None, None, ()), members, target)
+def tree_context(
+    members: tuple[Member, ...], target: Target | None, *, library_dirs: tuple[str, ...] = ()
+) -> Context:
+    """The context of an installed tree: every file where it lies, no tags until `for_tags`.
+
+    A library in one of `library_dirs` (on LD_LIBRARY_PATH where the tree is deployed) is found
+    by the loader whatever RPATH its needer has.
+    """
+    ctx = _context(None, Layout(None, None, ()), members, target)
+    names = {m.name for m in members}
+    on_path = {p for p in ctx.unreachable if any(d + p[1] in names for d in library_dirs)}
+    return replace(ctx, unreachable=ctx.unreachable - on_path)
 
 
 def for_tags(ctx: Context, name: WheelName | None) -> Context:

@@ -27,6 +27,9 @@ from xbuild.verify.record import check_installed_record
 
 _DIST_INFO = re.compile(r"^(.*?)([^/]+\.dist-info)/")
 _SITE_VERSION = re.compile(r"/python(\d+)\.(\d+)/site-packages/$")
+# Lambda's LD_LIBRARY_PATH holds /var/task and /var/task/lib (a function zip's top and its lib/)
+# and /opt/lib (a layer zip's lib/).
+LAMBDA_LIBRARY_DIRS = ("", "lib/")
 
 
 @dataclass(frozen=True)
@@ -55,13 +58,14 @@ def evaluate_installed(
     present = {m.name: m for m in members if not m.is_dir}
     dists = find_distributions(present, archive.texts, archive.roots)
     findings += check_names(members)
-    owner: dict[str, Distribution] = {}
+    # A dist-info directory's own files belong to it, listed in its RECORD or not.
+    owner = _metadata_owners(dists, present)
     for dist in dists:
         found, claimed = check_installed_record(
             dist.dist_info, dist.root, archive.texts.get(f"{dist.dist_info}/RECORD"), present
         )
         findings += found
-        for name in (*claimed, *(n for n in present if n.startswith(dist.dist_info + "/"))):
+        for name in claimed:
             owner.setdefault(name, dist)
         if target is not None and dist.name is not None:
             where = f"{dist.dist_info}/WHEEL"
@@ -70,6 +74,17 @@ def evaluate_installed(
     findings += _roots_for_target(archive.roots, target)
     findings += _binaries(members, owner, target)
     return sort_findings(findings), dists
+
+
+def _metadata_owners(dists: Sequence[Distribution], present: Mapping[str, Member]) -> dict[str, Distribution]:
+    by_dir = {d.dist_info: d for d in dists}
+    owners = {}
+    for name in present:
+        match = _DIST_INFO.match(name)
+        dist = by_dir.get(match.group(1) + match.group(2)) if match else None
+        if dist is not None:
+            owners[name] = dist
+    return owners
 
 
 def find_distributions(
@@ -169,7 +184,7 @@ def _roots_for_target(roots: Sequence[str], target: Target | None) -> list[Findi
 def _binaries(
     members: Sequence[Member], owner: Mapping[str, Distribution], target: Target | None
 ) -> list[Finding]:
-    base = tree_context(tuple(members), target)
+    base = tree_context(tuple(members), target, library_dirs=LAMBDA_LIBRARY_DIRS)
     contexts: dict[str | None, Context] = {None: for_tags(base, None)}
     findings: list[Finding] = []
     for member in members:

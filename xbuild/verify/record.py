@@ -223,7 +223,7 @@ def check_installed_record(
     claimed: set[str] = set()
     for row in parsed.rows:
         resolved = installed_name(root, row.path)
-        if resolved is None:
+        if resolved is None or row.path.endswith("/"):
             continue
         name, escaped = resolved
         member = present.get(name)

@@ -10,6 +10,7 @@ from typing import Any
 from xml.etree import ElementTree as ET
 
 from xbuild.target import Target
+from xbuild.util.text import plural
 from xbuild.verify.model import Finding, Kind, Severity, WheelReport
 
 
@@ -45,7 +46,7 @@ def to_junit(reports: Sequence[WheelReport], target: Target | None) -> str:
                 case,
                 "failure",
                 type="refused",
-                message=f"{len(errors)} error(s): {errors[0].check}: {_one_line(errors[0])}",
+                message=f"{plural(len(errors), 'error')}: {errors[0].check}: {_one_line(errors[0])}",
             )
             failure.text = "\n".join(_line(f) for f in errors)
         if report.warnings:
@@ -76,8 +77,8 @@ def counted(reports: Sequence[WheelReport]) -> str:
     """ "3 wheel(s)", "1 installed tree(s)" or "2 wheel(s) and 1 installed tree(s)"."""
     trees = sum(r.kind is Kind.INSTALLED for r in reports)
     wheels = len(reports) - trees
-    parts = [f"{wheels} wheel(s)"] if wheels or not trees else []
-    return " and ".join([*parts, f"{trees} installed tree(s)"] if trees else parts)
+    parts = [plural(wheels, "wheel")] if wheels or not trees else []
+    return " and ".join([*parts, plural(trees, "installed tree")] if trees else parts)
 
 
 def _one_line(finding: Finding) -> str:

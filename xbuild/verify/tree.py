@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import stat
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from xbuild.errors import InputError
@@ -38,29 +39,29 @@ def read_tree(path: Path, limits: Limits, *, workers: int = 1) -> Archive:
             "read it (raise Limits.max_members if this tree is genuine)"
         )
         return Archive(path=path, members=(), findings=(error(Check.ZIP, "", message),), complete=False)
-    roots = site_roots(name for name, _ in entries)
+    roots = site_roots(e.name for e in entries)
     metadata = metadata_pattern(roots)
-    findings: list[Finding] = []
+    findings = [_undecodable(e.name) for e in entries if e.name != e.real]
     texts: dict[str, bytes] = {}
-    for name, st in entries:
-        if name.endswith("/RECORD") and metadata.match(name) and stat.S_ISREG(st.st_mode):
-            _, data = _read(path, name, st, (), limits, True, findings)
+    for entry in entries:
+        if entry.name.endswith("/RECORD") and metadata.match(entry.name) and stat.S_ISREG(entry.st.st_mode):
+            _, data = _read(path, entry, (), limits, True, findings)
             if data is not None:
-                texts[name] = data
+                texts[entry.name] = data
     algorithms = wanted_digests(texts, installed=True)
 
     def read(indexes: list[int]) -> list[Member]:
         done = []
         for i in indexes:
-            name, st = entries[i]
-            text = metadata.match(name) is not None and name not in texts
-            member, data = _read(path, name, st, algorithms.get(name, ()), limits, text, findings)
+            entry = entries[i]
+            text = metadata.match(entry.name) is not None and entry.name not in texts
+            member, data = _read(path, entry, algorithms.get(entry.name, ()), limits, text, findings)
             if text and data is not None:
-                texts[name] = data
+                texts[entry.name] = data
             done.append(member)
         return done
 
-    runs = split_runs(list(range(len(entries))), [st.st_size for _, st in entries], workers)
+    runs = split_runs(list(range(len(entries))), [e.st.st_size for e in entries], workers)
     if len(runs) == 1:
         members = read(runs[0])
     else:
@@ -76,9 +77,16 @@ def read_tree(path: Path, limits: Limits, *, workers: int = 1) -> Archive:
     )
 
 
-def _walk(top: Path) -> list[tuple[str, os.stat_result]]:
-    """(posix name relative to `top`, lstat) of every non-directory, sorted; links not followed."""
-    found: list[tuple[str, os.stat_result]] = []
+@dataclass(frozen=True)
+class _Entry:
+    name: str  # the member name findings use: posix, relative, always valid text
+    real: str  # the name on disk, which may hold undecodable bytes (surrogate escapes)
+    st: os.stat_result
+
+
+def _walk(top: Path) -> list[_Entry]:
+    """Every non-directory under `top` (lstat), sorted by name; links are not followed."""
+    found: list[_Entry] = []
 
     def fail(exc: OSError) -> None:
         raise exc
@@ -89,24 +97,34 @@ def _walk(top: Path) -> list[tuple[str, os.stat_result]]:
         for entry in (*dirs, *files):
             st = os.lstat(os.path.join(here, entry))
             if not stat.S_ISDIR(st.st_mode):
-                found.append((prefix + entry, st))
-    return sorted(found, key=lambda e: e[0])
+                real = prefix + entry
+                found.append(_Entry(os.fsencode(real).decode("utf-8", "replace"), real, st))
+    return sorted(found, key=lambda e: e.name)
+
+
+def _undecodable(name: str) -> Finding:
+    return error(
+        Check.PATH,
+        name,
+        "has a file name that is not valid UTF-8 (shown with \ufffd): zip tools, Lambda and "
+        "importers disagree on such names; rename it",
+    )
 
 
 def _read(
     top: Path,
-    name: str,
-    st: os.stat_result,
+    entry: _Entry,
     algorithms: tuple[str, ...],
     limits: Limits,
     text: bool,
     findings: list[Finding],
 ) -> tuple[Member, bytes | None]:
+    name, st = entry.name, entry.st
     base = Member(name=name, declared_size=st.st_size, mode=st.st_mode, is_dir=False, encrypted=False)
     if not stat.S_ISREG(st.st_mode):
         return base, None  # links and devices: refused by the path check, never opened
     try:
-        with open(top / name, "rb") as stream:
+        with open(top / entry.real, "rb") as stream:
             member, data = read_stream(stream, base, algorithms, limits, text=text)
     except LimitExceeded as exc:
         findings.append(error(Check.ZIP, name, f"{exc}; not read further (raise the Limits)"))
