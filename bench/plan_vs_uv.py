@@ -366,7 +366,10 @@ def _of(samples: Sequence[Sample], tool: str, group: tuple[str, str, str]) -> li
 def pair_ratios(samples: Sequence[Sample], group: tuple[str, str, str], cpu: bool) -> list[float]:
     ours = {s.pair: s for s in _of(samples, "xbuild", group)}
     theirs = {s.pair: s for s in _of(samples, "uv", group)}
-    pick = (lambda s: s.cpu) if cpu else (lambda s: s.seconds)
+
+    def pick(s: Sample) -> float:
+        return s.cpu if cpu else s.seconds
+
     return [pick(ours[p]) / pick(theirs[p]) for p in sorted(ours.keys() & theirs.keys()) if pick(theirs[p])]
 
 
