@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
+from packaging.version import Version
 from support.clients import quick_client
 from support.index_server import IndexServer
 from support.packages import make_sdist, make_wheel
@@ -15,7 +17,7 @@ from xbuild.errors import RefusedError
 from xbuild.index import HttpCache, IndexClient
 from xbuild.index.urls import project_url
 from xbuild.plan.candidate_cache import CandidateStore, JudgedKey, JudgedProjects
-from xbuild.plan.candidates import fitting, select
+from xbuild.plan.candidates import GroupedFiles, by_version, fitting, select
 from xbuild.plan.inputs import collect_inputs
 from xbuild.plan.model import Plan, SourcePolicy
 from xbuild.plan.planner import make_plan
@@ -155,7 +157,10 @@ def test_the_store_checks_its_key(tmp_path: Path, index_server: IndexServer) -> 
     store = CandidateStore(tmp_path / "candidates")
     key = JudgedKey(project="zebra-lib", validator="v1", tags="t", python_full="3.12.8", prerelease="allow")
     store.store(key, files)
-    assert store.load(key) == files
+    loaded = store.load(key)
+    assert loaded is not None and len(loaded) == len(files)
+    assert dict(by_version(loaded)) == dict(by_version(files))  # same groups, newest first
+    assert list(by_version(loaded)) == list(by_version(files))
     other = JudgedKey(project="zebra-lib", validator="v2", tags="t", python_full="3.12.8", prerelease="allow")
     assert store.load(other) is None
 
@@ -183,3 +188,22 @@ def test_judged_projects_stop_when_closed(index_server: IndexServer, tmp_path: P
         with judged:
             assert judged.files("Zebra_Lib") == fitting(client.project("zebra-lib").files, X86_312)
         judged.prefetch(["tiny-dep"])  # after close: ignored, no thread left behind
+
+
+def test_a_stored_entry_keeps_each_files_index_and_builds_versions_lazily(
+    tmp_path: Path, index_server: IndexServer
+) -> None:
+    a_world(index_server.dist_dir)
+    with quick_client([index_server.index_url], cache=None) as client:
+        files = client.project("zebra-lib").files
+    other = "https://mirror.example/simple/ü 'x'/"
+    mixed = tuple(replace(f, index_url=other) if n % 2 else f for n, f in enumerate(files))
+    store = CandidateStore(tmp_path / "candidates")
+    key = JudgedKey(project="zebra-lib", validator="v", tags="t", python_full="3.12.8", prerelease="allow")
+    store.store(key, mixed)
+    loaded = store.load(key)
+    assert isinstance(loaded, GroupedFiles)
+    first = next(select(NAME, loaded, X86_312, SpecifierSet(), policy=SourcePolicy.NEVER))
+    assert first.version == Version("2.0")
+    assert loaded.built_groups() == 2  # 3.0 (no wheel for the target) and 2.0, nothing older
+    assert sorted(loaded, key=lambda f: f.filename) == sorted(mixed, key=lambda f: f.filename)

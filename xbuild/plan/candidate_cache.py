@@ -27,7 +27,7 @@ import hashlib
 import json
 import logging
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -36,21 +36,22 @@ from typing import Protocol
 
 from packaging.utils import NormalizedName, canonicalize_name
 
+from xbuild.errors import InputError
 from xbuild.index import DistFile, ProjectPage
 from xbuild.index.cache import _files_from_json, _files_to_json
 from xbuild.index.client import _Memo
-from xbuild.plan.candidates import fitting
+from xbuild.plan.candidates import GroupedFiles, by_version, fitting
 from xbuild.target import Target
 from xbuild.util.atomic import write_bytes_atomic
 
 log = logging.getLogger(__name__)
 
-FORMAT = "xbuild-candidates-1"
+FORMAT = "xbuild-candidates-3"
 _MAGIC = f"{FORMAT}\n".encode()
 _LOOKAHEAD_WORKERS = 8
 
 # What the lookahead asks about a project's judged files: the names its likely pick depends on.
-Lookahead = Callable[[NormalizedName, tuple[DistFile, ...]], Iterable[str]]
+Lookahead = Callable[[NormalizedName, Sequence[DistFile]], Iterable[str]]
 
 
 class PageSource(Protocol):
@@ -83,7 +84,7 @@ class CandidateStore:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def load(self, key: JudgedKey) -> tuple[DistFile, ...] | None:
+    def load(self, key: JudgedKey) -> Sequence[DistFile] | None:
         path = self._path(key)
         try:
             raw = path.read_bytes()
@@ -97,7 +98,7 @@ class CandidateStore:
             log.debug("%s is damaged or not for this key; judging the page again", path)
         return files
 
-    def store(self, key: JudgedKey, files: tuple[DistFile, ...]) -> None:
+    def store(self, key: JudgedKey, files: Sequence[DistFile]) -> None:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,40 +111,75 @@ class CandidateStore:
         return self.root / name[:2] / name
 
 
-def _encode(key: JudgedKey, files: tuple[DistFile, ...]) -> bytes:
+def _encode(key: JudgedKey, files: Sequence[DistFile]) -> bytes:
+    """A sha256 line over the rest, a header line, then one JSON chunk per version, newest first,
+    so that a reader builds only the versions it reaches; the header holds each chunk's version,
+    span and the index of each of its files (null: all from the first)."""
     indexes = list(dict.fromkeys(f.index_url for f in files))
-    body = _files_to_json(files)
-    header = {
-        "key": asdict(key),
-        "indexes": indexes,
-        "index_of": [indexes.index(f.index_url) for f in files],
-        "body_sha256": hashlib.sha256(body).hexdigest(),
-    }
-    return _MAGIC + json.dumps(header, sort_keys=True).encode() + b"\n" + body
+    chunks: list[bytes] = []
+    groups: list[list[object]] = []
+    start = 0
+    for version, group in by_version(files).items():
+        chunk = _files_to_json(tuple(group))
+        chunks.append(chunk)
+        index_of = [indexes.index(f.index_url) for f in group]
+        groups.append([str(version), start, start + len(chunk), index_of if any(index_of) else None])
+        start += len(chunk)
+    header = {"key": asdict(key), "indexes": indexes, "groups": groups, "count": len(files)}
+    rest = json.dumps(header, sort_keys=True).encode() + b"\n" + b"".join(chunks)
+    return _MAGIC + hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest
 
 
-def _decode(raw: bytes, key: JudgedKey) -> tuple[DistFile, ...] | None:
+def _decode(raw: bytes, key: JudgedKey) -> GroupedFiles | None:
+    """The entry's files, or None when it is damaged or for another key."""
     if not raw.startswith(_MAGIC):
         return None
-    line, _, body = raw[len(_MAGIC) :].partition(b"\n")
+    digest, _, rest = raw[len(_MAGIC) :].partition(b"\n")
+    if digest != hashlib.sha256(rest).hexdigest().encode():
+        return None
+    line, _, body = rest.partition(b"\n")
     try:
         header = json.loads(line)
     except (UnicodeDecodeError, json.JSONDecodeError):
         return None
     if not isinstance(header, dict) or header.get("key") != asdict(key):
         return None
-    if header.get("body_sha256") != hashlib.sha256(body).hexdigest():
+    indexes, groups, count = header.get("indexes"), header.get("groups"), header.get("count")
+    if not (isinstance(indexes, list) and isinstance(groups, list) and isinstance(count, int)):
         return None
-    indexes, index_of = header.get("indexes"), header.get("index_of")
-    if not (isinstance(indexes, list) and all(isinstance(u, str) for u in indexes)):
+
+    # The checksum covers everything, so each group is checked only when read, against a
+    # writer's bug rather than damage: most groups are never read.
+    def load(i: int) -> list[DistFile]:
+        files = _group(groups[i], body, indexes)
+        if files is None:
+            raise InputError(
+                f"the cached candidates of {key.project} are unreadable",
+                hint="delete the candidates directory of the xbuild cache and plan again",
+            )
+        return files
+
+    texts = [g[0] if isinstance(g, list) and g and isinstance(g[0], str) else "" for g in groups]
+    return GroupedFiles(texts, count, load)
+
+
+def _group(group: object, body: bytes, indexes: list[object]) -> list[DistFile] | None:
+    if not (isinstance(group, list) and len(group) == 4):
         return None
-    files = _files_from_json(body, indexes[0] if indexes else "")
-    if files is None or not isinstance(index_of, list) or len(index_of) != len(files):
+    _, start, end, index_of = group
+    if not (isinstance(start, int) and isinstance(end, int)):
         return None
-    if not all(isinstance(i, int) and 0 <= i < len(indexes) for i in index_of):
+    urls = [u for u in indexes if isinstance(u, str)]
+    files = _files_from_json(body[start:end], urls[0] if urls else "")
+    if files is None or len(urls) != len(indexes):
         return None
-    pairs = zip(files, index_of, strict=True)
-    return tuple(f if i == 0 else replace(f, index_url=indexes[i]) for f, i in pairs)
+    if index_of is None:
+        return list(files)
+    if not (isinstance(index_of, list) and len(index_of) == len(files)):
+        return None
+    if not all(isinstance(j, int) and 0 <= j < len(urls) for j in index_of):
+        return None
+    return [f if j == 0 else replace(f, index_url=urls[j]) for f, j in zip(files, index_of, strict=True)]
 
 
 class JudgedProjects:
@@ -170,13 +206,13 @@ class JudgedProjects:
         self._store = store
         self.lookahead = lookahead  # settable: the provider that supplies it needs this object first
         self._pool = ThreadPoolExecutor(workers, thread_name_prefix="xbuild-lookahead")
-        self._memo: _Memo[NormalizedName, tuple[DistFile, ...]] = _Memo(self._pool)
+        self._memo: _Memo[NormalizedName, Sequence[DistFile]] = _Memo(self._pool)
         self._visited: set[NormalizedName] = set()
         self._lock = threading.Lock()
         self._closed = False
         self._tags = tags_digest(target) if store is not None else ""
 
-    def files(self, name: str) -> tuple[DistFile, ...]:
+    def files(self, name: str) -> Sequence[DistFile]:
         """The project's files that fit the target (ProjectNotFound as the client raises it)."""
         project = canonicalize_name(name)
         return self._memo.get(project, lambda: self._judged(project))
@@ -214,7 +250,7 @@ class JudgedProjects:
         except Exception as exc:
             log.debug("lookahead at %s stopped: %s", project, exc)
 
-    def _judged(self, project: NormalizedName) -> tuple[DistFile, ...]:
+    def _judged(self, project: NormalizedName) -> Sequence[DistFile]:
         key = self._key(project)
         if key is not None and self._store is not None:
             stored = self._store.load(key)
