@@ -99,9 +99,12 @@ def test_a_changed_page_is_judged_again(index_server: IndexServer, tmp_path: Pat
     cache = HttpCache(tmp_path / "cache")
     with quick_client([index_server.index_url], cache=cache) as client:
         assert pins(plan_with(client, ["grows"]))["grows"][0] == "1.0"
+    entries = sorted(p for p in (tmp_path / "cache" / "candidates").rglob("*") if p.is_file())
     make_wheel(index_server.dist_dir, "grows", "1.1")
     with quick_client([index_server.index_url], cache=cache) as client:
         assert pins(plan_with(client, ["grows"]))["grows"][0] == "1.1"
+    # The new verdict replaced the old one rather than adding a second entry.
+    assert sorted(p for p in (tmp_path / "cache" / "candidates").rglob("*") if p.is_file()) == entries
 
 
 def test_a_damaged_entry_is_a_miss(index_server: IndexServer, tmp_path: Path) -> None:

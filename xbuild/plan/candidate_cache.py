@@ -1,24 +1,27 @@
-"""Each project's files already judged for one target, on disk in a compact form, and fetched
-ahead of the resolver.
+"""Each project's files already judged for one target, kept on disk in a compact form, and
+fetched ahead of the resolver.
 
-A page lists every file a project ever published (numpy: 3,000; all of boto3's dependencies:
-57,000), and a plan for one target can only ever use the few whose tags fit it and whose
-Requires-Python admits it. Judging that is the same work on every run while the page stays the
-same, so the survivors are kept under
+A page lists every file a project ever published (numpy: 3,000; boto3's set: 57,000), and a plan
+for one target can only use those whose tags fit it and whose Requires-Python admits it. Judging
+that is the same work on every run while the page stays the same, so the survivors are kept in
 
-    <cache root>/candidates/ab/<sha256 of the key>
+    <cache root>/candidates/ab/<sha256 of the key without the validator>
 
-keyed by everything the verdict depends on: the page validator (the index client's digest of
-the pages, which changes with their bodies and with the parser), the target's ordered tags, its
-full Python version, the pre-release mode and this module's format. A warm plan reads only those
-entries (a few KB each) and never the pages (MBs each).
+one entry per project, target, Python and mode (a changed page replaces its entry). The entry's
+header holds the whole key, checked on every read: the page validator (the index client's digest
+of the pages, which changes with their bodies and with its parser), the target's ordered tags,
+its full Python version, the pre-release mode and this module's format. Versions are stored
+newest first, one chunk each, so a warm plan reads no page at all and decodes only the versions
+the resolver reaches.
 
-The survivors are exactly the files `select` could return: it yields the same candidates, in
-the same order, from them as from the whole page. Only the reasons for dropping versions differ
-(a version whose wheels all miss the target leaves no trace), and those are read only to explain
-a failed resolution, which the planner then repeats on whole pages.
+The survivors are the files `candidates._one_version` could take whatever the specifier, in the
+page's order, so `select` yields the same candidates in the same order from them as from the
+whole page. Only the reasons for dropping versions differ (a version whose wheels all miss the
+target leaves no trace); they are read only to explain a failed resolution, which the planner
+then walks again over whole pages.
 
-Entries are written atomically (temp file + rename); a damaged or foreign entry is a miss.
+Entries are written atomically (temp file + rename) behind a sha256 of their content; a damaged
+or foreign entry is a miss.
 """
 
 from __future__ import annotations
@@ -107,7 +110,10 @@ class CandidateStore:
             log.debug("cannot write %s (%s); continuing without it", path, exc)
 
     def _path(self, key: JudgedKey) -> Path:
-        name = hashlib.sha256(json.dumps(asdict(key), sort_keys=True).encode()).hexdigest()
+        # Not named by the validator: a page that changed replaces its entry instead of adding
+        # one, so the directory holds one entry per project, target, Python and mode.
+        slot = {k: v for k, v in asdict(key).items() if k != "validator"}
+        name = hashlib.sha256(json.dumps(slot, sort_keys=True).encode()).hexdigest()
         return self.root / name[:2] / name
 
 
