@@ -107,7 +107,8 @@ def make_plan(
 
 
 def _resolve(provider: TargetProvider, roots: list[Req]) -> Any:
-    """resolvelib's result, or RefusedError saying why there is none."""
+    """resolvelib's result, or RefusedError saying why there is none (ResolutionImpossible
+    itself when the provider read judged files, which lack the reasons: see make_plan)."""
     provider.prefetch({r.name for r in roots})
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
     try:
