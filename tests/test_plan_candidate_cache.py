@@ -210,3 +210,26 @@ def test_a_stored_entry_keeps_each_files_index_and_builds_versions_lazily(
     assert first.version == Version("2.0")
     assert loaded.built_groups() == 2  # 3.0 (no wheel for the target) and 2.0, nothing older
     assert sorted(loaded, key=lambda f: f.filename) == sorted(mixed, key=lambda f: f.filename)
+
+
+def test_a_wrong_guess_never_downloads_a_whole_wheel(index_server: IndexServer, tmp_path: Path) -> None:
+    """No PEP 658 files, no byte ranges: the lookahead guesses b 2.0, the resolver needs b 1.0."""
+    make_wheel(index_server.dist_dir, "a-root", "1.0", requires_dist=["b-dep<2"])
+    make_wheel(index_server.dist_dir, "b-dep", "1.0")
+    make_wheel(index_server.dist_dir, "b-dep", "2.0")
+    index_server.config.serve_metadata = False
+    index_server.config.support_ranges = False
+    with quick_client([index_server.index_url], cache=HttpCache(tmp_path / "cache")) as client:
+        assert pins(plan_with(client, ["a-root"]))["b-dep"][0] == "1.0"
+    # Whole downloads carry no Range header (a refused range request is only an attempt).
+    whole = [r.path.rsplit("/", 1)[-1] for r in index_server.requests()
+             if r.path.endswith(".whl") and "range" not in r.headers]
+    assert sorted(whole) == ["a_root-1.0-py3-none-any.whl", "b_dep-1.0-py3-none-any.whl"]
+
+
+def test_the_resolver_reuses_what_the_lookahead_read(index_server: IndexServer, tmp_path: Path) -> None:
+    a_world(index_server.dist_dir)
+    with quick_client([index_server.index_url], cache=HttpCache(tmp_path / "cache")) as client:
+        plan_with(client, ["zebra-lib"])
+    metadata = [r.path for r in index_server.requests() if r.path.endswith(".metadata")]
+    assert metadata and len(metadata) == len(set(metadata))  # each read once, by one of them

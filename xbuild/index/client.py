@@ -18,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 import httpx
 from packaging.utils import InvalidName, NormalizedName
@@ -131,13 +131,14 @@ class IndexClient:
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="xbuild-index")
         self._pages: _Memo[NormalizedName, ProjectPage] = _Memo(self._pool)
         self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo(self._pool)
-        self._metadata: _Memo[str, bytes] = _Memo(self._pool)
+        self._metadata: _Memo[str, bytes | None] = _Memo(self._pool)  # None: see metadata_without_download
+        self._whole_metadata: _Memo[str, bytes] = _Memo(self._pool)
         # Fetched once per URL: page_validator() and project() both need the same response.
         self._fetched: _Memo[str, CachedPage] = _Memo(self._pool)
 
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for memo in (self._pages, self._link_pages, self._metadata, self._fetched):
+        for memo in (self._pages, self._link_pages, self._metadata, self._whole_metadata, self._fetched):
             memo.abandon()
         self._fetcher.close()
 
@@ -290,22 +291,49 @@ class IndexClient:
     def metadata(self, file: DistFile) -> bytes:
         """Core metadata (METADATA or PKG-INFO bytes): PEP 658 file, else wheel byte ranges,
         else the whole file. PKG-INFO fields may be Dynamic; judging that is the caller's job."""
-        return self._metadata.get(_metadata_key(file), lambda: self._load_metadata(file))
+        key = _metadata_key(file)
+        data = self._metadata.get(key, lambda: self._load_metadata(file))
+        if data is None:  # a guess got there first and found no way short of the whole file
+            return self._whole_metadata.get(key, lambda: self._load_metadata(file))
+        return data
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         for file in files:
             self._metadata.submit(_metadata_key(file), functools.partial(self._load_metadata, file))
 
-    def _load_metadata(self, file: DistFile) -> bytes:
+    def metadata_without_download(self, file: DistFile) -> bytes | None:
+        """metadata(), or None where only downloading the whole file would tell: for guesses
+        made ahead of the resolver. Both share one fetch per file; after a None, metadata()
+        downloads the file itself."""
+        return self._metadata.get(_metadata_key(file), lambda: self._load_metadata(file, whole=False))
+
+    @overload
+    def _load_metadata(self, file: DistFile) -> bytes: ...
+
+    @overload
+    def _load_metadata(self, file: DistFile, *, whole: bool) -> bytes | None: ...
+
+    def _load_metadata(self, file: DistFile, *, whole: bool = True) -> bytes | None:
         sha256 = file.sha256
         if sha256 is not None and self._cache is not None:
             cached = self._cache.load_metadata(sha256)
             if cached is not None:
                 return cached
-        data = self._fetch_metadata(file)
-        if sha256 is not None and self._cache is not None:
+        data = self._fetch_metadata(file) if whole else self._fetch_metadata_without_download(file)
+        if data is not None and sha256 is not None and self._cache is not None:
             self._cache.store_metadata(sha256, data)
         return data
+
+    def _fetch_metadata_without_download(self, file: DistFile) -> bytes | None:
+        if is_file_url(file.url):
+            return local_metadata(file_url_path(file.url), file.project, file.filename)
+        if self._fetcher.offline:
+            return None
+        if file.metadata_hashes is not None:
+            data = self._pep658_metadata(file)
+            if data is not None:
+                return data
+        return self._ranged_metadata(file) if file.is_wheel else None
 
     def _fetch_metadata(self, file: DistFile) -> bytes:
         local = self._local_copy(file)

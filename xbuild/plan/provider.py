@@ -50,6 +50,8 @@ class Finder(Protocol):
 
     def metadata(self, file: DistFile) -> bytes: ...
 
+    def metadata_without_download(self, file: DistFile) -> bytes | None: ...
+
     def page_validator(self, name: str) -> str | None: ...
 
     @property
@@ -270,8 +272,11 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         )
         pick = next(picks, None)
         if pick is None or pick.file is None or not pick.file.is_wheel:
-            return []  # an sdist's metadata may mean downloading it: leave that to the resolver
-        requires, _, _ = parse_requires(self.finder.metadata(pick.file))
+            return []  # an sdist's metadata means downloading it: leave that to the resolver
+        raw = self.finder.metadata_without_download(pick.file)
+        if raw is None:
+            return []  # no PEP 658 file and no byte ranges: a guess is not worth a whole wheel
+        requires, _, _ = parse_requires(raw)
         return [str(r.name) for r in requires if marker_holds(r.marker, self.environment, ())]
 
     # helpers ---------------------------------------------------------------------------------
