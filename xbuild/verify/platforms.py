@@ -10,7 +10,9 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 
+from xbuild.errors import UsageError
 from xbuild.target import OS, Libc, Target
+from xbuild.target.families import parse_family
 
 
 class Family(StrEnum):
@@ -19,8 +21,11 @@ class Family(StrEnum):
     LINUX = "linux"
     MACOS = "macos"
     WINDOWS = "windows"
+    IOS = "ios"
+    ANDROID = "android"
+    PYODIDE = "pyodide"  # pyodide_, pyemscripten_ and emscripten_ tags: all wasm32 Emscripten
     ANY = "any"
-    OTHER = "other"  # android, ios, emscripten, ...: not checked beyond the tag itself
+    OTHER = "other"  # tags of no known platform: not checked beyond the tag itself
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,9 @@ class PlatformClaim:
     libc: Libc | None = None
     libc_version: tuple[int, int] | None = None
     macos_version: tuple[int, int] | None = None
+    ios_version: tuple[int, int] | None = None
+    ios_simulator: bool = False
+    android_api: int | None = None
 
     @property
     def arch_label(self) -> str:
@@ -63,6 +71,7 @@ _LEGACY_RE = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(\w+)$")
 _MUSL = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
 _LINUX = re.compile(r"^linux_(\w+)$")
 _MACOS = re.compile(r"^macosx_(\d+)_(\d+)_(\w+)$")
+_EMSCRIPTEN = re.compile(r"^(pyodide|pyemscripten|emscripten)_[\d_]+_wasm32$")
 
 
 def canonical_arch(name: str) -> str:
@@ -95,7 +104,28 @@ def decode(tag: str) -> PlatformClaim:
         return PlatformClaim(
             tag, Family.MACOS, OS.MACOS, archs, macos_version=(int(m.group(1)), int(m.group(2)))
         )
-    return PlatformClaim(tag, Family.OTHER, None, frozenset())
+    return _mobile_or_web(tag) or PlatformClaim(tag, Family.OTHER, None, frozenset())
+
+
+def _mobile_or_web(tag: str) -> PlatformClaim | None:
+    """iOS and Android tags as the target parser reads them (one decoder); any Emscripten tag,
+    since a Pyodide ABI newer than xbuild's table still says "wasm32 side modules"."""
+    if _EMSCRIPTEN.match(tag):
+        return PlatformClaim(tag, Family.PYODIDE, OS.EMSCRIPTEN, frozenset({"wasm32"}))
+    if not tag.startswith(("ios_", "android_")):
+        return None
+    try:
+        target = parse_family(tag, {})
+    except UsageError:
+        return None  # e.g. an x86_64 iphoneos tag: no device runs it
+    if target is None:
+        return None
+    archs = frozenset({target_arch(target)})
+    if target.os is OS.IOS:
+        return PlatformClaim(
+            tag, Family.IOS, OS.IOS, archs, ios_version=target.ios_min, ios_simulator=target.ios_simulator
+        )
+    return PlatformClaim(tag, Family.ANDROID, OS.ANDROID, archs, android_api=target.android_api)
 
 
 def _linux(
