@@ -9,10 +9,11 @@ import pytest
 from verify_helpers import WheelSpec, binary
 
 from xbuild.binary import BinaryParseError, parse_wasm
-from xbuild.target import parse_target
+from xbuild.target import OS, parse_target
+from xbuild.target.tags import Family
 from xbuild.verify import Check, verify_wheel
 from xbuild.verify.model import WheelReport
-from xbuild.verify.platforms import Family, decode
+from xbuild.verify.platforms import decode
 
 SIDE_MODULE = "wasm32-emscripten-synthetic.so"
 HEADER = b"\0asm\x01\0\0\0"
@@ -82,10 +83,17 @@ def test_malformed_modules_raise_only_the_parse_error(data: bytes, problem: str)
         parse_wasm(data)
 
 
-def test_emscripten_tags_decode_as_one_family() -> None:
-    for tag in ("pyodide_2024_0_wasm32", "pyemscripten_2026_0_wasm32", "emscripten_3_1_58_wasm32"):
-        claim = decode(tag)
-        assert (claim.family, set(claim.archs)) == (Family.PYODIDE, {"wasm32"})
+@pytest.mark.parametrize(
+    ("tag", "family"),
+    [
+        ("pyodide_2024_0_wasm32", Family.PYODIDE),
+        ("pyemscripten_2026_0_wasm32", Family.PYODIDE),
+        ("emscripten_3_1_58_wasm32", Family.EMSCRIPTEN),
+    ],
+)
+def test_emscripten_tags_claim_wasm32_side_modules(tag: str, family: Family) -> None:
+    claim = decode(tag)
+    assert (claim.family, claim.os, set(claim.archs)) == (family, OS.EMSCRIPTEN, {"wasm32"})
 
 
 # --- verify ------------------------------------------------------------------------------------

@@ -20,7 +20,7 @@ _TOP = {
     "engines",
     "bundle",
 }
-_BUNDLE = {"layout", "include", "strip", "max-size", "output"}
+_BUNDLE = {"layout", "include", "strip", "max-size", "output", "compile"}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -30,6 +30,7 @@ class BundleDefaults:
     strip: tuple[str, ...] = ()
     max_size: str | None = None
     output: str | None = None
+    compile: bool = False  # byte-compile for the target's Python (`bundle --compile`)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -66,6 +67,12 @@ def _string(value: Any, where: str) -> str | None:
         raise InputError(
             f"{where}: expected a string, got {value!r}", hint='quote it, e.g. python-version = "3.12"'
         )
+    return value
+
+
+def _bool(value: Any, where: str) -> bool:
+    if not isinstance(value, bool):
+        raise InputError(f"{where}: expected true or false, got {value!r}", hint="e.g. compile = true")
     return value
 
 
@@ -106,6 +113,7 @@ def parse_config(raw: dict[str, Any], path: Path) -> ProjectConfig:
         strip=_strings(bundle_raw.get("strip", []), f"{where}.bundle.strip"),
         max_size=_string(bundle_raw.get("max-size"), f"{where}.bundle.max-size"),
         output=_string(bundle_raw.get("output"), f"{where}.bundle.output"),
+        compile=_bool(bundle_raw.get("compile", False), f"{where}.bundle.compile"),
     )
     return ProjectConfig(
         path=path,

@@ -22,6 +22,7 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.target.arch import Arch
 
 ELF_MAGIC: Final = b"\x7fELF"
 
@@ -49,15 +50,13 @@ _DT_VERNEEDNUM: Final = 0x6FFFFFFF
 
 _STB_WEAK: Final = 2
 
-_EM_386: Final = 3
+# Machines of CPUs outside xbuild.target.Arch, or whose name depends on class and byte order;
+# every other e_machine is named by Arch, the one home of architecture names.
 _EM_MIPS: Final = 8
 _EM_PPC: Final = 20
 _EM_PPC64: Final = 21
 _EM_S390: Final = 22
-_EM_ARM: Final = 40
 _EM_SPARCV9: Final = 43
-_EM_X86_64: Final = 62
-_EM_AARCH64: Final = 183
 _EM_RISCV: Final = 243
 _EM_LOONGARCH: Final = 258
 
@@ -167,27 +166,31 @@ class _Strings:
 
 
 def elf_arch(machine: int, bits: int, endian: str) -> str:
-    """The name wheel platform tags use for this e_machine (`uname -m` spelling)."""
-    if machine == _EM_PPC64:
-        return "ppc64le" if endian == "little" else "ppc64"
-    if machine == _EM_S390:
-        return "s390x" if bits == 64 else "s390"
-    if machine == _EM_RISCV:
-        return f"riscv{bits}"
+    """The name wheel platform tags use for this e_machine (`uname -m` spelling).
+
+    A file of the wrong class or byte order for its CPU (x32, big-endian aarch64) keeps the CPU's
+    name: the arch check then names the ABI it gets wrong.
+    """
+    arch = Arch.from_elf(machine, bits, endian)
+    if arch is not None:
+        return str(arch)
+    other = _other_cpu(machine, bits, endian)
+    if other is not None:
+        return other
+    cpu = Arch.from_elf_machine(machine)
+    return f"unknown({machine})" if cpu is None else str(cpu)
+
+
+def _other_cpu(machine: int, bits: int, endian: str) -> str | None:
+    if machine == _EM_PPC64 and endian == "big":
+        return "ppc64"
+    if machine == _EM_S390 and bits == 32:
+        return "s390"
+    if machine == _EM_RISCV and bits == 32:
+        return "riscv32"
     if machine == _EM_MIPS:
         return ("mips64" if bits == 64 else "mips") + ("el" if endian == "little" else "")
-    return _ARCH_NAMES.get(machine, f"unknown({machine})")
-
-
-_ARCH_NAMES: Final = {
-    _EM_386: "i686",
-    _EM_X86_64: "x86_64",
-    _EM_AARCH64: "aarch64",
-    _EM_ARM: "armv7l",
-    _EM_PPC: "ppc",
-    _EM_SPARCV9: "sparc64",
-    _EM_LOONGARCH: "loongarch64",
-}
+    return {_EM_PPC: "ppc", _EM_SPARCV9: "sparc64", _EM_LOONGARCH: "loongarch64"}.get(machine)
 
 
 def parse_elf(data: bytes) -> ElfInfo:

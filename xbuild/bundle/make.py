@@ -11,10 +11,11 @@ from typing import Any
 
 import xbuild.verify as verify_api
 from xbuild.bundle.archive import write_zip
+from xbuild.bundle.compile import Compiled, Compiler, CompileSettings, compile_tree, find_compiler
 from xbuild.bundle.install import Installed, Layout, install_wheels, site_root
 from xbuild.bundle.size import Limits, check_limits, tree_size
 from xbuild.errors import InputError, RefusedError, UsageError
-from xbuild.host.cache import scratch_dir
+from xbuild.host.cache import RUN_ID, scratch_dir
 from xbuild.index.cache import default_cache_dir
 from xbuild.index.hashing import sha256_file
 from xbuild.target import Target
@@ -42,6 +43,8 @@ class BundleSettings:
     force: bool = False
     # The user wrote the output with a trailing slash (`-o out/`), which Path drops: a directory.
     out_is_dir: bool = False
+    # Byte-compile for the target's Python (`--compile`); None leaves the bundle source-only.
+    compile: CompileSettings | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -51,6 +54,7 @@ class BundleResult:
     zipped: int | None
     unzipped: int
     wheels: tuple[Path, ...]
+    compiled: Compiled | None = None
 
 
 def parse_strip(text: str | None) -> frozenset[str]:
@@ -124,13 +128,20 @@ def check_settings(settings: BundleSettings) -> None:
     for path in settings.includes:
         if not path.exists():
             raise InputError(f"--include {path}: no such file or directory", hint="check the path")
+    if settings.compile is not None and "pycache" in settings.strip:
+        raise UsageError(
+            "--compile writes the __pycache__ directories that --strip pycache leaves out",
+            hint="drop pycache from --strip (and from [tool.xbuild.bundle] strip), or drop --compile",
+        )
 
 
 def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
     check_settings(settings)
+    # Before any work: a bundle that cannot be compiled is refused, not made and then dropped.
+    compiler = None if settings.compile is None else find_compiler(target, settings.compile)
     _verify_wheels(wheels, target)
     try:
-        return _make(wheels, target, settings)
+        return _make(wheels, target, settings, compiler)
     except OSError as exc:
         error = user_os_error(exc, "the bundle")
         if error is None:
@@ -138,7 +149,9 @@ def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) ->
         raise error from exc
 
 
-def _make(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
+def _make(
+    wheels: list[Path], target: Target, settings: BundleSettings, compiler: Compiler | None = None
+) -> BundleResult:
     """Stage everything beside the output, then swap output and manifest in together."""
     out = settings.out
     # Beside the output's own name (not a symlink's target), so every rename stays on one file system.
@@ -149,6 +162,15 @@ def _make(wheels: list[Path], target: Target, settings: BundleSettings) -> Bundl
         installed = install_wheels(wheels, root, settings.layout, settings.limits)
         _include(settings.includes, site_root(root, settings.layout), target)
         _strip(root, settings.strip | {"pycache"})
+        compiled = None
+        if compiler is not None and settings.compile is not None:  # after the strip, which drops pycs
+            compiled = compile_tree(
+                site_root(root, settings.layout),
+                compiler,
+                work=tmp / "compile",
+                log_path=cache_root / "logs" / RUN_ID / "bundle-compile.log",
+                timeout=settings.compile.timeout,
+            )
         sizes = _package_sizes(installed, site_root(root, settings.layout))
         unzipped = tree_size(root)
         zipped = None
@@ -163,7 +185,12 @@ def _make(wheels: list[Path], target: Target, settings: BundleSettings) -> Bundl
             check_limits(zipped=zipped, unzipped=unzipped, limits=settings.limits, per_package=sizes)
         _self_check(staged, target)
         result = BundleResult(
-            out=out, manifest=manifest_path(out), zipped=zipped, unzipped=unzipped, wheels=tuple(wheels)
+            out=out,
+            manifest=manifest_path(out),
+            zipped=zipped,
+            unzipped=unzipped,
+            wheels=tuple(wheels),
+            compiled=compiled,
         )
         document = manifest_document(result, target, settings, sizes, staged=staged)
         staged_manifest = tmp / "manifest.json"
@@ -296,4 +323,5 @@ def manifest_document(
         "package_sizes": dict(sorted(sizes.items())),
         "includes": [p.name for p in settings.includes],
         "strip": sorted(settings.strip),
+        **({"bytecode": result.compiled.to_json()} if result.compiled is not None else {}),
     }

@@ -9,6 +9,7 @@ import typer
 
 from xbuild.build.container import RUN_ID
 from xbuild.build.orchestrate import BuildSettings, carry_out
+from xbuild.bundle.compile import CompileSettings, find_compiler
 from xbuild.bundle.install import Layout
 from xbuild.bundle.make import (
     BundleSettings,
@@ -70,6 +71,11 @@ def bundle_command(
     force: bool = typer.Option(
         False, "--force", help="With --layout dir: replace a non-empty directory xbuild did not make."
     ),
+    compile_: bool | None = typer.Option(
+        None,
+        "--compile/--no-compile",
+        help="Add bytecode compiled by the target's Python X.Y (on this host or in its image).",
+    ),
 ) -> None:
     """A Lambda zip, Lambda layer or directory that imports on THE TARGET; byte-reproducible."""
     options = options_from(flags, plan_file)
@@ -91,8 +97,13 @@ def bundle_command(
         strip=strip_items,
         limits=_limits(chosen_layout, max_bytes, options.target.spec),
         environ=dict(options.environ),
+        compile=CompileSettings(image=options.image, remote_engines=options.engines)
+        if (config.bundle.compile if compile_ is None else compile_)
+        else None,
     )
     check_settings(settings)
+    if settings.compile is not None:
+        find_compiler(options.target, settings.compile)  # nothing to compile with: say so before any download
     plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     cache = default_cache_dir(dict(options.environ))
     wheels_dir = cache / "bundle-wheels" / RUN_ID

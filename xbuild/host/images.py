@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import EngineError, UsageError
-from xbuild.host._header import arch_from_name
 from xbuild.host._run import tail
 from xbuild.host.cache import RUN_ID
 from xbuild.host.engine import LABEL_OWNER, LABEL_RUN, docker_client
@@ -31,7 +30,7 @@ from xbuild.images import ImageFacts, ImagePython
 from xbuild.index.cache import default_cache_dir
 from xbuild.routes.base import BuildHost
 from xbuild.routes.checks import image_for
-from xbuild.target import OS, Libc, Target
+from xbuild.target import OS, Arch, Libc, Target
 from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger("xbuild.host")
@@ -84,7 +83,7 @@ def parse_inspection(image: str, image_id: str, output: str) -> ImageFacts:
     return ImageFacts(
         image=image,
         image_id=image_id,
-        arch=arch_from_name(machine),
+        arch=Arch.from_alias(machine) if machine else None,
         machine=machine,
         libc=libc,
         libc_version=version,

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import tempfile
 import threading
@@ -17,7 +18,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 import httpx
 from packaging.utils import InvalidName, NormalizedName
@@ -142,7 +143,10 @@ class IndexClient:
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="xbuild-index")
         self._pages: _Memo[NormalizedName, ProjectPage] = _Memo(self._pool)
         self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo(self._pool)
-        self._metadata: _Memo[str, bytes] = _Memo(self._pool)
+        self._metadata: _Memo[str, bytes | None] = _Memo(self._pool)  # None: see metadata_without_download
+        self._whole_metadata: _Memo[str, bytes] = _Memo(self._pool)
+        # Fetched once per URL: page_validator() and project() both need the same response.
+        self._fetched: _Memo[str, CachedPage] = _Memo(self._pool)
 
     def close(self, *, cancel: bool = False) -> None:
         """Wait for running fetches; with cancel (an error or Ctrl-C is unwinding) they stop at
@@ -150,7 +154,7 @@ class IndexClient:
         if cancel:
             self._fetcher.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for memo in (self._pages, self._link_pages, self._metadata):
+        for memo in (self._pages, self._link_pages, self._metadata, self._whole_metadata, self._fetched):
             memo.abandon()
         self._fetcher.close()
 
@@ -175,6 +179,48 @@ class IndexClient:
             with contextlib.suppress(InputError):
                 project = _project_name(name)
                 self._pages.submit(project, functools.partial(self._load_project, project))
+
+    @property
+    def cache_root(self) -> Path | None:
+        """The disk cache's directory, where callers may keep what they derive from pages."""
+        return self._cache.root if self._cache is not None else None
+
+    def page_validator(self, name: str) -> str | None:
+        """A digest that changes whenever project(name)'s files could, found without parsing
+        (offline: from the stored page's header alone); None when it cannot be told cheaply
+        (find-links, file:// indexes, no disk cache, or no index has the project)."""
+        if self._cache is None or self._find_links or any(map(is_file_url, self._indexes)):
+            return None
+        project = _project_name(name)
+        parts: list[object] = [PARSER_VERSION]
+        for index_url in self._indexes:
+            part = self._page_identity(project_url(index_url, project))
+            if part is None:
+                return None
+            parts.append([index_url, *part])
+        if all(part[2] != 200 for part in parts[1:] if isinstance(part, list)):
+            return None  # project() reports the 404 itself
+        return digest_bytes(json.dumps(parts).encode())["sha256"]
+
+    def _page_identity(self, url: str) -> tuple[str, int, str, str] | None:
+        """(final url, status, content type, body sha256) of the page project() would read."""
+        assert self._cache is not None
+        if self._fetcher.offline:
+            header = self._cache.load_page_header(url)
+            if header is None:
+                return None
+            final, status = header.get("url"), header.get("status")
+            kind, body = header.get("content_type"), header.get("body_sha256")
+            if not (isinstance(final, str) and isinstance(status, int)):
+                return None
+            if not (isinstance(kind, str) and isinstance(body, str)):
+                return None
+            return final, status, kind, body
+        page = self._page(url)
+        return page.url, page.status, page.content_type, digest_bytes(page.body)["sha256"]
+
+    def _page(self, url: str) -> CachedPage:
+        return self._fetched.get(url, lambda: self._fetcher.page(url))
 
     def _load_project(self, project: NormalizedName) -> ProjectPage:
         listed = [(url, self._index_files(url, project)) for url in self._indexes]
@@ -201,7 +247,7 @@ class IndexClient:
 
     def _remote_index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
         url = project_url(index_url, project)
-        page = self._fetcher.page(url)
+        page = self._page(url)
         files = self._parse(url, page, index_url, project) if page.status == 200 else None
         if files is not None:
             _refuse_local_links(files, url)
@@ -264,22 +310,49 @@ class IndexClient:
     def metadata(self, file: DistFile) -> bytes:
         """Core metadata (METADATA or PKG-INFO bytes): PEP 658 file, else wheel byte ranges,
         else the whole file. PKG-INFO fields may be Dynamic; judging that is the caller's job."""
-        return self._metadata.get(_metadata_key(file), lambda: self._load_metadata(file))
+        key = _metadata_key(file)
+        data = self._metadata.get(key, lambda: self._load_metadata(file))
+        if data is None:  # a guess got there first and found no way short of the whole file
+            return self._whole_metadata.get(key, lambda: self._load_metadata(file))
+        return data
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         for file in files:
             self._metadata.submit(_metadata_key(file), functools.partial(self._load_metadata, file))
 
-    def _load_metadata(self, file: DistFile) -> bytes:
+    def metadata_without_download(self, file: DistFile) -> bytes | None:
+        """metadata(), or None where only downloading the whole file would tell: for guesses
+        made ahead of the resolver. Both share one fetch per file; after a None, metadata()
+        downloads the file itself."""
+        return self._metadata.get(_metadata_key(file), lambda: self._load_metadata(file, whole=False))
+
+    @overload
+    def _load_metadata(self, file: DistFile) -> bytes: ...
+
+    @overload
+    def _load_metadata(self, file: DistFile, *, whole: bool) -> bytes | None: ...
+
+    def _load_metadata(self, file: DistFile, *, whole: bool = True) -> bytes | None:
         sha256 = file.sha256
         if sha256 is not None and self._cache is not None:
             cached = self._cache.load_metadata(sha256)
             if cached is not None:
                 return cached
-        data = self._fetch_metadata(file)
-        if sha256 is not None and self._cache is not None:
+        data = self._fetch_metadata(file) if whole else self._fetch_metadata_without_download(file)
+        if data is not None and sha256 is not None and self._cache is not None:
             self._cache.store_metadata(sha256, data)
         return data
+
+    def _fetch_metadata_without_download(self, file: DistFile) -> bytes | None:
+        if is_file_url(file.url):
+            return local_metadata(file_url_path(file.url), file.project, file.filename)
+        if self._fetcher.offline:
+            return None
+        if file.metadata_hashes is not None:
+            data = self._pep658_metadata(file)
+            if data is not None:
+                return data
+        return self._ranged_metadata(file) if file.is_wheel else None
 
     def _fetch_metadata(self, file: DistFile) -> bytes:
         local = self._local_copy(file)

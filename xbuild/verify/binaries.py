@@ -11,11 +11,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo, WasmInfo
-from xbuild.target import OS, Libc, Target
+from xbuild.target import OS, Arch, Libc, Target
 from xbuild.target.defaults import load_defaults
+from xbuild.target.tags import Family
 from xbuild.verify.hints import build_command, build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
-from xbuild.verify.platforms import Family, PlatformClaim, canonical_arch, target_arch
+from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
 
 # The OSes whose loader takes each format (Android's is ELF, iOS's Mach-O, Pyodide's wasm).
 FORMAT_OS: dict[BinaryFormat, tuple[OS, ...]] = {
@@ -31,18 +32,6 @@ _FORMAT_LABEL = {
     BinaryFormat.WASM: "a WebAssembly (Pyodide)",
 }
 _WHERE = {OS.LINUX: "in a Linux container", OS.MACOS: "on macOS", OS.WINDOWS: "on Windows"}
-# (ELF class, byte order) each Linux wheel architecture requires.
-_ELF_LAYOUT = {
-    "x86_64": (64, "little"),
-    "i686": (32, "little"),
-    "aarch64": (64, "little"),
-    "armv7l": (32, "little"),
-    "ppc64le": (64, "little"),
-    "ppc64": (64, "big"),
-    "s390x": (64, "big"),
-    "riscv64": (64, "little"),
-    "loongarch64": (64, "little"),
-}
 # glibc's libc.so is a linker script, never a DT_NEEDED; musl toolchains (zig, musl-gcc) name it.
 _MUSL_MARKERS = re.compile(r"^(ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1|libc\.so)$")
 _GLIBC_MARKERS = re.compile(r"^(ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|libc\.so\.6)$")
@@ -158,9 +147,12 @@ def _wanted_archs(expect: Expectations, oses: tuple[OS, ...]) -> list[tuple[str,
 
 
 def _elf_layout(member: str, info: ElfInfo, arch: str) -> list[Finding]:
-    layout = _ELF_LAYOUT.get(arch)
-    if layout is None or layout == (info.elf_class, info.endian):
+    """The ELF class and byte order the arch's wheels need (Arch.names.elf)."""
+    known = Arch.from_alias(arch, variants=False)
+    ident = known.names.elf if known is not None else None
+    if ident is None or (ident.bits, ident.endian) == (info.elf_class, info.endian):
         return []
+    layout = (ident.bits, ident.endian)
     return [
         error(
             Check.ARCH,
@@ -202,7 +194,8 @@ def _macho_arch(member: str, info: MachOInfo, expect: Expectations) -> list[Find
 
 
 def _mac_name(arch: str) -> str:
-    return {"aarch64": "arm64", "i686": "i386"}.get(arch, arch)
+    known = Arch.from_alias(arch, variants=False)
+    return (known.names.macho_name if known is not None else None) or arch
 
 
 def elf_libc(info: ElfInfo) -> Libc | None:

@@ -10,12 +10,13 @@ from dataclasses import dataclass, replace
 
 from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo, WasmInfo
 from xbuild.target import OS, Libc, Target
+from xbuild.target.tags import Family
 from xbuild.verify import abi3, binaries, elfload, linkage, mobile, suffix, wasm
 from xbuild.verify.contents import Archive, Member
 from xbuild.verify.layout import Layout, check_paths, find_layout, installed_path
 from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
 from xbuild.verify.model import Check, Finding, Severity
-from xbuild.verify.platforms import Family, PlatformClaim, decode
+from xbuild.verify.platforms import PlatformClaim, decode
 from xbuild.verify.policy import Policy, load_policies
 from xbuild.verify.record import check_record
 

@@ -14,11 +14,12 @@ from dataclasses import dataclass
 from functools import cache
 
 from xbuild.binary import ElfInfo, MachOInfo, PeInfo
-from xbuild.target import Libc, Target
+from xbuild.target import Arch, Libc, Target
+from xbuild.target.tags import Family
 from xbuild.verify.data import read_data
 from xbuild.verify.hints import build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
-from xbuild.verify.platforms import Family, PlatformClaim
+from xbuild.verify.platforms import PlatformClaim
 from xbuild.verify.policy import Policy, PolicySet, is_loader
 
 _PYTHON_DLL = re.compile(r"^python(\d)(\d+)?(t)?(_d)?\.dll$")
@@ -356,7 +357,8 @@ def _python_dll(
 def windows_system_dlls(arch: str) -> frozenset[str]:
     """DLLs every supported Windows install has, per architecture (data/windows-system-dlls.txt)."""
     text = read_data("windows-system-dlls.txt")
-    wanted = {"x86_64": "x64", "i686": "x86", "aarch64": "arm64"}.get(arch)
+    known = Arch.from_alias(arch, variants=False)
+    wanted = known.names.msvc if known is not None else None
     names: set[str] = set()
     for line in text.splitlines():
         fields = line.split()
