@@ -286,3 +286,33 @@ def test_system_library_table_reads_the_data_file() -> None:
 def test_mobile_tags_decode_through_the_target_parser(tag: str, family: Family, archs: set[str]) -> None:
     claim = decode(tag)
     assert (claim.family, set(claim.archs)) == (family, archs)
+
+
+# --- extension suffixes --------------------------------------------------------------------------
+
+
+def test_device_suffix_in_a_simulator_wheel_is_refused(tmp_path: Path) -> None:
+    data = apple(MachOPlatform.IOSSIMULATOR, (14, 0))
+    path = wheel(tmp_path, data, "ios_13_0_arm64_iphonesimulator", IOS_EXT)
+    found = errors(verify(path, "arm64-apple-ios-simulator"), Check.EXT_SUFFIX)
+    assert found == [
+        "ext-suffix: has an iOS device suffix (-iphoneos.so) but ios_13_0_arm64_iphonesimulator is for the "
+        "simulator: the interpreter there will not import it",
+        "ext-suffix: has an iOS device suffix (-iphoneos.so) but the target ios_13_0_arm64_iphonesimulator "
+        "cp313 is for the simulator: the interpreter there will not import it",
+    ]
+
+
+def test_android_suffix_for_another_abi_or_platform_is_refused(tmp_path: Path) -> None:
+    other_abi = wheel(
+        tmp_path / "abi", binary(ANDROID), "android_24_arm64_v8a", "_s.cpython-313-x86_64-linux-android.so"
+    )
+    [found] = errors(verify(other_abi), Check.EXT_SUFFIX)
+    assert "names x86_64 in its suffix (-x86_64-linux-android.so) but the wheel is for aarch64" in found
+    linux = wheel(
+        tmp_path / "linux", binary("aarch64-linux-gnu.2.17.so"), "manylinux_2_17_aarch64", ANDROID_EXT
+    )
+    [found] = errors(verify(linux), Check.EXT_SUFFIX)
+    assert found.startswith(
+        "ext-suffix: has an Android suffix (-aarch64-linux-android.so), but the wheel is for linux"
+    )

@@ -168,3 +168,11 @@ def test_wasm_data_files_are_not_judged_as_binaries(tmp_path: Path, tags: str) -
         files["demo/_xb.cpython-312-x86_64-linux-gnu.so"] = binary("x86_64-linux-gnu.so")
     report = verify_wheel(WheelSpec(tags=tags, files=files).build(tmp_path), None)
     assert [f for f in report.findings if f.member == "demo/grammar.wasm"] == []
+
+
+def test_emscripten_suffix_in_a_linux_wheel_is_refused(tmp_path: Path) -> None:
+    path = wheel(tmp_path, "manylinux_2_17_x86_64", **{EXT: binary("x86_64-linux-gnu.so")})
+    [found] = errors(verify(path), Check.EXT_SUFFIX)
+    assert found.startswith(
+        "ext-suffix: has a Pyodide suffix (-wasm32-emscripten.so), but the wheel is for linux"
+    )

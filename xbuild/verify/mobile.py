@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import cache
 
 from xbuild.binary import ElfInfo, MachOInfo, MachOPlatform, MachOSlice
-from xbuild.target import OS
+from xbuild.target import OS, Target
 from xbuild.verify.binaries import Expectations
 from xbuild.verify.data import read_data
 from xbuild.verify.linkage import Installed, reachable_macho
@@ -350,3 +350,49 @@ def _api_needs(info: ElfInfo) -> list[tuple[int, str]]:
         level, name = max(libs)
         needs.append((level, f"{name}, a system library since API {level}"))
     return needs
+
+
+# --- extension suffixes --------------------------------------------------------------------------
+
+# CPython's EXT_SUFFIX platform part on iOS (SDK name), Android (NDK triple) and Emscripten.
+_SUFFIX = re.compile(r"^(?:(iphoneos|iphonesimulator)|(\w+)-linux-android(?:eabi)?|wasm32-emscripten)$")
+
+
+@dataclass(frozen=True)
+class SuffixPlatform:
+    """What a `.cpython-313-<platform>.so` suffix names beyond desktop platforms."""
+
+    os: OS
+    arch: str | None = None  # Android's triple names the CPU; iOS's SDK name does not
+    simulator: bool | None = None  # iOS only
+
+
+def suffix_platform(platform: str) -> SuffixPlatform | None:
+    match = _SUFFIX.match(platform)
+    if match is None:
+        return None
+    sdk, android = match.group(1), match.group(2)
+    if sdk is not None:
+        return SuffixPlatform(os=OS.IOS, simulator=sdk == "iphonesimulator")
+    if android is not None:
+        return SuffixPlatform(os=OS.ANDROID, arch=canonical_arch(android))
+    return SuffixPlatform(os=OS.EMSCRIPTEN, arch="wasm32")
+
+
+def check_sdk_suffix(
+    member: str, simulator: bool, claims: Collection[PlatformClaim], target: Target | None
+) -> list[Finding]:
+    """`ext-suffix`: a device module (-iphoneos.so) in a simulator wheel, or the reverse."""
+    other = [c.tag for c in claims if c.os is OS.IOS and c.ios_simulator is not simulator]
+    if target is not None and target.os is OS.IOS and target.ios_simulator is not simulator:
+        other.append(f"the target {target.platform_label}")
+    have = "iphonesimulator" if simulator else "iphoneos"
+    return [
+        error(
+            Check.EXT_SUFFIX,
+            member,
+            f"has an iOS {'simulator' if simulator else 'device'} suffix (-{have}.so) but {where} is for "
+            f"the {'device' if simulator else 'simulator'}: the interpreter there will not import it",
+        )
+        for where in other
+    ]
