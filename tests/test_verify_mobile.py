@@ -316,3 +316,15 @@ def test_android_suffix_for_another_abi_or_platform_is_refused(tmp_path: Path) -
     assert found.startswith(
         "ext-suffix: has an Android suffix (-aarch64-linux-android.so), but the wheel is for linux"
     )
+
+
+@pytest.mark.parametrize(
+    ("platform", "target"),
+    [("musllinux_1_2_aarch64", None), ("manylinux_2_17_aarch64", "aarch64-manylinux_2_28")],
+)
+def test_android_module_in_a_linux_wheel_is_refused(
+    tmp_path: Path, platform: str, target: str | None
+) -> None:
+    path = wheel(tmp_path, binary(ANDROID), platform, "_speedups.cpython-313-aarch64-linux-gnu.so")
+    found = errors(verify(path, target), Check.LIBC)
+    assert len(found) == 1 and "links against bionic, Android's C library" in found[0]

@@ -216,6 +216,8 @@ def _elf(member: str, where: str | None, info: ElfInfo, ctx: Context) -> Iterato
         pythons = ctx.interpreters.versions | ({ctx.target.python_version} if ctx.target else set())
         yield from mobile.check_android(member, info, ctx.expect, ctx.shipped, pythons)
     wrong_libc = binaries.check_libc(member, info, ctx.expect)
+    if mobile.concerns(ctx.expect, OS.LINUX):
+        wrong_libc = mobile.check_bionic_on_linux(member, info) or wrong_libc
     if wrong_libc:
         yield from wrong_libc  # symbol versions and allow-lists of the other libc say nothing more
         return

@@ -237,6 +237,29 @@ def check_android(
     return [*_android_libs(member, info, expect, shipped, pythons), *_android_api(member, info, expect)]
 
 
+def is_bionic(info: ElfInfo) -> bool:
+    """Built with the NDK: its note, bionic's LIBC symbol versions, or Android's loader."""
+    return (
+        info.android_api is not None
+        or any(n.file == "libc.so" and "LIBC" in n.versions for n in info.version_requirements)
+        or (info.interpreter or "").startswith(_ANDROID_LINKER)
+    )
+
+
+def check_bionic_on_linux(member: str, info: ElfInfo) -> list[Finding]:
+    """`libc`: an Android (bionic) build in a Linux wheel; bionic's `libc.so` reads as musl's."""
+    if not is_bionic(info):
+        return []
+    return [
+        error(
+            Check.LIBC,
+            member,
+            "links against bionic, Android's C library (an NDK build), but the wheel or target is "
+            "Linux: it fails to load there; build it in a manylinux or musllinux container",
+        )
+    ]
+
+
 def _foreign_libc(member: str, info: ElfInfo) -> Finding | None:
     gnu = sorted(
         {v for need in info.version_requirements for v in need.versions if v.startswith(_GNU_VERSIONS)}
