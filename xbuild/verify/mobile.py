@@ -95,13 +95,12 @@ def _wrong_platform(
     sdk = ""
     if need.os is OS.IOS:
         simulator = MachOPlatform.IOSSIMULATOR in need.platforms
-        sdk = f" against the {'iPhoneSimulator' if simulator else 'iPhoneOS'} SDK"
+        sdk = f", against the {'iPhoneSimulator' if simulator else 'iPhoneOS'} SDK"
     return error(
         Check.BINARY_FORMAT,
         member,
         f"{piece.arch} slice is built for {have} (LC_BUILD_VERSION platform {platform}) but "
-        f"{need.reason} needs {need.label}: the loader refuses it there; build it{sdk}, "
-        f"{expect.hint(need.os)}",
+        f"{need.reason} needs {need.label}: the loader refuses it there; {expect.hint(need.os)}{sdk}",
     )
 
 
@@ -231,7 +230,7 @@ def check_android(
     pythons: Collection[tuple[int, int]],
 ) -> list[Finding]:
     """`libc`, `external-libs` and `android-api` for an ELF in an Android wheel."""
-    foreign = _foreign_libc(member, info)
+    foreign = _foreign_libc(member, info, expect)
     if foreign:
         return [foreign]  # a glibc or musl build: its libraries and API levels say nothing more
     return [*_android_libs(member, info, expect, shipped, pythons), *_android_api(member, info, expect)]
@@ -260,7 +259,7 @@ def check_bionic_on_linux(member: str, info: ElfInfo) -> list[Finding]:
     ]
 
 
-def _foreign_libc(member: str, info: ElfInfo) -> Finding | None:
+def _foreign_libc(member: str, info: ElfInfo, expect: Expectations) -> Finding | None:
     gnu = sorted(
         {v for need in info.version_requirements for v in need.versions if v.startswith(_GNU_VERSIONS)}
     )
@@ -276,7 +275,7 @@ def _foreign_libc(member: str, info: ElfInfo) -> Finding | None:
         Check.LIBC,
         member,
         f"links against {'musl' if musl else 'glibc'} ({evidence}) but Android's C library is bionic: "
-        "it fails to load on Android; build it with the Android NDK",
+        f"it fails to load on Android; {expect.hint(OS.ANDROID)}",
     )
 
 
