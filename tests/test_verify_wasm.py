@@ -8,7 +8,6 @@ from pathlib import Path
 import pytest
 from verify_helpers import WheelSpec, binary
 
-from xbuild.binary import BinaryParseError, parse_wasm
 from xbuild.target import OS, parse_target
 from xbuild.target.tags import Family
 from xbuild.verify import Check, verify_wheel
@@ -21,11 +20,6 @@ TYPES = b"\x01\x01\x00"  # an empty type section
 # Hostile text in the package directory: spaces, brackets, quotes and non-ASCII letters.
 PKG = "pÿ 'dïde' [wasm]"
 EXT = "_xb.cpython-312-wasm32-emscripten.so"
-
-
-def custom(name: bytes, payload: bytes = b"") -> bytes:
-    body = bytes([len(name)]) + name + payload
-    return b"\0" + bytes([len(body)]) + body
 
 
 def wheel(tmp_path: Path, platform: str, **files: bytes) -> Path:
@@ -41,48 +35,6 @@ def errors(report: WheelReport, check: Check | None = None) -> list[str]:
     return [f"{f.check}: {f.message}" for f in report.errors if check is None or f.check is check]
 
 
-# --- the parser --------------------------------------------------------------------------------
-
-
-def test_side_module_sections_are_read() -> None:
-    info = parse_wasm(binary(SIDE_MODULE))
-    assert (info.version, info.dylink, info.needed, info.arch) == (
-        1,
-        "dylink.0",
-        ("libxb_helper.so",),
-        "wasm32",
-    )
-
-
-@pytest.mark.parametrize(
-    ("data", "dylink"),
-    [
-        (HEADER, None),
-        (HEADER + TYPES, None),
-        (HEADER + custom(b"name") + TYPES, None),  # a custom section, but not the dylink one
-        (HEADER + custom(b"dylink", b"\x10\x02\x00\x00") + TYPES, "dylink"),  # before Emscripten 2.0.25
-        (HEADER + custom(b"dylink.0") + TYPES, "dylink.0"),
-    ],
-)
-def test_dylink_section_is_recognised_only_first(data: bytes, dylink: str | None) -> None:
-    assert parse_wasm(data).dylink == dylink
-
-
-@pytest.mark.parametrize(
-    ("data", "problem"),
-    [
-        (b"\0asm\x01", "truncated"),
-        (b"\0asm\x02\0\0\0", "version 2"),
-        (HEADER + b"\0\xff\xff\xff\xff\xff", "LEB128"),
-        (HEADER + b"\0\x7f\x08dylink.0", "truncated"),
-        (HEADER + custom(b"dylink.0", b"\x02\x05\x01\x7fabc"), "runs past"),
-    ],
-)
-def test_malformed_modules_raise_only_the_parse_error(data: bytes, problem: str) -> None:
-    with pytest.raises(BinaryParseError, match=problem):
-        parse_wasm(data)
-
-
 @pytest.mark.parametrize(
     ("tag", "family"),
     [
@@ -94,9 +46,6 @@ def test_malformed_modules_raise_only_the_parse_error(data: bytes, problem: str)
 def test_emscripten_tags_claim_wasm32_side_modules(tag: str, family: Family) -> None:
     claim = decode(tag)
     assert (claim.family, claim.os, set(claim.archs)) == (family, OS.EMSCRIPTEN, {"wasm32"})
-
-
-# --- verify ------------------------------------------------------------------------------------
 
 
 @pytest.mark.parametrize("target", [None, "wasm32-pyodide2024", "pyodide_2024_0_wasm32"])
