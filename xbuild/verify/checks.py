@@ -8,10 +8,10 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo
-from xbuild.target import Libc, Target
+from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo, WasmInfo
+from xbuild.target import OS, Libc, Target
 from xbuild.target.tags import Family
-from xbuild.verify import abi3, binaries, elfload, linkage, suffix
+from xbuild.verify import abi3, binaries, elfload, linkage, mobile, suffix, wasm
 from xbuild.verify.contents import Archive, Member
 from xbuild.verify.layout import Layout, check_paths, find_layout, installed_path
 from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
@@ -137,6 +137,8 @@ def check_member(member: Member, ctx: Context) -> list[Finding]:
     """Every per-binary check of one member; a file named as an extension module must be one."""
     if member.binary is None:
         return _implausible(member) or _not_a_binary(member, ctx)
+    if wasm.is_data(member.name, member.binary):
+        return []
     if ctx.pure:
         return binaries.check_pure(member.name, member.binary)
     if member.info is None:
@@ -188,13 +190,21 @@ def _java_class(member: Member) -> bool:
     return member.binary is BinaryFormat.MACHO and member.name.endswith(".class")
 
 
-def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: Context) -> Iterator[Finding]:
+def _by_format(
+    member: Member, info: ElfInfo | MachOInfo | PeInfo | WasmInfo, ctx: Context
+) -> Iterator[Finding]:
     where = installed_path(member.name, ctx.layout)
     if isinstance(info, ElfInfo):
         yield from _elf(member.name, where, info, ctx)
     elif isinstance(info, MachOInfo):
+        yield from mobile.check_apple_platform(member.name, info, ctx.expect)
         yield from binaries.check_macos_version(member.name, info, ctx.expect)
-        yield from linkage.check_macho_libs(member.name, where, info, ctx.installed)
+        if mobile.concerns(ctx.expect, OS.IOS):
+            yield from mobile.check_ios(member.name, where, info, ctx.expect, ctx.installed)
+        else:
+            yield from linkage.check_macho_libs(member.name, where, info, ctx.installed)
+    elif isinstance(info, WasmInfo):
+        yield from wasm.check_wasm(member.name, info, ctx.shipped)
     else:
         yield from linkage.check_pe_libs(
             member.name, info, ctx.installed, ctx.interpreters.versions, is_abi3=ctx.interpreters.abi3
@@ -202,7 +212,12 @@ def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: Context)
 
 
 def _elf(member: str, where: str | None, info: ElfInfo, ctx: Context) -> Iterator[Finding]:
+    if mobile.concerns(ctx.expect, OS.ANDROID):
+        pythons = ctx.interpreters.versions | ({ctx.target.python_version} if ctx.target else set())
+        yield from mobile.check_android(member, info, ctx.expect, ctx.shipped, pythons)
     wrong_libc = binaries.check_libc(member, info, ctx.expect)
+    if mobile.concerns(ctx.expect, OS.LINUX):
+        wrong_libc = mobile.check_bionic_on_linux(member, info) or wrong_libc
     if wrong_libc:
         yield from wrong_libc  # symbol versions and allow-lists of the other libc say nothing more
         return
