@@ -13,7 +13,7 @@ from xbuild.target import OS, Libc, Target
 from xbuild.target.tags import Family
 from xbuild.verify import abi3, binaries, elfload, linkage, mobile, suffix, wasm
 from xbuild.verify.contents import Archive, Member
-from xbuild.verify.layout import Layout, check_paths, find_layout, installed_path
+from xbuild.verify.layout import WheelDirs, check_paths, find_layout, installed_path
 from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
 from xbuild.verify.model import Check, Finding, Severity
 from xbuild.verify.platforms import PlatformClaim, decode
@@ -31,7 +31,7 @@ class Context:
     """Everything a per-binary check needs, computed once per wheel (or installed tree)."""
 
     expect: binaries.Expectations
-    layout: Layout
+    layout: WheelDirs
     installed: linkage.Installed
     shipped: frozenset[str]  # basenames of every file, as the ELF loader matches DT_NEEDED
     unreachable: frozenset[tuple[str, str]]  # (installed path, soname): see elfload
@@ -69,7 +69,7 @@ def _contents(name: WheelName | None, archive: Archive, target: Target | None) -
 
 
 def _context(
-    name: WheelName | None, layout: Layout, members: tuple[Member, ...], target: Target | None
+    name: WheelName | None, layout: WheelDirs, members: tuple[Member, ...], target: Target | None
 ) -> Context:
     claims = _claims(name)
     paths = [p for m in members if not m.is_dir and (p := installed_path(m.name, layout)) is not None]
@@ -100,7 +100,7 @@ def tree_context(
     A library in one of `library_dirs` (on LD_LIBRARY_PATH where the tree is deployed) is found
     by the loader whatever RPATH its needer has.
     """
-    ctx = _context(None, Layout(None, None, ()), members, target)
+    ctx = _context(None, WheelDirs(None, None, ()), members, target)
     names = {m.name for m in members}
     on_path = {p for p in ctx.unreachable if any(d + p[1] in names for d in library_dirs)}
     return replace(ctx, unreachable=ctx.unreachable - on_path)
@@ -129,7 +129,7 @@ def _claims(name: WheelName | None) -> tuple[PlatformClaim, ...]:
     return tuple(c for c in decoded if c.os is not None)
 
 
-def _in_root(member: str, layout: Layout) -> bool:
+def _in_root(member: str, layout: WheelDirs) -> bool:
     return layout.data_dir is None or not member.startswith(layout.data_dir + "/")
 
 

@@ -13,7 +13,7 @@ from packaging.version import InvalidVersion, Version
 
 from xbuild.target import Target
 from xbuild.verify.hints import build_command, gil_mismatch
-from xbuild.verify.layout import Layout
+from xbuild.verify.layout import WheelDirs
 from xbuild.verify.model import Check, Finding, error, warning
 
 
@@ -60,7 +60,7 @@ def check_tags(name: WheelName, target: Target) -> list[Finding]:
 
 
 def check_wheel_metadata(
-    name: WheelName | None, layout: Layout, texts: Mapping[str, bytes], binaries_in_root: bool
+    name: WheelName | None, layout: WheelDirs, texts: Mapping[str, bytes], binaries_in_root: bool
 ) -> list[Finding]:
     if layout.dist_info is None:
         expected = f"{name.project}-{name.version}.dist-info/" if name else "<name>-<version>.dist-info/"
