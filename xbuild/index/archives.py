@@ -6,13 +6,14 @@ import re
 import tarfile
 import zipfile
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from ..errors import InputError, RefusedError
 from ..limits import DEFAULT_LIMITS
+from ..sdist import Sdist, top_level_member
 
 _DIST_INFO_METADATA = re.compile(r"([^/]+)-[^/-]+\.dist-info/METADATA")
 _ARCHIVE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, KeyError)
@@ -55,34 +56,23 @@ def _bounded(data: bytes, filename: str) -> bytes:
 
 def find_pkg_info(names: Iterable[str]) -> str | None:
     """An sdist's metadata is <top-level dir>/PKG-INFO."""
-    return next((n for n in names if n.count("/") == 1 and n.endswith("/PKG-INFO")), None)
+    return top_level_member(names, "PKG-INFO")
 
 
 def local_metadata(path: Path, project: NormalizedName, filename: str) -> bytes:
     """METADATA of a wheel, or PKG-INFO of a .tar.gz/.zip sdist, from a file on disk."""
+    if not filename.endswith(".whl"):
+        return sdist_pkg_info(Sdist(path), filename)
     try:
-        if filename.endswith(".whl"):
-            with zipfile.ZipFile(path) as archive:
-                return wheel_metadata(archive, project, filename)
-        if filename.endswith(".zip"):
-            with zipfile.ZipFile(path) as archive:
-                return _read_named(archive.namelist(), lambda n: read_member(archive, n, filename), filename)
-        with tarfile.open(path, "r:gz") as tar:
-            return _read_named(tar.getnames(), lambda n: _tar_member(tar, n, filename), filename)
+        with zipfile.ZipFile(path) as archive:
+            return wheel_metadata(archive, project, filename)
     except _ARCHIVE_ERRORS as exc:
         raise InputError(f"{filename} is not a readable archive ({exc})") from exc
 
 
-def _read_named(names: list[str], read: Callable[[str], bytes], filename: str) -> bytes:
-    member = find_pkg_info(names)
-    if member is None:
+def sdist_pkg_info(sdist: Sdist, filename: str) -> bytes:
+    member = sdist.top_level("PKG-INFO")
+    data = sdist.read(member) if member else None
+    if data is None:
         raise InputError(f"sdist {filename} has no PKG-INFO")
-    return read(member)
-
-
-def _tar_member(tar: tarfile.TarFile, name: str, filename: str) -> bytes:
-    stream = tar.extractfile(name)
-    if stream is None:
-        raise InputError(f"{name} is not a regular file")
-    with stream:
-        return _bounded(stream.read(DEFAULT_LIMITS.max_metadata_bytes + 1), filename)
+    return data
