@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -162,3 +163,41 @@ def test_no_container_is_left_running(docker_engine: None) -> None:
         assert client.containers.list(all=True, filters={"label": labels}) == []
     finally:
         client.close()
+
+
+@pytest.fixture
+def unlisted_image(amd64_image: str) -> Iterator[str]:
+    """The py3.9 image under a name images.toml does not know: its Python is then the target's."""
+    import uuid
+
+    import docker
+
+    client = docker.from_env()
+    name = f"xbuild-test-unlisted:{uuid.uuid4().hex[:12]}"
+    client.images.get(amd64_image).tag(name)
+    try:
+        yield name
+    finally:
+        client.images.remove(name)  # only our tag; the image stays
+        client.close()
+
+
+def test_a_failed_build_does_not_poison_the_next_one(
+    unlisted_image: str, links: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A cache of its own: the poisoned entry of the bug would be keyed by this image's ID.
+    cache = tmp_path / "own cache"
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(cache))
+    make_c_extension_sdist(links, "xbuild-broken", c_source="#error deliberately broken [x]\n")
+    common = ["-f", str(links), "--python-platform", "debian-bullseye-x86_64", "--image", unlisted_image]
+    # The image has no Python 3.12 (refused up front), and a build that fails to compile: both
+    # with the build requirements of the good build, on the same image.
+    assert _build("xbuild-cext", *common, "--python-version", "3.12", "-o", str(tmp_path / "a")) != 0
+    assert _build("xbuild-broken", *common, "--python-version", "3.9", "-o", str(tmp_path / "a")) == 3
+    assert not list((tmp_path / "a").glob("*.whl"))
+    for kept in ("buildenv", "built"):
+        assert not (cache / kept).exists() or not any((cache / kept).iterdir()), kept
+    assert _build("xbuild-cext", *common, "--python-version", "3.9", "-o", str(tmp_path / "b")) == 0
+    [wheel] = (tmp_path / "b").glob("*.whl")
+    assert "cp39" in wheel.name
+    assert len(list((cache / "buildenv").iterdir())) == 1  # published once a build succeeded
