@@ -167,12 +167,16 @@ def test_an_interrupt_places_nothing(tmp_path: Path, jobs: int) -> None:
 
     out = tmp_path / "dist"
     # trapped() is what carry_out runs in: it turns the interrupt into exit 130 after the stop.
-    with pytest.raises(signals.Interrupted), signals.trapped():
-        orchestrate(
-            _plan(),
-            Sources(index=Recording(Origin.INDEX), build=Interrupting(Origin.BUILT)),
-            WheelDir(root=out, cache_dir=tmp_path / "cache"),
-            Rejects(root=tmp_path / "rejected"),
-            RunSettings(jobs=jobs),
-        )
+    try:
+        with pytest.raises(signals.Interrupted), signals.trapped():
+            orchestrate(
+                _plan(),
+                Sources(index=Recording(Origin.INDEX), build=Interrupting(Origin.BUILT)),
+                WheelDir(root=out, cache_dir=tmp_path / "cache"),
+                Rejects(root=tmp_path / "rejected"),
+                RunSettings(jobs=jobs),
+            )
+    finally:
+        with signals.trapped():  # a new run starts un-stopped: later tests are not interrupted
+            pass
     assert list(out.iterdir()) == []

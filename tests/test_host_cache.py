@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xbuild.host.cache import RUN_ID, RunScratch, on_sweep, scratch_dir, sweep
+from xbuild.host.cache import RUN_ID, RunScratch, default_cache_dir, on_sweep, scratch_dir, sweep
 
 
 def _dead_run(root: Path, run_id: str, beside: Path) -> list[Path]:
@@ -62,3 +62,10 @@ def test_claim_sweeps_and_scratch_dir_is_recorded_then_removed(tmp_path: Path) -
         assert str(path) in (root / "runs" / f"{RUN_ID}.paths").read_text()
     assert not path.exists()
     assert not any(p.exists() for p in dead)
+
+
+def test_default_cache_dir_honours_override(tmp_path: Path) -> None:
+    root = tmp_path / "my [cache] ünï"
+    assert default_cache_dir({"XBUILD_CACHE_DIR": str(root)}) == root
+    assert default_cache_dir({}).name.lower() == "xbuild"
+    assert default_cache_dir({"XBUILD_CACHE_DIR": "  "}).name.lower() == "xbuild"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import os
 import shutil
 import tarfile
 import threading
@@ -34,7 +33,7 @@ from xbuild.plan.model import PlannedDist, SourcePolicy
 from xbuild.plan.planner import make_plan
 from xbuild.routes.base import BuildHost, RouteName, Verdict
 from xbuild.target import Target
-from xbuild.util.atomic import write_text_atomic
+from xbuild.util.atomic import publish_dir, write_text_atomic
 
 log = logging.getLogger(__name__)
 # packaging parses markers with ast.literal_eval, and CPython 3.11's AST conversion is not safe
@@ -212,13 +211,9 @@ def _complete(folder: Path) -> bool:
 
 def _publish(staging: Path, final: Path) -> None:
     """Move a proven set into the cache in one rename; a set published first by a peer wins."""
-    final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists() and not _complete(final):
-        shutil.rmtree(final, ignore_errors=True)  # an entry of an older layout, never used now
-    try:
-        os.replace(staging, final)
-    except OSError as exc:  # another build published the same key first
-        log.debug("build environment %s already cached: %s", final.name, exc)
+        shutil.rmtree(final, ignore_errors=True)  # a damaged entry, never used
+    publish_dir(staging, final)
 
 
 def _shared(folder: Path) -> Path:

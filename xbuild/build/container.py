@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import EngineError
+from xbuild.host._run import tail_file
 from xbuild.host.cache import RUN_ID, on_sweep
 from xbuild.host.engine import LABEL_OWNER, LABEL_PID, LABEL_RUN, docker_client
 from xbuild.util import signals
@@ -117,10 +118,8 @@ class Container:
             raise EngineError(f"{what}: the container stopped: {exc}", hint=f"log: {log_path}") from exc
         self._stopped(what, log_path)
         if code != 0:
-            from xbuild.build.process import tail
-
             raise EngineError(
-                f"{what} failed in the container (exit {code}); last lines:\n{tail(log_path)}",
+                f"{what} failed in the container (exit {code}); last lines:\n{tail_file(log_path)}",
                 hint=f"full log: {log_path}",
             )
 

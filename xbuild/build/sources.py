@@ -7,7 +7,6 @@ destination places it. A built wheel enters the build cache only after its build
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 import threading
 import time
@@ -33,6 +32,7 @@ from xbuild.index import IndexClient
 from xbuild.plan.model import Action, PlannedDist
 from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, RouteName, Verdict
 from xbuild.target import Target
+from xbuild.util.atomic import publish_dir
 
 log = logging.getLogger(__name__)
 
@@ -92,10 +92,7 @@ class BuildCache:
         tmp = self.root / f".{key}.{RUN_ID}"
         tmp.mkdir(parents=True, exist_ok=True)
         shutil.copy2(wheel, tmp / wheel.name)
-        try:
-            os.replace(tmp, self.root / key)
-        except OSError:
-            shutil.rmtree(tmp, ignore_errors=True)  # another run stored the same key first
+        publish_dir(tmp, self.root / key)
 
 
 @dataclass(kw_only=True)

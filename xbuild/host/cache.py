@@ -14,14 +14,15 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import platformdirs
 from filelock import FileLock, Timeout
 
+from xbuild.util.atomic import write_text_atomic
 from xbuild.util.signals import after_interrupt
 
 log = logging.getLogger("xbuild.host")
@@ -38,15 +39,11 @@ def on_sweep(name: str, hook: Callable[[str], object]) -> None:
     _SWEEP_HOOKS[name] = hook
 
 
-def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """`XBUILD_CACHE_DIR`, else the platform's user cache directory for xbuild."""
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The one cache root: `XBUILD_CACHE_DIR` when set, else the platform's user cache directory."""
     env = os.environ if environ is None else environ
-    override = env.get("XBUILD_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
-
-    return Path(platformdirs.user_cache_dir("xbuild"))
+    override = env.get("XBUILD_CACHE_DIR", "").strip()
+    return Path(override) if override else Path(platformdirs.user_cache_dir("xbuild"))
 
 
 def probe_key(path: Path, script: str) -> str | None:
@@ -89,19 +86,9 @@ class ProbeCache:
     def put(self, key: str, text: str) -> None:
         # A read-only or full cache only costs a re-probe next time; it must not fail the command.
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=self.root)
+            write_text_atomic(self.root / f"{key}.json", text, make_parents=True)
         except OSError as exc:
             log.debug("cannot write probe cache %s: %s", self.root, exc)
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, self.root / f"{key}.json")
-        except OSError as exc:
-            log.debug("cannot write probe cache %s: %s", self.root, exc)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 class RunScratch:
