@@ -140,8 +140,19 @@ class RouteSource:
 
     def obtain(self, dist: PlannedDist, staging: Path) -> Outcome:
         verdict = self._verdict(dist)
+        pool = self.pools.setdefault(verdict.engine_url, EnginePool.of(verdict.engine_url))
+        engine = pool.acquire()
+        try:
+            return self._obtain(dist, replace(verdict, engine_url=engine), staging)
+        finally:
+            pool.release(engine)
+            shutil.rmtree(self._work(dist), ignore_errors=True)
+
+    def _obtain(self, dist: PlannedDist, verdict: Verdict, staging: Path) -> Outcome:
         source = self._source(dist)
-        img_id = verdict_image_id(replace(verdict, engine_url=engine_urls(verdict.engine_url)[0]))
+        # The image's ID on the engine that builds: an engine holding another image under the
+        # same name gets another key, never the wheels the first one built.
+        img_id = verdict_image_id(verdict)
         requirements = environment_requirements(source, repair=repair_platform(self.target) is not None)
         key = build_key(source_digest(source), self.target, img_id, requirements, self.source_date_epoch)
         cache = BuildCache.in_cache(self.cache_dir)
@@ -153,23 +164,16 @@ class RouteSource:
             route=str(verdict.route),
             image=verdict.image,
             image_id=img_id,
+            engine="host" if verdict.route is RouteName.NATIVE else verdict.engine_url or "default",
             log_path=self.cache_dir / "logs" / RUN_ID / f"{dist.name}-{dist.version}.log",
         )
         cached = cache.get(key)
         if cached is not None:
             log.info("%s %s: served from the build cache", dist.name, dist.version)
-            return replace(base, wheel=_copy(cached, staging), origin=Origin.CACHE)
-        pool = self.pools.setdefault(verdict.engine_url, EnginePool.of(verdict.engine_url))
-        engine = pool.acquire()
-        try:
-            wheel = self._build(dist, replace(verdict, engine_url=engine), source, requirements, img_id, base)
-            cache.put(key, wheel)
-            staged = _copy(wheel, staging)
-        finally:
-            pool.release(engine)
-            shutil.rmtree(self._work(dist), ignore_errors=True)
-        where = "host" if verdict.route is RouteName.NATIVE else engine or "default"
-        return replace(base, wheel=staged, engine=where)
+            return replace(base, wheel=_copy(cached, staging), origin=Origin.CACHE, engine=None)
+        wheel = self._build(dist, verdict, source, requirements, img_id, base)
+        cache.put(key, wheel)
+        return replace(base, wheel=_copy(wheel, staging))
 
     def _verdict(self, dist: PlannedDist) -> Verdict:
         assert dist.route is not None
@@ -178,7 +182,8 @@ class RouteSource:
             possible=dist.route.possible,
             reason=dist.route.reason,
             image=dist.route.image,
-            engine_url=self.host.remote_engine(self.target.arch),
+            # The arch's whole pool: obtain() picks one engine of it per build.
+            engine_url=dict(self.host.remote_engines).get(self.target.arch),
         )
 
     def _build(
