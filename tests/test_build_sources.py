@@ -1,0 +1,180 @@
+"""Sources: the build cache, engine pools, and (with real engines) the scale-out path.
+
+The scale-out tests start a second, private `dockerd` (its own socket, data root and exec root,
+no bridge, no iptables), load the arm64 build image into it, and route the aarch64 builds there
+through `[tool.xbuild.engines]` and `XBUILD_ENGINE_AARCH64`. The daemon is stopped and its data
+root removed at the end.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from build_helpers import C_SOURCE, SETUP_PY, make_c_extension_sdist
+
+from xbuild.build.sources import BuildCache, EnginePool, engine_urls
+from xbuild.cli.main import main
+
+DEFAULT_ENGINE = "unix:///var/run/docker.sock"
+
+
+def test_engine_urls_of_a_setting() -> None:
+    assert engine_urls(None) == (None,)
+    assert engine_urls("  ") == (None,)
+    assert engine_urls("ssh://arm-1") == ("ssh://arm-1",)
+    assert engine_urls(" ssh://arm-1\ttcp://arm-2:2376 ") == ("ssh://arm-1", "tcp://arm-2:2376")
+
+
+def test_a_pool_gives_each_build_the_least_busy_engine() -> None:
+    pool = EnginePool.of("tcp://a:2376 tcp://b:2376")
+    first, second = pool.acquire(), pool.acquire()
+    assert {first, second} == {"tcp://a:2376", "tcp://b:2376"}
+    pool.release(first)
+    assert pool.acquire() == first  # the engine that finished is free again
+    threads = [threading.Thread(target=lambda: pool.release(pool.acquire())) for _ in range(50)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert {pool.acquire(), pool.acquire()} == {"tcp://a:2376", "tcp://b:2376"}  # counts stayed right
+
+
+def test_build_cache_publishes_one_wheel_per_key(tmp_path: Path) -> None:
+    cache = BuildCache(root=tmp_path / "built [ünï]")
+    assert cache.get("k") is None
+    wheel = tmp_path / "a-1.0-py3-none-any.whl"
+    wheel.write_bytes(b"first")
+    cache.put("k", wheel)
+    other = tmp_path / "other" / "a-1.0-py3-none-any.whl"
+    other.parent.mkdir()
+    other.write_bytes(b"second")
+    cache.put("k", other)  # a peer's entry for the same key: the first one stays
+    got = cache.get("k")
+    assert got is not None and got.read_bytes() == b"first"
+    assert sorted(p.name for p in cache.root.iterdir()) == ["k"]  # no temp folder left
+
+
+# --- the scale-out path, with a second real engine -------------------------------------------
+
+
+def _answers(url: str) -> bool:
+    done = subprocess.run(["docker", "-H", url, "version"], capture_output=True, timeout=10, check=False)
+    return done.returncode == 0
+
+
+@pytest.fixture(scope="module")
+def second_engine(arm64_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A private dockerd holding only the arm64 build image; its URL."""
+    if shutil.which("dockerd") is None:
+        pytest.skip("no dockerd binary to start a second engine with")
+    root = tmp_path_factory.mktemp("engine2")  # short: a unix socket path has ~107 bytes
+    url = f"unix://{root}/docker.sock"
+    log = (root / "dockerd.log").open("w")
+    daemon = subprocess.Popen(
+        [
+            "dockerd",
+            f"--host={url}",
+            f"--data-root={root / 'data'}",
+            f"--exec-root={root / 'exec'}",
+            f"--pidfile={root / 'docker.pid'}",
+            "--bridge=none",
+            "--iptables=false",
+            "--ip6tables=false",
+            "--ip-forward=false",
+            "--ip-masq=false",
+        ],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not _answers(url):
+            if daemon.poll() is not None or time.monotonic() > deadline:
+                pytest.skip(f"a second dockerd did not start: {(root / 'dockerd.log').read_text()[-500:]}")
+            time.sleep(0.5)
+        load = f"docker save {arm64_image} | docker -H {url} load"
+        subprocess.run(["sh", "-c", load], check=True, capture_output=True, timeout=300)
+        yield url
+    finally:
+        daemon.send_signal(signal.SIGTERM)
+        try:
+            daemon.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait(timeout=10)
+        log.close()
+        shutil.rmtree(root / "data", ignore_errors=True)
+        shutil.rmtree(root / "exec", ignore_errors=True)
+
+
+def _project(folder: Path, name: str, engines: str) -> Path:
+    """A C-extension project whose pyproject sends aarch64 builds to `engines`."""
+    pkg = name.replace("-", "_")
+    (folder / "src").mkdir(parents=True)
+    (folder / pkg).mkdir()
+    (folder / "src" / "cext.c").write_text(C_SOURCE)
+    (folder / "setup.py").write_text(SETUP_PY.format(pkg=pkg))
+    (folder / pkg / "__init__.py").write_text("from ._cext import answer\n")
+    (folder / "pyproject.toml").write_text(
+        '[build-system]\nrequires = ["setuptools>=61"]\nbuild-backend = "setuptools.build_meta"\n\n'
+        f'[project]\nname = "{name}"\nversion = "1.0"\nrequires-python = ">=3.8"\n\n'
+        f'[tool.setuptools]\npackages = ["{pkg}"]\n\n'
+        f'[tool.xbuild.engines]\naarch64 = "{engines}"\n'
+    )
+    return folder
+
+
+def _manifest(out: Path) -> list[dict[str, str]]:
+    wheels: list[dict[str, str]] = json.loads((out / "xbuild-manifest.json").read_text())["wheels"]
+    return wheels
+
+
+@pytest.mark.network
+@pytest.mark.container
+@pytest.mark.emulation
+def test_pyproject_engines_send_aarch64_builds_to_the_second_engine(
+    second_engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.delenv("XBUILD_ENGINE_AARCH64", raising=False)
+    project = _project(tmp_path / "my project 'ünï'", "scale-out-cext", second_engine)
+    out = tmp_path / "dist"
+    code = main(
+        ["build", "--project", str(project), "--python-platform", "debian-bullseye-aarch64", "-o", str(out)]
+    )
+    assert code == 0
+    [wheel] = _manifest(out)
+    assert wheel["name"] == "scale-out-cext" and "aarch64" in wheel["filename"]
+    assert wheel["engine"] == second_engine and wheel["origin"] == "built"
+
+
+@pytest.mark.network
+@pytest.mark.container
+@pytest.mark.emulation
+def test_jobs_run_builds_on_every_engine_of_the_pool(
+    second_engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    links = tmp_path / "links"
+    make_c_extension_sdist(links, "pool-one")
+    make_c_extension_sdist(links, "pool-two")
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XBUILD_ENGINE_AARCH64", f"{second_engine} {DEFAULT_ENGINE}")
+    out = tmp_path / "dist"
+    args = ["pool-one", "pool-two", "-f", str(links), "--python-platform", "debian-bullseye-aarch64"]
+    started = time.monotonic()
+    assert main(["build", *args, "-o", str(out), "-j", "2"]) == 0
+    took = time.monotonic() - started
+    wheels = _manifest(out)
+    assert {w["name"] for w in wheels} == {"pool-one", "pool-two"}
+    assert {w["engine"] for w in wheels} == {second_engine, DEFAULT_ENGINE}  # one build on each
+    assert all("aarch64" in w["filename"] and w["image_id"] for w in wheels)
+    print(f"two emulated builds on two engines with -j 2: {took:.1f} s")
