@@ -1,20 +1,28 @@
-"""Time `xbuild plan` against `uv pip compile` and `pip install --dry-run` for a foreign target.
+"""Time `xbuild plan` against `uv pip compile` (and optionally pip) for a foreign target.
 
-    .venv/bin/python bench/plan_vs_uv.py [--cold 1] [--warm 3] [--target T]... [--profile DIR] [REQ...]
+    .venv/bin/python bench/plan_vs_uv.py [--pairs 5] [--set 10] [--set 40] [--target T]...
+                                         [--pip] [--profile DIR] [REQ...]
 
 Each tool resolves the same requirements for the same target (wheels only: xbuild with
-`--source-policy never`, uv with `--no-build`, pip with `--only-binary=:all:`), from the same index.
-A cold run gets an empty cache directory of its own (XBUILD_CACHE_DIR, UV_CACHE_DIR,
-PIP_CACHE_DIR); warm runs reuse the directory of the last cold run. Runs of the three tools are
-interleaved so that a slow minute of the network hurts all of them alike.
+`--source-policy never`, uv with `--no-build`, pip with `--only-binary=:all:`), from the same index,
+in three cache states, each measured as PAIRS back-to-back pairs (xbuild, uv; the order swaps
+every pair so neither always runs second):
 
-Wall time comes from the parent's clock, peak RSS from wait4(2) on the child. uv and pip live in
-a scratch venv under ~/.cache/xbuild-bench (XBUILD_BENCH_DIR to move it), made on first use and
-reused after. pip and uv read no config files here, and no index settings come from the
-environment, so a mirror configured for the machine does not make one tool look faster.
+    cold          each tool gets a new, empty cache directory (XBUILD_CACHE_DIR, UV_CACHE_DIR)
+    warm-online   the cache of the last cold run, with the network
+    warm-offline  the same cache and `--offline` for both
 
-pip evaluates markers for the interpreter running it, not for --python-version, so its pins can
-differ from the other two; uv is the reference for what the target should get.
+The ratio of a state is the median of the per-pair xbuild/uv ratios, for wall time and for CPU
+time (user + system of the child, from wait4(2)); CPU ratios are steadier on a shared machine.
+The requirement sets are the issue's 10 requirements ("10") and 40 popular projects ("40");
+positional REQ arguments replace them with one set of their own. The last table checks that
+xbuild's pins equal uv's in every run.
+
+uv and pip live in a scratch venv under ~/.cache/xbuild-bench (XBUILD_BENCH_DIR to move it), made
+on first use and reused after. pip and uv read no config files here, and no index settings come
+from the environment, so a mirror configured for the machine does not make one tool look faster.
+pip (`--pip`, one cold and one warm run per set) evaluates markers for the interpreter running it,
+not for --python-version, so its pins can differ; uv is the reference for what the target gets.
 """
 
 from __future__ import annotations
@@ -28,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -47,20 +55,55 @@ REQUIREMENTS = (
     "lxml",
     "pillow",
 )
-TARGETS = ("x86_64-manylinux2014", "aarch64-manylinux_2_28")
+# 40 projects people install together: the 10 above plus 30 more, big pages (scipy, botocore via
+# boto3, django) and many small ones, compiled and pure.
+REQUIREMENTS_40 = (
+    *REQUIREMENTS,
+    "scipy",
+    "matplotlib",
+    "sqlalchemy",
+    "httpx",
+    "aiohttp",
+    "uvicorn",
+    "jinja2",
+    "click",
+    "rich",
+    "pyyaml",
+    "psycopg2-binary",
+    "redis",
+    "celery",
+    "django",
+    "flask",
+    "scikit-learn",
+    "pyarrow",
+    "polars",
+    "msgpack",
+    "protobuf",
+    "grpcio",
+    "attrs",
+    "tqdm",
+    "pytz",
+    "python-dateutil",
+    "beautifulsoup4",
+    "markupsafe",
+    "regex",
+    "ujson",
+    "cffi",
+)
+SETS = {"10": REQUIREMENTS, "40": REQUIREMENTS_40}
+TARGETS = ("x86_64-manylinux2014",)
 PYTHON = "3.12"
 PYPI = "https://pypi.org/simple"
-TOOLS = ("xbuild", "uv", "pip")
+STATES = ("cold", "warm-online", "warm-offline")
 # Settings that are not about where packages come from, so they stay.
 KEPT_ENV = frozenset({"PIP_CERT", "PIP_DEFAULT_TIMEOUT"})
 
 
 @dataclass(frozen=True, kw_only=True)
 class Setup:
-    requirements: tuple[str, ...]
     python_version: str
     index_url: str
-    work: Path  # requirements file, reports and caches of this run
+    work: Path  # requirements files, reports and caches of this run
     xbuild: tuple[str, ...]  # argv prefix that runs xbuild
     venv: Path  # the scratch venv with uv and pip
 
@@ -69,13 +112,16 @@ class Setup:
 class Case:
     tool: str
     target: str
-    state: str  # cold | warm
+    state: str  # one of STATES
+    reqs: str  # name of the requirement set
 
 
 @dataclass(frozen=True, kw_only=True)
 class Sample:
     case: Case
+    pair: int
     seconds: float
+    cpu: float
     max_rss_mib: float
     pins: dict[str, str]
 
@@ -117,7 +163,7 @@ def version_of(argv: Sequence[str]) -> str:
     return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else "?"
 
 
-# --- the three commands --------------------------------------------------------------------------
+# --- the commands --------------------------------------------------------------------------------
 
 
 def pip_platforms(target: str, python_version: str) -> tuple[str, ...]:
@@ -128,7 +174,8 @@ def pip_platforms(target: str, python_version: str) -> tuple[str, ...]:
 
 
 def command(setup: Setup, case: Case, run_dir: Path) -> list[str]:
-    reqs = setup.work / "requirements.in"
+    reqs = setup.work / f"requirements-{case.reqs}.in"
+    offline = ["--offline"] if case.state == "warm-offline" else []
     if case.tool == "xbuild":
         return [
             *setup.xbuild,
@@ -145,6 +192,7 @@ def command(setup: Setup, case: Case, run_dir: Path) -> list[str]:
             setup.index_url,
             "--format",
             "json",
+            *offline,
         ]
     if case.tool == "uv":
         return [
@@ -164,6 +212,7 @@ def command(setup: Setup, case: Case, run_dir: Path) -> list[str]:
             setup.index_url,
             "--no-header",
             "--no-annotate",
+            *offline,
             str(reqs),
         ]
     platforms = [f"--platform={tag}" for tag in pip_platforms(case.target, setup.python_version)]
@@ -187,6 +236,7 @@ def command(setup: Setup, case: Case, run_dir: Path) -> list[str]:
         setup.python_version,
         "--index-url",
         setup.index_url,
+        *(["--no-index"] if offline else []),
         "-r",
         str(reqs),
     ]
@@ -228,8 +278,16 @@ def _canonical(name: str) -> str:
 # --- measuring -----------------------------------------------------------------------------------
 
 
-def measure(argv: Sequence[str], env: dict[str, str], run_dir: Path) -> tuple[float, float, str]:
-    """(wall seconds, peak RSS in MiB, stdout) of one child; raises BenchError when it fails."""
+@dataclass(frozen=True, kw_only=True)
+class Measured:
+    seconds: float
+    cpu: float
+    max_rss_mib: float
+    stdout: str
+
+
+def measure(argv: Sequence[str], env: dict[str, str], run_dir: Path) -> Measured:
+    """Wall and CPU seconds, peak RSS and stdout of one child; raises BenchError when it fails."""
     out_path, err_path = run_dir / "stdout", run_dir / "stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
@@ -242,109 +300,148 @@ def measure(argv: Sequence[str], env: dict[str, str], run_dir: Path) -> tuple[fl
         raise BenchError(f"exit {process.returncode}: {' '.join(argv)}\n{tail}")
     # Linux reports KiB, macOS bytes.
     rss = usage.ru_maxrss / (1 << 20 if sys.platform == "darwin" else 1 << 10)
-    return seconds, rss, out_path.read_text(encoding="utf-8")
+    return Measured(
+        seconds=seconds,
+        cpu=usage.ru_utime + usage.ru_stime,
+        max_rss_mib=rss,
+        stdout=out_path.read_text(encoding="utf-8"),
+    )
 
 
-def run_case(setup: Setup, case: Case, cache: Path, index: int) -> Sample:
-    run_dir = setup.work / "runs" / f"{case.target}-{case.tool}-{case.state}-{index}"
+def run_case(setup: Setup, case: Case, cache: Path, pair: int) -> Sample:
+    run_dir = setup.work / "runs" / f"{case.reqs}-{case.target}-{case.tool}-{case.state}-{pair}"
     run_dir.mkdir(parents=True)
     argv = command(setup, case, run_dir)
-    seconds, rss, stdout = measure(argv, environment(case.tool, cache), run_dir)
-    sample = Sample(case=case, seconds=seconds, max_rss_mib=rss, pins=pins_of(case.tool, stdout, run_dir))
+    got = measure(argv, environment(case.tool, cache), run_dir)
+    sample = Sample(
+        case=case,
+        pair=pair,
+        seconds=got.seconds,
+        cpu=got.cpu,
+        max_rss_mib=got.max_rss_mib,
+        pins=pins_of(case.tool, got.stdout, run_dir),
+    )
     print(
-        f"  {case.target:<24} {case.tool:<6} {case.state:<4} {seconds:7.2f} s {rss:7.1f} MiB"
-        f" {len(sample.pins):3d} pins",
+        f"  {case.reqs:>3} {case.target:<22} {case.state:<12} {case.tool:<6} {got.seconds:6.2f} s wall"
+        f" {got.cpu:6.2f} s CPU {got.max_rss_mib:6.1f} MiB {len(sample.pins):3d} pins",
         file=sys.stderr,
     )
     return sample
 
 
-def bench_target(setup: Setup, target: str, cold: int, warm: int) -> list[Sample]:
-    """Cold runs in fresh cache dirs, then warm runs in the last one; the tools take turns."""
+def bench_set(setup: Setup, reqs: str, target: str, pairs: int, pip: bool) -> list[Sample]:
+    """PAIRS pairs per state; cold pairs get new caches, warm ones reuse the last cold pair's."""
     samples: list[Sample] = []
     caches: dict[str, Path] = {}
-    for i in range(cold):
-        for tool in TOOLS:
-            caches[tool] = Path(tempfile.mkdtemp(prefix=f"{tool}-cache-", dir=setup.work))
-            samples.append(run_case(setup, Case(tool=tool, target=target, state="cold"), caches[tool], i))
-    for i in range(warm):
-        for tool in TOOLS:
-            samples.append(run_case(setup, Case(tool=tool, target=target, state="warm"), caches[tool], i))
+    tools = ("xbuild", "uv")
+    for state in STATES:
+        for pair in range(pairs):
+            order = tools if pair % 2 == 0 else tools[::-1]
+            for tool in order:
+                if state == "cold":
+                    caches[tool] = Path(tempfile.mkdtemp(prefix=f"{tool}-cache-", dir=setup.work))
+                case = Case(tool=tool, target=target, state=state, reqs=reqs)
+                samples.append(run_case(setup, case, caches[tool], pair))
+    if pip:
+        pip_cache = Path(tempfile.mkdtemp(prefix="pip-cache-", dir=setup.work))
+        for state in ("cold", "warm-online"):
+            samples.append(
+                run_case(setup, Case(tool="pip", target=target, state=state, reqs=reqs), pip_cache, 0)
+            )
     return samples
 
 
 # --- reporting -----------------------------------------------------------------------------------
 
 
-def median_of(samples: Sequence[Sample], pick: Callable[[Sample], float], case: Case) -> float | None:
-    values = [pick(s) for s in samples if s.case == case]
-    return statistics.median(values) if values else None
+def _groups(samples: Sequence[Sample]) -> list[tuple[str, str, str]]:
+    return list(dict.fromkeys((s.case.reqs, s.case.target, s.case.state) for s in samples))
 
 
-def _seconds(s: Sample) -> float:
-    return s.seconds
+def _of(samples: Sequence[Sample], tool: str, group: tuple[str, str, str]) -> list[Sample]:
+    reqs, target, state = group
+    return [s for s in samples if s.case == Case(tool=tool, target=target, state=state, reqs=reqs)]
 
 
-def _rss(s: Sample) -> float:
-    return s.max_rss_mib
+def pair_ratios(samples: Sequence[Sample], group: tuple[str, str, str], cpu: bool) -> list[float]:
+    ours = {s.pair: s for s in _of(samples, "xbuild", group)}
+    theirs = {s.pair: s for s in _of(samples, "uv", group)}
+
+    def pick(s: Sample) -> float:
+        return s.cpu if cpu else s.seconds
+
+    return [pick(ours[p]) / pick(theirs[p]) for p in sorted(ours.keys() & theirs.keys()) if pick(theirs[p])]
 
 
-def table(samples: Sequence[Sample], targets: Sequence[str]) -> list[str]:
+def table(samples: Sequence[Sample]) -> list[str]:
     lines = [
-        f"{'target':<24} {'state':<5} {'tool':<6} {'runs':>4} {'median s':>9} {'min s':>7} "
-        f"{'max s':>7} {'peak RSS MiB':>12} {'pins':>4}"
+        f"{'set':>3} {'target':<22} {'state':<12} {'tool':<6} {'runs':>4} {'median s':>9} {'min s':>6} "
+        f"{'max s':>6} {'CPU s':>6} {'RSS MiB':>8} {'pins':>4}"
     ]
-    for target in targets:
-        for state in ("cold", "warm"):
-            for tool in TOOLS:
-                case = Case(tool=tool, target=target, state=state)
-                mine = [s for s in samples if s.case == case]
-                if not mine:
-                    continue
-                secs = [s.seconds for s in mine]
-                lines.append(
-                    f"{target:<24} {state:<5} {tool:<6} {len(mine):>4} {statistics.median(secs):>9.2f} "
-                    f"{min(secs):>7.2f} {max(secs):>7.2f} {statistics.median(_rss(s) for s in mine):>12.1f} "
-                    f"{len(mine[-1].pins):>4}"
-                )
-    return lines
-
-
-def ratios(samples: Sequence[Sample], targets: Sequence[str]) -> list[str]:
-    lines = [
-        f"{'target':<24} {'state':<5} {'time xbuild/uv':>14} {'time xbuild/pip':>15} "
-        f"{'RSS xbuild/uv':>13} {'RSS xbuild/pip':>14}"
-    ]
-    for target in targets:
-        for state in ("cold", "warm"):
-            cells = []
-            for pick in (_seconds, _rss):
-                ours = median_of(samples, pick, Case(tool="xbuild", target=target, state=state))
-                for other in ("uv", "pip"):
-                    theirs = median_of(samples, pick, Case(tool=other, target=target, state=state))
-                    cells.append(f"{ours / theirs:.2f}x" if ours and theirs else "-")
+    for group in _groups(samples):
+        for tool in ("xbuild", "uv", "pip"):
+            mine = _of(samples, tool, group)
+            if not mine:
+                continue
+            secs = [s.seconds for s in mine]
             lines.append(
-                f"{target:<24} {state:<5} {cells[0]:>14} {cells[1]:>15} {cells[2]:>13} {cells[3]:>14}"
+                f"{group[0]:>3} {group[1]:<22} {group[2]:<12} {tool:<6} {len(mine):>4} "
+                f"{statistics.median(secs):>9.2f} {min(secs):>6.2f} {max(secs):>6.2f} "
+                f"{statistics.median(s.cpu for s in mine):>6.2f} "
+                f"{statistics.median(s.max_rss_mib for s in mine):>8.1f} {len(mine[-1].pins):>4}"
             )
     return lines
 
 
-def agreement(samples: Sequence[Sample], targets: Sequence[str]) -> list[str]:
-    """Where xbuild's pins differ from uv's and pip's (last run of each)."""
+def ratios(samples: Sequence[Sample]) -> list[str]:
+    lines = [
+        f"{'set':>3} {'target':<22} {'state':<12} {'pairs':>5} {'wall xbuild/uv':>14} "
+        f"{'(min-max)':>11} {'CPU xbuild/uv':>13}"
+    ]
+    for group in _groups(samples):
+        wall, cpu = pair_ratios(samples, group, cpu=False), pair_ratios(samples, group, cpu=True)
+        if not wall:
+            continue
+        lines.append(
+            f"{group[0]:>3} {group[1]:<22} {group[2]:<12} {len(wall):>5} {statistics.median(wall):>13.2f}x "
+            f"{min(wall):>5.2f}-{max(wall):<5.2f} {statistics.median(cpu):>12.2f}x"
+        )
+    return lines
+
+
+def agreement(samples: Sequence[Sample]) -> list[str]:
+    """Whether every xbuild run pinned what the uv run of its pair pinned (pip: its last run)."""
     lines = []
-    for target in targets:
-        last = {s.case.tool: s.pins for s in samples if s.case.target == target}
-        ours = last.get("xbuild", {})
-        for other in ("uv", "pip"):
-            theirs = last.get(other, {})
-            diff = sorted(
-                f"{n}: {ours.get(n, '-')} vs {theirs.get(n, '-')}"
-                for n in set(ours) | set(theirs)
-                if ours.get(n) != theirs.get(n)
+    for reqs, target in dict.fromkeys((s.case.reqs, s.case.target) for s in samples):
+        mine = [s for s in samples if (s.case.reqs, s.case.target) == (reqs, target)]
+        diffs: set[str] = set()
+        for x in (s for s in mine if s.case.tool == "xbuild"):
+            uv = next(
+                s for s in mine if s.case.tool == "uv" and (s.case.state, s.pair) == (x.case.state, x.pair)
             )
-            verdict = "same pins" if not diff else f"{len(diff)} differ: " + "; ".join(diff)
-            lines.append(f"{target:<24} xbuild vs {other:<3} {verdict}")
+            diffs |= _diff(x.pins, uv.pins)
+        runs = sum(s.case.tool == "xbuild" for s in mine)
+        verdict = (
+            f"same pins in all {runs} pairs"
+            if not diffs
+            else f"{len(diffs)} differ: " + "; ".join(sorted(diffs))
+        )
+        lines.append(f"{reqs:>3} {target:<22} xbuild vs uv  {verdict}")
+        pips = [s for s in mine if s.case.tool == "pip"]
+        if pips:
+            last = next(s for s in reversed(mine) if s.case.tool == "xbuild")
+            diff = _diff(last.pins, pips[-1].pins)
+            verdict = "same pins" if not diff else f"{len(diff)} differ: " + "; ".join(sorted(diff))
+            lines.append(f"{reqs:>3} {target:<22} xbuild vs pip {verdict}")
     return lines
+
+
+def _diff(ours: dict[str, str], theirs: dict[str, str]) -> set[str]:
+    return {
+        f"{n}: {ours.get(n, '-')} vs {theirs.get(n, '-')}"
+        for n in ours.keys() | theirs.keys()
+        if ours.get(n) != theirs.get(n)
+    }
 
 
 # --- profiling -----------------------------------------------------------------------------------
@@ -363,21 +460,23 @@ def ensure_py_spy(venv: Path) -> Path:
     return spy
 
 
-def profile(setup: Setup, target: str, out_dir: Path, top: int) -> list[str]:
-    """xbuild once cold and once warm under py-spy; where each thread's wall time went."""
+def profile(setup: Setup, target: str, reqs: str, out_dir: Path, top: int) -> list[str]:
+    """xbuild once per state under py-spy (warm ones reuse its cold cache): where thread time went."""
     spy = ensure_py_spy(setup.venv)
     out_dir.mkdir(parents=True, exist_ok=True)
     cache = Path(tempfile.mkdtemp(prefix="xbuild-profile-cache-", dir=setup.work))
     lines = []
-    for state in ("cold", "warm"):
+    for state in STATES:
         run_dir = setup.work / "runs" / f"profile-{target}-{state}"
         run_dir.mkdir(parents=True)
         raw = out_dir / f"xbuild-{target}-{state}.txt"
-        argv = command(setup, Case(tool="xbuild", target=target, state=state), run_dir)
+        argv = command(setup, Case(tool="xbuild", target=target, state=state, reqs=reqs), run_dir)
         record = [str(spy), "record", "--idle", "--threads", "--nonblocking", "--full-filenames"]
         record += ["--rate", "100", "--format", "raw", "--output", str(raw), "--", *argv]
-        seconds, _, _ = measure(record, environment("xbuild", cache), run_dir)
-        lines.append(f"--- xbuild {target} {state} under py-spy: {seconds:.2f} s wall; stacks in {raw}")
+        seconds = measure(record, environment("xbuild", cache), run_dir).seconds
+        lines.append(
+            f"--- xbuild {reqs} {target} {state} under py-spy: {seconds:.2f} s wall; stacks in {raw}"
+        )
         lines += summarize_stacks(raw.read_text(encoding="utf-8"), top)
     return lines
 
@@ -427,11 +526,12 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("requirements", nargs="*", default=list(REQUIREMENTS), metavar="REQ")
+    parser.add_argument("requirements", nargs="*", metavar="REQ", help="one set of your own")
+    parser.add_argument("--set", action="append", dest="sets", choices=sorted(SETS), help="repeatable")
     parser.add_argument("--target", action="append", dest="targets", metavar="T", help="repeatable")
     parser.add_argument("--python-version", default=PYTHON)
-    parser.add_argument("--cold", type=int, default=1, help="cold runs per tool and target (default 1)")
-    parser.add_argument("--warm", type=int, default=3, help="warm runs per tool and target (default 3)")
+    parser.add_argument("--pairs", type=int, default=5, help="xbuild/uv pairs per state (default 5)")
+    parser.add_argument("--pip", action="store_true", help="also run pip once cold and once warm")
     parser.add_argument("--index-url", default=PYPI)
     parser.add_argument("--json", type=Path, help="write every sample here")
     parser.add_argument(
@@ -443,16 +543,17 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
-    if args.cold < 1:
-        raise SystemExit("--cold must be at least 1: warm runs reuse the last cold cache")
+    if args.pairs < 1:
+        raise SystemExit("--pairs must be at least 1")
     targets: list[str] = args.targets or list(TARGETS)
+    sets = {"own": tuple(args.requirements)} if args.requirements else {n: SETS[n] for n in args.sets or SETS}
     root = bench_dir()
     venv = ensure_venv(root)
     (root / "work").mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="run-", dir=root / "work"))
-    (work / "requirements.in").write_text("\n".join(args.requirements) + "\n", encoding="utf-8")
+    for name, reqs in sets.items():
+        (work / f"requirements-{name}.in").write_text("\n".join(reqs) + "\n", encoding="utf-8")
     setup = Setup(
-        requirements=tuple(args.requirements),
         python_version=args.python_version,
         index_url=args.index_url,
         work=work,
@@ -460,26 +561,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         venv=venv,
     )
     try:
-        samples = [s for t in targets for s in bench_target(setup, t, args.cold, args.warm)]
+        samples = [s for n in sets for t in targets for s in bench_set(setup, n, t, args.pairs, args.pip)]
         report = [
-            f"requirements: {' '.join(setup.requirements)}",
-            f"python {setup.python_version}, index {setup.index_url}, cold runs {args.cold}, "
-            f"warm runs {args.warm}",
-            f"{version_of(setup.xbuild)}; {version_of([str(_bin(venv, 'uv'))])}; "
-            f"{version_of([str(_bin(venv, 'python')), '-m', 'pip']).split(' from ')[0]}",
+            *(f"set {name} ({len(reqs)}): {' '.join(reqs)}" for name, reqs in sets.items()),
+            f"python {setup.python_version}, index {setup.index_url}, {args.pairs} pairs per state; "
+            f"{os.cpu_count()} CPUs, load average {' '.join(f'{x:.1f}' for x in os.getloadavg())} at the end",
+            f"{version_of(setup.xbuild)}; {version_of([str(_bin(venv, 'uv'))])}",
             "",
-            *table(samples, targets),
+            *table(samples),
             "",
-            *ratios(samples, targets),
+            "ratios: median of the per-pair ratios",
+            *ratios(samples),
             "",
-            *agreement(samples, targets),
+            *agreement(samples),
         ]
         if args.profile is not None:
-            report += ["", *profile(setup, targets[0], args.profile, top=12)]
+            report += ["", *profile(setup, targets[0], next(iter(sets)), args.profile, top=12)]
         print("\n".join(report))
         if args.json is not None:
             rows = [
-                {**vars(s.case), "seconds": s.seconds, "max_rss_mib": s.max_rss_mib, "pins": s.pins}
+                {
+                    **vars(s.case),
+                    "pair": s.pair,
+                    "seconds": s.seconds,
+                    "cpu": s.cpu,
+                    "max_rss_mib": s.max_rss_mib,
+                    "pins": s.pins,
+                }
                 for s in samples
             ]
             args.json.write_text(json.dumps(rows, indent=1), encoding="utf-8")

@@ -124,7 +124,10 @@ BINARIES = Path(__file__).resolve().parent / "fixtures" / "binaries"
 
 @pytest.mark.parametrize(
     ("fixture", "why"),
-    [("x86_64-linux-gnu.so", "the target needs aarch64"), ("aarch64-macos.11.0.so", "macho binary")],
+    [
+        ("x86_64-linux-gnu.so", r"mycode/fast.so: arch"),
+        ("aarch64-macos.11.0.so", r"mycode/fast.so: binary-format"),
+    ],
 )
 def test_included_binaries_must_fit_the_target(
     wheels: list[Path], tmp_path: Path, fixture: str, why: str

@@ -115,8 +115,7 @@ def _run(args: list[str], cache: Path, cwd: Path) -> subprocess.CompletedProcess
 def test_real_exports_bundle_exactly_the_locked_set(
     fixture: str, arch: str, cache: Path, tmp_path: Path
 ) -> None:
-    out = tmp_path / "out [ü]" / "function.zip"
-    out.parent.mkdir()
+    out = tmp_path / "out [ü]" / "function.zip"  # a parent that does not exist yet: created
     target = f"aws-lambda-python3.12-{arch}"
     done = _run(["bundle", "-r", str(REAL / fixture), "-p", target, "-o", str(out)], cache, tmp_path)
     assert done.returncode == 0, done.stdout + done.stderr

@@ -119,3 +119,48 @@ def test_project_config_supplies_the_target(
     )
     assert plan(index_server, "--project", str(tmp_path)) == 0
     assert "aws-lambda-python3.12-arm64" in capsys.readouterr().out
+
+
+def test_plan_file_and_lock_read_back_into_the_same_wheels(
+    index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """What `plan -o` and `plan --write-lock` write, `build --plan` and `build -r` carry out."""
+    make_wheel(index_server.dist_dir, "a", "1.0", requires_dist=["b"])
+    make_wheel(index_server.dist_dir, "b", "1.0")
+    (tmp_path / "lock [x]").mkdir()
+    lock, out = tmp_path / "lock [x]" / "pylock.x86.toml", tmp_path / "plan [x].json"
+    target = ["-p", "x86_64-manylinux_2_28", "--python-version", "3.12"]
+    assert plan(index_server, "a", *target, "--write-lock", str(lock), "-o", str(out)) == 0
+    placed = {}
+    for how, args in {
+        "plan": ["--plan", str(out)],  # no -p: the plan carries its target
+        "lock": ["-r", str(lock), *target],
+    }.items():
+        dest = tmp_path / f"dist-{how}"
+        code = main(["build", "--index-url", index_server.index_url, *args, "-o", str(dest)])
+        assert code == 0, capsys.readouterr().err
+        placed[how] = sorted(p.name for p in dest.glob("*.whl"))
+    assert placed["plan"] == placed["lock"] == ["a-1.0-py3-none-any.whl", "b-1.0-py3-none-any.whl"]
+
+
+def test_a_plan_file_for_another_target_is_refused(
+    index_server: IndexServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    make_wheel(index_server.dist_dir, "a", "1.0")
+    out = tmp_path / "plan.json"
+    assert (
+        plan(index_server, "a", "-p", "x86_64-manylinux_2_28", "--python-version", "3.12", "-o", str(out))
+        == 0
+    )
+    args = ["build", "--plan", str(out), "-p", "aarch64-manylinux_2_28", "--python-version", "3.12"]
+    assert main([*args, "-o", str(tmp_path / "d")]) == 2
+    assert "was planned for" in capsys.readouterr().err
+
+
+def test_a_lock_under_another_name_is_refused_with_the_pep751_names(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    odd = tmp_path / "my-lock.toml"
+    odd.write_text('lock-version = "1.0"\n')
+    assert main(["plan", "-r", str(odd), "-p", "linux", "--python-version", "3.12"]) == 2
+    assert "pylock.<name>.toml" in capsys.readouterr().err

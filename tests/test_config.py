@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-from xbuild.config import load_config
+from xbuild.config import check_project_table, load_config
 from xbuild.errors import InputError
 
 
@@ -60,3 +62,43 @@ def test_absent_table_and_file_mean_defaults(tmp_path: Path) -> None:
 def test_wrong_types(tmp_path: Path) -> None:
     with pytest.raises(InputError, match="targets"):
         load_config(write(tmp_path, "[tool.xbuild]\ntargets = 3\n"))
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "[tool.xbuild]\npython-version = 3.12\n",
+        "[tool.xbuild]\nsource-policy = true\n",
+        "[tool.xbuild.bundle]\nmax-size = 50\n",
+        "[tool.xbuild.bundle]\noutput = 1\n",
+        "[tool.xbuild.bundle]\nlayout = ['dir']\n",
+    ],
+)
+def test_scalars_must_be_strings(tmp_path: Path, body: str) -> None:
+    with pytest.raises(InputError, match="expected a string") as caught:
+        load_config(write(tmp_path, body))
+    assert caught.value.hint
+
+
+@pytest.mark.parametrize(
+    ("table", "words"),
+    [
+        ({"project": {"dependencies": [1, 2]}}, "1 is not a string"),
+        ({"project": {"dependencies": "numpy"}}, "must be a list"),
+        ({"project": {"optional-dependencies": {"x [y]": [{"a": 1}]}}}, "is not a string"),
+        ({"project": {"optional-dependencies": []}}, "must be a table"),
+        ({"project": "numpy"}, "must be a table"),
+        ({"dependency-groups": {"dev": "pytest"}}, "table of lists"),
+    ],
+)
+def test_dependency_fields_are_typed(table: dict[str, Any], words: str) -> None:
+    with pytest.raises(InputError, match=re.escape(words)):
+        check_project_table(table, Path("pyproject.toml"))
+
+
+def test_well_typed_dependency_fields_pass() -> None:
+    table = {
+        "project": {"dependencies": ["numpy>=2"], "optional-dependencies": {"x": ["rich"]}},
+        "dependency-groups": {"dev": ["pytest", {"include-group": "x"}]},
+    }
+    check_project_table(table, Path("pyproject.toml"))

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from xbuild.host._header import arch_from_name, read_header
+from xbuild.host._header import Header, read_header
 from xbuild.target import Arch
 
 ELF = Path(__file__).parent / "fixtures" / "host" / "elf"
@@ -56,8 +56,14 @@ def test_running_interpreter_is_dynamic() -> None:
         assert header.format == "elf" and header.interpreter and not header.is_static
 
 
-def test_arch_aliases() -> None:
-    assert arch_from_name("arm64") is Arch.AARCH64
-    assert arch_from_name("amd64") is Arch.X86_64
-    assert arch_from_name("mips") is None
-    assert arch_from_name(None) is None
+def test_machine_names_resolve_through_arch() -> None:
+    def arch(*machines: str) -> Arch | None:
+        return Header(format="elf", machines=machines).arch
+
+    assert arch("arm64") is Arch.AARCH64
+    assert arch("amd64") is Arch.X86_64
+    assert arch("mips") is None
+    assert arch() is None
+    # A variant's file (macOS ships arm64e system binaries) still says what the machine is.
+    assert arch("arm64e") is Arch.AARCH64 and arch("x86_64h") is Arch.X86_64
+    assert Header(format="macho", machines=("x86_64h", "arm64e", "ppc")).arches == (Arch.X86_64, Arch.AARCH64)

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from xbuild.errors import RefusedError
-from xbuild.host._header import arch_from_name, read_header
+from xbuild.host._header import read_header
 from xbuild.host._run import Completed
 from xbuild.host.libc import (
     glibc_version_from_confstr,
@@ -159,7 +159,7 @@ def test_unsupported_machine_is_refused() -> None:
 @pytest.mark.skipif(platform.system() != "Linux", reason="reads this Linux host's /bin/sh")
 def test_live_host_matches_independent_evidence() -> None:
     facts = detect_system()
-    assert facts.arch is arch_from_name(platform.machine())
+    assert facts.arch is Arch.from_alias(platform.machine())
     loader = read_header(Path(os.path.realpath(SYSTEM_BINARIES[0]))).interpreter
     assert facts.loader == loader
     confstr = glibc_version_from_confstr(os.confstr("CS_GNU_LIBC_VERSION"))

@@ -482,3 +482,10 @@ def test_run_capture_kills_what_is_left_in_the_group(tmp_path: Path) -> None:
     while _alive(child) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not _alive(child)
+
+
+def test_a_free_threaded_version_flag_reaches_the_header_target(tmp_path: Path) -> None:
+    mac = install(tmp_path, "macho-arm64-header", "python3.14t")
+    target = target_from_header(mac, "3.14t")
+    assert target.free_threaded and target.abi == "cp314t"
+    assert not target_from_header(mac, "3.14").free_threaded

@@ -51,7 +51,7 @@ def test_no_wheel_for_the_target_names_the_platforms_that_have_one(
     assert "native-ext: the index has 1 version (3.1)" in error.message
     assert (
         "native-ext 3.1: no wheel for manylinux_2_34_x86_64 cp312; it has wheels for "
-        "manylinux_2_17_x86_64, macosx_11_0_arm64, win_amd64 (cp312, cp313)"
+        "manylinux_2_17_x86_64, win_amd64, macosx_11_0_arm64 (cp312, cp313)"
     ) in error.message
     assert error.hint is not None and "choose a target those wheels exist for" in error.hint
 

@@ -119,7 +119,7 @@ def test_headline_numpy_for_manylinux2014(capsys: pytest.CaptureFixture[str]) ->
     else:
         assert fallback.group(2) == version
         assert f"Pin numpy=={fallback.group(1)} or use --source-policy newest" in line
-    assert out.splitlines()[-1].endswith("1 wheels, 0 builds; plan can be carried out here")
+    assert out.splitlines()[-1].endswith("1 wheel, 0 builds; plan can be carried out here")
 
 
 def test_fallback_when_the_newest_allowed_release_dropped_the_target(

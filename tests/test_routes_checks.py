@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from xbuild.images import ImageFacts, ImagePython
 from xbuild.routes.base import BuildHost, RouteName
 from xbuild.routes.registry import choose_route
@@ -177,3 +179,19 @@ def test_missing_engine_and_emulator_are_missing_tools() -> None:
     assert choose_route(t("debian-bullseye-x86_64"), replace(HOST, engine=None)).missing_tool
     v = choose_route(t("aarch64-manylinux_2_31"), replace(HOST, emulated_arches=frozenset()))
     assert not v.possible and v.missing_tool
+
+
+@pytest.mark.parametrize(
+    ("spec", "py", "builder"),
+    [
+        ("arm64-apple-ios", "3.13", "Xcode"),
+        ("aarch64-linux-android", "3.13", "NDK"),
+        ("wasm32-pyodide2024", "3.12", "pyodide"),
+    ],
+)
+def test_sdk_families_are_refused_up_front_with_what_builds_them(spec: str, py: str, builder: str) -> None:
+    for forced in (None, RouteName.CONTAINER, RouteName.NATIVE):
+        v = choose_route(t(spec, py), HOST, forced=forced)
+        assert not v.possible and "SDK" in v.reason
+        assert any(builder in a for a in v.alternatives)
+        assert any("--python PATH" in a for a in v.alternatives)

@@ -298,3 +298,16 @@ def test_libraries_on_lambdas_library_path_are_reachable(library: str, found: bo
     findings, _ = evaluate_installed(archive, TARGET)
     unreachable = [f for f in findings if f.check is Check.EXTERNAL_LIBS and "will not find it" in f.message]
     assert bool(unreachable) is not found
+
+
+def test_bytecode_of_unlisted_code_counts_with_its_source() -> None:
+    from xbuild.verify.installed import unclaimed
+
+    names = [
+        "handler.py",
+        "__pycache__/handler.cpython-312.pyc",
+        "app/x.py",
+        "app/__pycache__/x.cpython-312.pyc",
+    ]
+    found = [(f.member, f.message.split(" ", 1)[0]) for f in unclaimed(sorted(names), ("",))]
+    assert [m for m, _ in found] == ["app/", "handler.py"]

@@ -2,25 +2,30 @@
 
 from __future__ import annotations
 
+import shutil
+import subprocess
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from verify_helpers import WheelSpec, binary, patch_bytes
 
-from xbuild.binary import ElfInfo, PeInfo, VersionNeed
-from xbuild.policy import load_policies
+from xbuild.binary import ElfInfo, PeInfo, VersionNeed, parse_elf
+from xbuild.binary.reference import elf_with_pyelftools
 from xbuild.target import Libc, parse_target
 from xbuild.verify import Check, Severity, verify_wheel
 from xbuild.verify.elfload import Unreachable, unreachable_vendored
 from xbuild.verify.linkage import (
     GlibcRule,
     Installed,
+    check_blacklisted_symbols,
     check_elf_libs,
     check_pe_libs,
     check_symbol_versions,
     windows_system_dlls,
 )
 from xbuild.verify.model import WheelReport
+from xbuild.verify.policy import load_policies
 
 ELF = binary("x86_64-linux-gnu.so")  # NEEDED libm.so.6 libc.so.6, RUNPATH $ORIGIN/../xb.libs:$ORIGIN
 PROGRAM = binary("x86_64-linux-gnu-program")  # needs GLIBC_2.34
@@ -56,6 +61,7 @@ def elf(**fields: object) -> ElfInfo:
         "runpath": (),
         "version_requirements": (),
         "undefined_symbols": (),
+        "weak_symbols": (),
         "is_static": False,
     }
     return ElfInfo(**{**base, **fields})  # type: ignore[arg-type]
@@ -108,6 +114,79 @@ def test_loader_version_needs_are_ignored() -> None:
     rule = GlibcRule("t", (2, 17), load_policies().for_tag("manylinux2014_x86_64"))
     needs = (VersionNeed(file="ld-linux-x86-64.so.2", versions=("GLIBC_2.99",)),)
     assert check_symbol_versions("m", elf(version_requirements=needs), [rule]) == []
+
+
+# blacklisted-symbols
+
+# zlib internals that auditwheel's manylinux and musllinux policies blacklist for libz.so.1.
+ZLIB_INTERNAL = "zcalloc"
+# The C of an extension module calling it; `weak` declares the reference STB_WEAK and tests it.
+EXTENSION_C = """
+extern void *zcalloc(void *opaque, unsigned items, unsigned size){weak};
+void *demo_alloc(void) {{ return {call}; }}
+"""
+needs_gcc = pytest.mark.skipif(shutil.which("gcc") is None, reason="gcc is not installed")
+
+
+def compile_against_zlib(tmp_path: Path, *, weak: bool) -> bytes:
+    """An x86_64 .so that needs libz.so.1 and imports zcalloc, linked against a stub libz."""
+    build = tmp_path / "build [x] 'ü'"
+    build.mkdir(exist_ok=True)
+    (build / "z.c").write_text("void *zcalloc(void *o, unsigned i, unsigned s) { return 0; }\n")
+    stub = build / "libz.so.1"
+    # No libc (so the same file fits glibc and musl wheels), and libz kept even for a weak reference.
+    gcc = ["gcc", "-shared", "-fPIC", "-nostdlib", "-Wl,--no-as-needed"]
+    subprocess.run([*gcc, "-Wl,-soname,libz.so.1", "-o", str(stub), str(build / "z.c")], check=True)
+    call = "zcalloc ? zcalloc(0, 1, 1) : 0" if weak else "zcalloc(0, 1, 1)"
+    source = EXTENSION_C.format(weak=" __attribute__((weak))" if weak else "", call=call)
+    (build / "ext.c").write_text(source)
+    out = build / f"ext-{weak}.so"
+    subprocess.run([*gcc, "-o", str(out), str(build / "ext.c"), str(stub)], check=True)
+    return out.read_bytes()
+
+
+def test_blacklist_needs_a_strong_import() -> None:
+    policy = load_policies().for_tag("manylinux_2_28_x86_64")
+    assert policy is not None and ZLIB_INTERNAL in policy.blacklisted_symbols("libz.so.1")
+    strong = elf(needed=("libz.so.1", "libc.so.6"), undefined_symbols=("inflate", ZLIB_INTERNAL))
+    found = check_blacklisted_symbols("m", strong, [policy], ())
+    assert len(found) == 1 and "zcalloc from libz.so.1" in found[0].message
+    assert "manylinux_2_28_x86_64" in found[0].message and "weakly" in found[0].message
+    weak = replace(strong, weak_symbols=(ZLIB_INTERNAL,))
+    assert check_blacklisted_symbols("m", weak, [policy], ()) == []
+    # Not a DT_NEEDED of this binary, or shipped in the wheel: the system's libz does not answer.
+    assert check_blacklisted_symbols("m", elf(undefined_symbols=(ZLIB_INTERNAL,)), [policy], ()) == []
+    assert check_blacklisted_symbols("m", strong, [policy], ("libz.so.1",)) == []
+
+
+def test_libc_blacklist_applies_to_old_policies_only() -> None:
+    strong = elf(undefined_symbols=("__cxa_thread_atexit_impl",))
+    old, new = (load_policies().for_tag(t) for t in ("manylinux2014_x86_64", "manylinux_2_28_x86_64"))
+    assert old is not None and new is not None
+    assert check_blacklisted_symbols("m", strong, [old], ())
+    assert check_blacklisted_symbols("m", strong, [new], ()) == []
+
+
+@needs_gcc
+def test_compiled_strong_reference_is_refused(tmp_path: Path) -> None:
+    so = compile_against_zlib(tmp_path, weak=False)
+    info = parse_elf(so)
+    assert info.needed == ("libz.so.1",) and ZLIB_INTERNAL in info.undefined_symbols
+    assert ZLIB_INTERNAL not in info.weak_symbols and info == elf_with_pyelftools(so)
+    for platform in ("manylinux_2_17_x86_64", "musllinux_1_2_x86_64"):
+        report = verify(wheel(tmp_path / platform, platform, {"demo/_x.so": so}))
+        found = messages(report, Check.BLACKLISTED_SYMBOLS)
+        assert not report.ok and len(found) == 1 and "zcalloc" in found[0] and platform in found[0]
+
+
+@needs_gcc
+def test_compiled_weak_reference_passes(tmp_path: Path) -> None:
+    so = compile_against_zlib(tmp_path, weak=True)
+    info = parse_elf(so)
+    assert info.needed == ("libz.so.1",) and ZLIB_INTERNAL in info.weak_symbols
+    assert info == elf_with_pyelftools(so)
+    report = verify(wheel(tmp_path, "manylinux_2_17_x86_64", {"demo/_x.so": so}), "x86_64-manylinux_2_28")
+    assert report.ok and not messages(report, Check.BLACKLISTED_SYMBOLS), report.findings
 
 
 # external-libs: ELF

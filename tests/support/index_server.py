@@ -18,6 +18,7 @@ from __future__ import annotations
 import base64
 import contextlib
 import email.utils
+import gzip
 import hashlib
 import html
 import json
@@ -46,6 +47,17 @@ GARBAGE = b"\xff{ this is not json, nor utf-8 html"
 _WRONG_SHA256 = hashlib.sha256(b"tampered").hexdigest()
 
 FailureKind = Literal["status", "garbage", "truncate", "disconnect", "delay"]
+# What a hostile index answers for a project page (ServerConfig.hostile_pages):
+#   huge          `hostile_bytes` of HTML, streamed
+#   gzip-bomb     `hostile_bytes` of zeros, gzip-compressed (Content-Encoding: gzip)
+#   trickle       a page that sends one byte every `trickle_seconds`
+#   redirect-loop a 302 to itself
+#   deep-json     a PEP 691 body nested 100,000 arrays deep
+#   huge-number   a PEP 691 body holding a 100,000-digit number
+#   file-link     a PEP 691 page whose only file is `file_link` (a file: URL)
+HostilePage = Literal[
+    "huge", "gzip-bomb", "trickle", "redirect-loop", "deep-json", "huge-number", "file-link"
+]
 PageFormat = Literal["negotiate", "json", "html"]
 
 
@@ -66,6 +78,12 @@ class ServerConfig:
     wrong_hash: set[str] = field(default_factory=set)  # filenames advertised with a bad sha256
     wrong_metadata_hash: set[str] = field(default_factory=set)
     auth: tuple[str, str] | None = None  # require HTTP basic auth with (user, password)
+    hostile_pages: dict[str, HostilePage] = field(default_factory=dict)  # project -> answer
+    hostile_bytes: int = 64 << 20
+    trickle_seconds: float = 0.5
+    trickle_files: set[str] = field(default_factory=set)  # filenames sent a byte at a time
+    file_link: str = ""
+    metadata_override: dict[str, bytes] = field(default_factory=dict)  # filename -> PEP 658 body
 
 
 @dataclass(frozen=True)
@@ -331,6 +349,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault is not None and fault.kind == "disconnect":
             self.close_connection = True
             return
+        if _hostile(self, index, path, send_body=send_body):
+            index._finish(position, 200)
+            return
         if fault is not None and fault.kind == "status":
             reply = _Reply(fault.status, b"injected failure")
         else:
@@ -365,6 +386,80 @@ class _Handler(BaseHTTPRequestHandler):
         headers = {name.lower(): value for name, value in self.headers.items()}
         port = int(self.client_address[1])
         return self.server.index._begin(RequestRecord(self.command, path, headers, 0, port))
+
+
+def _hostile(handler: _Handler, index: IndexServer, path: str, *, send_body: bool) -> bool:
+    """Answer a hostile page or file when the config asks for one; False otherwise."""
+    config = index.config
+    project = path.split("/")[2] if path.startswith("/simple/") and path.count("/") == 3 else None
+    kind = config.hostile_pages.get(project or "")
+    filename = path.removeprefix("/files/") if path.startswith("/files/") else None
+    if kind is None and filename not in config.trickle_files:
+        return False
+    if kind in ("trickle", None):
+        _trickle(handler, index, send_body=send_body)
+    elif kind in ("huge", "gzip-bomb"):
+        _stream_huge(handler, config.hostile_bytes, gzipped=kind == "gzip-bomb", send_body=send_body)
+    elif kind == "redirect-loop":
+        handler._send(_Reply(302, b"", {"Location": path}), send_body=send_body, truncate=False)
+    else:
+        handler._send(_hostile_json(kind, config.file_link), send_body=send_body, truncate=False)
+    return True
+
+
+def _hostile_json(kind: HostilePage, file_link: str) -> _Reply:
+    if kind == "deep-json":
+        body = b"[" * 100_000 + b"]" * 100_000
+    elif kind == "huge-number":
+        body = b'{"meta": {"api-version": "1.1"}, "files": [], "n": 1' + b"0" * 100_000 + b"}"
+    else:
+        filename = file_link.rstrip("/").rsplit("/", 1)[-1]
+        body = json.dumps(
+            {
+                "meta": {"api-version": "1.1"},
+                "files": [{"filename": filename, "url": file_link, "hashes": {}}],
+            }
+        ).encode()
+    return _Reply(200, body, {"Content-Type": JSON_TYPE})
+
+
+def _stream_huge(handler: _Handler, size: int, *, gzipped: bool, send_body: bool) -> None:
+    chunk = b"<a>" + b" " * ((1 << 20) - 3)
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    if gzipped:
+        body = gzip.compress(b"\0" * size, compresslevel=9)
+        handler.send_header("Content-Encoding", "gzip")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if send_body:
+            handler.wfile.write(body)
+        return
+    handler.send_header("Content-Length", str(size))
+    handler.send_header("Connection", "close")
+    handler.close_connection = True
+    handler.end_headers()
+    sent = 0
+    while send_body and sent < size:
+        piece = chunk[: size - sent]
+        handler.wfile.write(piece)
+        sent += len(piece)
+
+
+def _trickle(handler: _Handler, index: IndexServer, *, send_body: bool) -> None:
+    """A 1 MiB answer sent one byte per `trickle_seconds` until the client gives up."""
+    handler.send_response(200)
+    handler.send_header("Content-Type", "text/html")
+    handler.send_header("Content-Length", str(1 << 20))
+    handler.send_header("Connection", "close")
+    handler.close_connection = True
+    handler.end_headers()
+    handler.wfile.flush()
+    for _ in range(1 << 20):
+        if not send_body or index._closing.wait(index.config.trickle_seconds):
+            return
+        handler.wfile.write(b" ")
+        handler.wfile.flush()
 
 
 def _is(fault: _Fault | None, kind: FailureKind) -> bool:
@@ -470,7 +565,7 @@ def _advertised(index: IndexServer, dist: _Dist) -> dict[str, object]:
     sha256 = _WRONG_SHA256 if name in config.wrong_hash else dist.sha256
     metadata_sha = None
     if config.serve_metadata and name.endswith(".whl") and dist.metadata is not None:
-        metadata_sha = hashlib.sha256(dist.metadata).hexdigest()
+        metadata_sha = hashlib.sha256(config.metadata_override.get(name, dist.metadata)).hexdigest()
         if name in config.wrong_metadata_hash:
             metadata_sha = _WRONG_SHA256
     return {
@@ -540,7 +635,8 @@ def _file(index: IndexServer, filename: str, range_header: str | None) -> _Reply
         served = index.config.serve_metadata and dist is not None and dist.path.suffix == ".whl"
         if not served or dist is None or dist.metadata is None:
             return _Reply(404, b"no metadata")
-        return _Reply(200, dist.metadata, {"Content-Type": "application/octet-stream"})
+        body = index.config.metadata_override.get(dist.path.name, dist.metadata)
+        return _Reply(200, body, {"Content-Type": "application/octet-stream"})
     dist = index.dist(filename)
     if dist is None:
         return _Reply(404, b"no such file")

@@ -22,6 +22,7 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.target.arch import Arch
 
 ELF_MAGIC: Final = b"\x7fELF"
 
@@ -43,15 +44,15 @@ _DT_GNU_HASH: Final = 0x6FFFFEF5
 _DT_VERNEED: Final = 0x6FFFFFFE
 _DT_VERNEEDNUM: Final = 0x6FFFFFFF
 
-_EM_386: Final = 3
+_STB_WEAK: Final = 2
+
+# Machines of CPUs outside xbuild.target.Arch, or whose name depends on class and byte order;
+# every other e_machine is named by Arch, the one home of architecture names.
 _EM_MIPS: Final = 8
 _EM_PPC: Final = 20
 _EM_PPC64: Final = 21
 _EM_S390: Final = 22
-_EM_ARM: Final = 40
 _EM_SPARCV9: Final = 43
-_EM_X86_64: Final = 62
-_EM_AARCH64: Final = 183
 _EM_RISCV: Final = 243
 _EM_LOONGARCH: Final = 258
 
@@ -69,7 +70,9 @@ class ElfInfo:
     """What an ELF file asks of the system that loads it.
 
     `is_static` means no PT_DYNAMIC at all; a static-pie still has one. `undefined_symbols` are
-    the dynamic symbols the file imports, in symbol table order (for the stable-ABI check).
+    the dynamic symbols the file imports, in symbol table order (for the stable-ABI check);
+    `weak_symbols` are those of them bound STB_WEAK, which the loader leaves null when no library
+    defines them, so they are optional (auditwheel's symbol blacklist ignores them too).
     """
 
     elf_class: Literal[32, 64]
@@ -86,6 +89,7 @@ class ElfInfo:
     runpath: tuple[str, ...]
     version_requirements: tuple[VersionNeed, ...]
     undefined_symbols: tuple[str, ...]
+    weak_symbols: tuple[str, ...]
     is_static: bool
 
 
@@ -100,6 +104,7 @@ class _Layout:
     phdr_fields: tuple[int, int, int, int]  # indexes of p_type, p_offset, p_vaddr, p_filesz
     dyn: struct.Struct
     sym: struct.Struct
+    sym_info: int
     sym_shndx: int
     verneed: struct.Struct
     vernaux: struct.Struct
@@ -118,6 +123,7 @@ def _layout(bits: Literal[32, 64], endian: Literal["little", "big"]) -> _Layout:
         phdr_fields=(0, 2, 3, 5) if wide else (0, 1, 2, 4),
         dyn=struct.Struct(e + ("QQ" if wide else "II")),
         sym=struct.Struct(e + ("IBBHQQ" if wide else "IIIBBH")),
+        sym_info=1 if wide else 3,
         sym_shndx=3 if wide else 5,
         verneed=struct.Struct(e + "HHIII"),
         vernaux=struct.Struct(e + "IHHII"),
@@ -155,27 +161,31 @@ class _Strings:
 
 
 def elf_arch(machine: int, bits: int, endian: str) -> str:
-    """The name wheel platform tags use for this e_machine (`uname -m` spelling)."""
-    if machine == _EM_PPC64:
-        return "ppc64le" if endian == "little" else "ppc64"
-    if machine == _EM_S390:
-        return "s390x" if bits == 64 else "s390"
-    if machine == _EM_RISCV:
-        return f"riscv{bits}"
+    """The name wheel platform tags use for this e_machine (`uname -m` spelling).
+
+    A file of the wrong class or byte order for its CPU (x32, big-endian aarch64) keeps the CPU's
+    name: the arch check then names the ABI it gets wrong.
+    """
+    arch = Arch.from_elf(machine, bits, endian)
+    if arch is not None:
+        return str(arch)
+    other = _other_cpu(machine, bits, endian)
+    if other is not None:
+        return other
+    cpu = Arch.from_elf_machine(machine)
+    return f"unknown({machine})" if cpu is None else str(cpu)
+
+
+def _other_cpu(machine: int, bits: int, endian: str) -> str | None:
+    if machine == _EM_PPC64 and endian == "big":
+        return "ppc64"
+    if machine == _EM_S390 and bits == 32:
+        return "s390"
+    if machine == _EM_RISCV and bits == 32:
+        return "riscv32"
     if machine == _EM_MIPS:
         return ("mips64" if bits == 64 else "mips") + ("el" if endian == "little" else "")
-    return _ARCH_NAMES.get(machine, f"unknown({machine})")
-
-
-_ARCH_NAMES: Final = {
-    _EM_386: "i686",
-    _EM_X86_64: "x86_64",
-    _EM_AARCH64: "aarch64",
-    _EM_ARM: "armv7l",
-    _EM_PPC: "ppc",
-    _EM_SPARCV9: "sparc64",
-    _EM_LOONGARCH: "loongarch64",
-}
+    return {_EM_PPC: "ppc", _EM_SPARCV9: "sparc64", _EM_LOONGARCH: "loongarch64"}.get(machine)
 
 
 def parse_elf(data: bytes) -> ElfInfo:
@@ -202,6 +212,7 @@ def parse_elf(data: bytes) -> ElfInfo:
         runpath=linked.runpath,
         version_requirements=linked.version_requirements,
         undefined_symbols=linked.undefined_symbols,
+        weak_symbols=linked.weak_symbols,
         is_static=dynamic is None,
     )
 
@@ -249,6 +260,7 @@ class _Dynamic:
     runpath: tuple[str, ...] = ()
     version_requirements: tuple[VersionNeed, ...] = ()
     undefined_symbols: tuple[str, ...] = ()
+    weak_symbols: tuple[str, ...] = ()
 
 
 def _read_dynamic(data: bytes, layout: _Layout, segments: list[_Segment], dynamic: _Segment) -> _Dynamic:
@@ -261,13 +273,15 @@ def _read_dynamic(data: bytes, layout: _Layout, segments: list[_Segment], dynami
     def strings_for(tag: int, what: str) -> list[str]:
         return [strings.get(value, what) for t, value in entries if t == tag]
 
+    undefined, weak = _undefined_symbols(data, layout, loads, tags, strings)
     return _Dynamic(
         needed=tuple(strings_for(_DT_NEEDED, "DT_NEEDED name")),
         soname=strings.get(tags[_DT_SONAME], "DT_SONAME") if _DT_SONAME in tags else None,
         rpath=_search_path(strings_for(_DT_RPATH, "DT_RPATH")),
         runpath=_search_path(strings_for(_DT_RUNPATH, "DT_RUNPATH")),
         version_requirements=_version_needs(data, layout, loads, tags, strings),
-        undefined_symbols=_undefined_symbols(data, layout, loads, tags, strings),
+        undefined_symbols=undefined,
+        weak_symbols=weak,
     )
 
 
@@ -337,9 +351,10 @@ def _version_names(
 
 def _undefined_symbols(
     data: bytes, layout: _Layout, loads: list[_Segment], tags: dict[int, int], strings: _Strings
-) -> tuple[str, ...]:
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The imported dynamic symbols (st_shndx SHN_UNDEF), and those of them bound STB_WEAK."""
     if _DT_SYMTAB not in tags:
-        return ()
+        return (), ()
     count = _symbol_count(data, layout, loads, tags)
     check_count(count, MAX_SYMBOLS, "dynamic symbol table")
     entsize = tags.get(_DT_SYMENT, layout.sym.size)
@@ -348,12 +363,16 @@ def _undefined_symbols(
     start = _file_offset(loads, tags[_DT_SYMTAB], "DT_SYMTAB")
     check_span(data, start, count * entsize, "dynamic symbol table")
     table = memoryview(data)[start : start + count * entsize]
-    shndx = layout.sym_shndx
-    return tuple(
-        strings.get(sym[0], "symbol name")
-        for sym in layout.sym.iter_unpack(table)
-        if sym[shndx] == 0 and sym[0] != 0
-    )
+    shndx, info = layout.sym_shndx, layout.sym_info
+    undefined: list[str] = []
+    weak: list[str] = []
+    for sym in layout.sym.iter_unpack(table):
+        if sym[shndx] == 0 and sym[0] != 0:
+            name = strings.get(sym[0], "symbol name")
+            undefined.append(name)
+            if sym[info] >> 4 == _STB_WEAK:  # st_info: binding in the high nibble, type in the low
+                weak.append(name)
+    return tuple(undefined), tuple(weak)
 
 
 def _symbol_count(data: bytes, layout: _Layout, loads: list[_Segment], tags: dict[int, int]) -> int:

@@ -20,6 +20,7 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.target.arch import Arch
 
 FAT_MAGIC: Final = 0xCAFEBABE
 FAT_MAGIC_64: Final = 0xCAFEBABF
@@ -111,18 +112,20 @@ class MachOInfo:
 def macho_arch(cputype: int, cpusubtype: int) -> str:
     """The arch name that macOS wheel tags and `lipo -archs` use."""
     subtype = cpusubtype & _CPU_SUBTYPE_MASK
-    if cputype == _CPU_TYPE_X86 | _CPU_ARCH_ABI64:
-        return "x86_64h" if subtype == 8 else "x86_64"
-    if cputype == _CPU_TYPE_ARM | _CPU_ARCH_ABI64:
-        return "arm64e" if subtype == 2 else "arm64"
+    if cputype == _CPU_TYPE_X86 | _CPU_ARCH_ABI64 and subtype == 8:
+        return "x86_64h"
+    if cputype == _CPU_TYPE_ARM | _CPU_ARCH_ABI64 and subtype == 2:
+        return "arm64e"
     if cputype == _CPU_TYPE_ARM:
         return _ARM32_NAMES.get(subtype, "arm")
-    return _ARCH_NAMES.get(cputype, f"unknown({cputype})")
+    arch = Arch.from_macho(cputype)
+    name = arch.names.macho_name if arch is not None else _OTHER_CPUS.get(cputype)
+    return name or f"unknown({cputype})"
 
 
+# Sub-architectures by CPU subtype, and CPUs outside xbuild.target.Arch (which names the rest).
 _ARM32_NAMES: Final = {6: "armv6", 9: "armv7", 11: "armv7s", 12: "armv7k"}
-_ARCH_NAMES: Final = {
-    _CPU_TYPE_X86: "i386",
+_OTHER_CPUS: Final = {
     _CPU_TYPE_ARM | _CPU_ARCH_ABI64_32: "arm64_32",
     _CPU_TYPE_POWERPC: "ppc",
     _CPU_TYPE_POWERPC | _CPU_ARCH_ABI64: "ppc64",

@@ -14,6 +14,7 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.target.arch import Arch
 
 _DOS_LFANEW: Final = struct.Struct("<I")
 _COFF: Final = struct.Struct("<4sHHIIIHH")
@@ -34,15 +35,8 @@ _MAX_DIRECTORIES: Final = 16
 # The Windows loader rounds PointerToRawData down to 512 whenever FileAlignment is at least that.
 _SECTOR: Final = 0x200
 
-_ARCH_NAMES: Final = {
-    0x14C: "i686",
-    0x8664: "x86_64",
-    0xAA64: "aarch64",
-    0xA641: "arm64ec",
-    0xA64E: "arm64x",
-    0x1C4: "armv7",
-    0x200: "ia64",
-}
+# Machines of CPUs outside xbuild.target.Arch, which names every other one.
+_OTHER_MACHINES: Final = {0xA641: "arm64ec", 0xA64E: "arm64x", 0x200: "ia64"}
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -58,7 +52,10 @@ class PeInfo:
 
 
 def pe_arch(machine: int) -> str:
-    return _ARCH_NAMES.get(machine, f"unknown({machine:#x})")
+    arch = Arch.from_pe(machine)
+    if arch is not None:
+        return str(arch)
+    return _OTHER_MACHINES.get(machine, f"unknown({machine:#x})")
 
 
 @dataclass(frozen=True, slots=True)

@@ -41,6 +41,7 @@ def elf_with_pyelftools(data: bytes) -> ElfInfo:
     tags: dict[str, list[str]] = {"DT_NEEDED": [], "DT_SONAME": [], "DT_RPATH": [], "DT_RUNPATH": []}
     needs: list[VersionNeed] = []
     undefined: list[str] = []
+    weak: list[str] = []
     for section in elf.iter_sections():
         if isinstance(section, DynamicSection):
             for tag in section.iter_tags():
@@ -51,7 +52,9 @@ def elf_with_pyelftools(data: bytes) -> ElfInfo:
             for need, aux in section.iter_versions():
                 needs.append(VersionNeed(file=str(need.name), versions=tuple(a.name for a in aux)))
         elif isinstance(section, SymbolTableSection) and section["sh_type"] == "SHT_DYNSYM":
-            undefined += [s.name for s in section.iter_symbols() if s["st_shndx"] == "SHN_UNDEF" and s.name]
+            imported = [s for s in section.iter_symbols() if s["st_shndx"] == "SHN_UNDEF" and s.name]
+            undefined += [s.name for s in imported]
+            weak += [s.name for s in imported if s["st_info"]["bind"] == "STB_WEAK"]
     return ElfInfo(
         elf_class=bits,
         endian=endian,
@@ -67,6 +70,7 @@ def elf_with_pyelftools(data: bytes) -> ElfInfo:
         runpath=tuple(p for value in tags["DT_RUNPATH"] for p in value.split(":") if p),
         version_requirements=tuple(needs),
         undefined_symbols=tuple(undefined),
+        weak_symbols=tuple(weak),
         is_static=not any(s["p_type"] == "PT_DYNAMIC" for s in segments),
     )
 

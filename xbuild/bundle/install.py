@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import zipfile
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -12,6 +13,9 @@ from installer import install
 from installer.destinations import SchemeDictionaryDestination
 from installer.records import RecordEntry
 from installer.sources import WheelFile
+
+from xbuild.errors import RefusedError
+from xbuild.limits import DEFAULT_LIMITS, Limits
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +44,9 @@ class Installed:
     top_level: tuple[str, ...]  # first path components it added under the site root
 
 
-def install_wheels(wheels: list[Path], root: Path, layout: Layout) -> list[Installed]:
+def install_wheels(
+    wheels: list[Path], root: Path, layout: Layout, limits: Limits = DEFAULT_LIMITS
+) -> list[Installed]:
     site = site_root(root, layout)
     site.mkdir(parents=True, exist_ok=True)
     # purelib and platlib are one directory on the target; headers/scripts are not shipped.
@@ -56,9 +62,36 @@ def install_wheels(wheels: list[Path], root: Path, layout: Layout) -> list[Insta
     for wheel in sorted(wheels):
         before = set(p.name for p in site.iterdir())
         destination = _TargetDestination(schemes, interpreter="/usr/bin/python3", script_kind="posix")
+        _check_member_paths(wheel, limits)
         with WheelFile.open(wheel) as source:
             install(source, destination, additional_metadata={"INSTALLER": b"xbuild\n"})
         added = tuple(sorted(set(p.name for p in site.iterdir()) - before))
         results.append(Installed(wheel=wheel, top_level=added))
     shutil.rmtree(scratch, ignore_errors=True)
     return results
+
+
+def _check_member_paths(wheel: Path, limits: Limits) -> None:
+    """verify reads names without writing them; installing needs each to fit a file system
+    (not a 300-byte name, not a path 2,000 directories deep) and Python's recursion limit."""
+    with zipfile.ZipFile(wheel) as archive:
+        names = archive.namelist()
+    for name in names:
+        problem = _path_problem(name, limits)
+        if problem is not None:
+            raise RefusedError(
+                f"{wheel.name} holds {problem} ({name[:60]}...), too long to install",
+                hint="the wheel is malformed; rebuild it or report it to its authors",
+            )
+
+
+def _path_problem(name: str, limits: Limits) -> str | None:
+    parts = name.split("/")
+    longest = max(len(part.encode()) for part in parts)
+    if longest > limits.max_name_bytes:
+        return f"a file name of {longest} bytes"
+    if len(parts) > limits.max_path_depth:
+        return f"a path {len(parts)} directories deep"
+    if len(name.encode()) > limits.max_path_bytes:
+        return f"a path of {len(name.encode())} bytes"
+    return None

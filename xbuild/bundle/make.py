@@ -5,22 +5,23 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import xbuild.verify as verify_api
-from xbuild.binary import BinaryFormat, BinaryParseError, MachOInfo, parse, sniff
-from xbuild.bundle.archive import files_in, write_zip
+from xbuild.bundle.archive import write_zip
+from xbuild.bundle.compile import Compiled, Compiler, CompileSettings, compile_tree, find_compiler
 from xbuild.bundle.install import Installed, Layout, install_wheels, site_root
 from xbuild.bundle.size import Limits, check_limits, tree_size
 from xbuild.errors import InputError, RefusedError, UsageError
+from xbuild.host.cache import RUN_ID, default_cache_dir, scratch_dir
 from xbuild.index.hashing import sha256_file
-from xbuild.target import OS, Target
-from xbuild.util.atomic import write_text_atomic
-from xbuild.verify.platforms import canonical_arch, target_arch
+from xbuild.target import Target
+from xbuild.util.oserror import user_os_error
+from xbuild.verify.installed import BUNDLE_MARKER
 
+MARKER = BUNDLE_MARKER  # inside every --layout dir output: xbuild may replace that directory
 STRIPPABLE = {
     "tests": "test directories inside installed packages",
     "pycache": "__pycache__ directories and .pyc files",
@@ -35,8 +36,14 @@ class BundleSettings:
     out: Path
     includes: tuple[Path, ...] = ()
     strip: frozenset[str] = frozenset()
-    limits: Limits = field(default_factory=lambda: Limits(zipped=None, unzipped=None))
+    limits: Limits = field(default_factory=Limits)
     environ: dict[str, str] = field(default_factory=dict)
+    # Replace a non-empty --layout dir output that xbuild did not make (its files are lost).
+    force: bool = False
+    # The user wrote the output with a trailing slash (`-o out/`), which Path drops: a directory.
+    out_is_dir: bool = False
+    # Byte-compile for the target's Python (`--compile`); None leaves the bundle source-only.
+    compile: CompileSettings | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -46,6 +53,7 @@ class BundleResult:
     zipped: int | None
     unzipped: int
     wheels: tuple[Path, ...]
+    compiled: Compiled | None = None
 
 
 def parse_strip(text: str | None) -> frozenset[str]:
@@ -59,39 +67,179 @@ def parse_strip(text: str | None) -> frozenset[str]:
     return items
 
 
-def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
-    _verify_wheels(wheels, target)
+def output_names_directory(text: str) -> bool:
+    """`-o out/` names a directory; the CLI asks before Path() drops the trailing slash."""
+    return text.endswith(("/", os.sep)) or Path(text).name in ("", ".", "..")
+
+
+def _existing_ancestor(path: Path) -> Path:
+    """Missing parents of -o are created when the bundle is placed (as `mkdir -p` would)."""
+    while not path.exists() and path != path.parent:
+        path = path.parent
+    return path
+
+
+def manifest_path(out: Path) -> Path:
+    return out.with_name(out.name + ".manifest.json")
+
+
+def check_output(out: Path, layout: Layout, *, force: bool = False, out_is_dir: bool = False) -> None:
+    """Refuse an output that cannot be written or whose writing would lose the user's files.
+    Cheap and without side effects: the CLI calls it before planning, make_bundle again."""
+    if out.name in ("", ".", ".."):
+        raise UsageError(
+            f"-o {out} names the current or parent directory, which the bundle would replace",
+            hint="name a new file or directory, e.g. -o dist/function.zip or -o dist/bundle/ --layout dir",
+        )
+    parent = _existing_ancestor(out.absolute().parent)
+    if not parent.is_dir():
+        raise InputError(
+            f"cannot write {out}: {parent} is not a directory", hint="name a path under a directory"
+        )
+    if layout is Layout.DIR:
+        _check_dir_output(out, force)
+    elif out_is_dir or out.is_dir():
+        raise UsageError(
+            f"-o {out} names a directory, but --layout {layout} writes a zip file",
+            hint=f"name the zip inside it (-o {out / 'function.zip'}), or use --layout dir",
+        )
+    if manifest_path(out).is_dir():
+        raise UsageError(
+            f"the manifest {manifest_path(out)} would replace a directory",
+            hint="move that directory away, or choose another -o",
+        )
+
+
+def _check_dir_output(out: Path, force: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise UsageError(f"-o {out} exists and is not a directory", hint="choose another -o, or remove it")
+    if not out.is_dir() or force or (out / MARKER).is_file() or not any(out.iterdir()):
+        return
+    raise RefusedError(
+        f"{out} is not empty and was not written by xbuild: the bundle would delete what it holds",
+        hint="choose a new or empty directory, or pass --force to replace it and lose its files",
+    )
+
+
+def check_settings(settings: BundleSettings) -> None:
+    """Everything about the output and the included files that can be known before planning."""
+    check_output(settings.out, settings.layout, force=settings.force, out_is_dir=settings.out_is_dir)
     for path in settings.includes:
         if not path.exists():
-            raise InputError(f"--include {path}: no such file or directory")
-    parent = settings.out.resolve().parent
-    if not parent.is_dir():
-        raise InputError(f"cannot write {settings.out}: {parent} does not exist")
-    with tempfile.TemporaryDirectory(prefix=".xbuild-bundle-", dir=parent) as tmp:
-        root = Path(tmp) / "root"
-        installed = install_wheels(wheels, root, settings.layout)
+            raise InputError(f"--include {path}: no such file or directory", hint="check the path")
+    if settings.compile is not None and "pycache" in settings.strip:
+        raise UsageError(
+            "--compile writes the __pycache__ directories that --strip pycache leaves out",
+            hint="drop pycache from --strip (and from [tool.xbuild.bundle] strip), or drop --compile",
+        )
+
+
+def make_bundle(wheels: list[Path], target: Target, settings: BundleSettings) -> BundleResult:
+    check_settings(settings)
+    # Before any work: a bundle that cannot be compiled is refused, not made and then dropped.
+    compiler = None if settings.compile is None else find_compiler(target, settings.compile)
+    _verify_wheels(wheels, target)
+    try:
+        return _make(wheels, target, settings, compiler)
+    except OSError as exc:
+        error = user_os_error(exc, "the bundle")
+        if error is None:
+            raise
+        raise error from exc
+
+
+def _make(
+    wheels: list[Path], target: Target, settings: BundleSettings, compiler: Compiler | None = None
+) -> BundleResult:
+    """Stage everything beside the output, then swap output and manifest in together."""
+    out = settings.out
+    # Beside the output's own name (not a symlink's target), so every rename stays on one file system.
+    out.absolute().parent.mkdir(parents=True, exist_ok=True)
+    cache_root = default_cache_dir(settings.environ)
+    with scratch_dir(out.absolute().parent, "bundle", cache_root) as tmp:
+        root = tmp / "root"
+        installed = install_wheels(wheels, root, settings.layout, settings.limits)
         _include(settings.includes, site_root(root, settings.layout), target)
         _strip(root, settings.strip | {"pycache"})
+        compiled = None
+        if compiler is not None and settings.compile is not None:  # after the strip, which drops pycs
+            compiled = compile_tree(
+                site_root(root, settings.layout),
+                compiler,
+                work=tmp / "compile",
+                log_path=cache_root / "logs" / RUN_ID / "bundle-compile.log",
+                timeout=settings.compile.timeout,
+            )
         sizes = _package_sizes(installed, site_root(root, settings.layout))
         unzipped = tree_size(root)
         zipped = None
         if settings.layout is Layout.DIR:
             check_limits(zipped=None, unzipped=unzipped, limits=settings.limits, per_package=sizes)
-            _replace_dir(root, settings.out)
+            (root / MARKER).write_text("written by xbuild bundle; it may replace this directory\n")
+            staged = root
         else:
-            staged = Path(tmp) / "bundle.zip"
+            staged = tmp / "bundle.zip"
             write_zip(root, staged, settings.environ)
             zipped = staged.stat().st_size
             check_limits(zipped=zipped, unzipped=unzipped, limits=settings.limits, per_package=sizes)
-            os.replace(staged, settings.out)
-    manifest = settings.out.with_name(settings.out.name + ".manifest.json")
-    result = BundleResult(
-        out=settings.out, manifest=manifest, zipped=zipped, unzipped=unzipped, wheels=tuple(wheels)
-    )
-    write_text_atomic(
-        manifest, json.dumps(manifest_document(result, target, settings, sizes), indent=2) + "\n"
-    )
+        _self_check(staged, target)
+        result = BundleResult(
+            out=out,
+            manifest=manifest_path(out),
+            zipped=zipped,
+            unzipped=unzipped,
+            wheels=tuple(wheels),
+            compiled=compiled,
+        )
+        document = manifest_document(result, target, settings, sizes, staged=staged)
+        staged_manifest = tmp / "manifest.json"
+        staged_manifest.write_text(json.dumps(document, indent=2) + "\n")
+        _publish([(staged, out), (staged_manifest, result.manifest)], tmp / "previous")
     return result
+
+
+def _self_check(staged: Path, target: Target) -> None:
+    """The bundle as the gate will see it (`xbuild verify function.zip`), before it replaces
+    anything: every RECORD, and every binary, the user's included code's too."""
+    report = verify_api.verify_installed(staged, target)
+    if report.ok:
+        return
+    errors = [
+        f"{f.member}: {f.check}: {f.message}" if f.member else f"{f.check}: {f.message}"
+        for f in report.errors
+    ]
+    raise RefusedError(
+        "bundle refused: its contents do not fit the target:\n  " + "\n  ".join(errors[:20]),
+        hint="rebuild what is named for the target (`xbuild build -p TARGET`), or leave it out of --include",
+    )
+
+
+def _publish(moves: list[tuple[Path, Path]], previous: Path) -> None:
+    """Rename each staged path onto its final place, all or none: on a failure the finals
+    already replaced get their previous content back. `previous` is on the same file system."""
+    previous.mkdir()
+    done: list[tuple[Path, Path | None]] = []
+    try:
+        for n, (staged, final) in enumerate(moves):
+            backup = None
+            if final.exists() or final.is_symlink():
+                backup = previous / str(n)
+                os.replace(final, backup)
+            done.append((final, backup))
+            os.replace(staged, final)
+    except OSError:
+        _restore(done)
+        raise
+
+
+def _restore(done: list[tuple[Path, Path | None]]) -> None:
+    for final, backup in reversed(done):
+        if final.is_dir() and not final.is_symlink():
+            shutil.rmtree(final, ignore_errors=True)
+        else:
+            final.unlink(missing_ok=True)
+        if backup is not None:
+            os.replace(backup, final)
 
 
 def _verify_wheels(wheels: list[Path], target: Target) -> None:
@@ -118,43 +266,6 @@ def _include(paths: tuple[Path, ...], site: Path, target: Target) -> None:
             shutil.copytree(path, dest, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
         else:
             shutil.copy2(path, dest)
-    _check_included_binaries(site, paths, target)
-
-
-_FORMAT_OF_OS = {OS.LINUX: BinaryFormat.ELF, OS.MACOS: BinaryFormat.MACHO, OS.WINDOWS: BinaryFormat.PE}
-
-
-def _check_included_binaries(site: Path, paths: tuple[Path, ...], target: Target) -> None:
-    """The user's own code may carry binaries too: each must be the target's format and arch."""
-    problems = []
-    for path in paths:
-        root = site / path.name
-        for file in files_in(root) if root.is_dir() else [root]:
-            problem = _binary_problem(file.read_bytes(), target)
-            if problem:
-                problems.append(f"{file.relative_to(site).as_posix()}: {problem}")
-    if problems:
-        raise RefusedError(
-            "included files do not fit the target:\n  " + "\n  ".join(problems),
-            hint=f"rebuild them for the target, e.g. with `xbuild build --python-platform {target.spec}`",
-        )
-
-
-def _binary_problem(data: bytes, target: Target) -> str | None:
-    kind = sniff(data[:64])
-    if kind is None:
-        return None
-    if kind is not _FORMAT_OF_OS[target.os]:
-        return f"is a {kind} binary, but the target runs {target.os}"
-    try:
-        info = parse(data)
-    except BinaryParseError as exc:
-        return f"unreadable {kind} binary: {exc}"
-    arches = [s.arch for s in info.slices] if isinstance(info, MachOInfo) else [info.arch]
-    want = target_arch(target)
-    if want not in {canonical_arch(a) for a in arches}:
-        return f"is built for {', '.join(arches)}, the target needs {want}"
-    return None
 
 
 def _strip(root: Path, items: frozenset[str]) -> None:
@@ -189,32 +300,27 @@ def _package_sizes(installed: list[Installed], site: Path) -> dict[str, int]:
     return sizes
 
 
-def _replace_dir(staged: Path, out: Path) -> None:
-    if out.exists() and not out.is_dir():
-        raise InputError(f"{out} exists and is not a directory")
-    if out.exists():
-        old = out.with_name(f".{out.name}.old")
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(out, old)
-        os.replace(staged, out)
-        shutil.rmtree(old, ignore_errors=True)
-    else:
-        os.replace(staged, out)
-
-
 def manifest_document(
-    result: BundleResult, target: Target, settings: BundleSettings, sizes: dict[str, int]
+    result: BundleResult,
+    target: Target,
+    settings: BundleSettings,
+    sizes: dict[str, int],
+    *,
+    staged: Path | None = None,
 ) -> dict[str, Any]:
+    """`staged` is where the output lies until it is published (default: result.out)."""
+    written = result.out if staged is None else staged
     return {
         "schema": 1,
         "target": target.to_json(),
         "layout": str(settings.layout),
         "output": result.out.name,
-        "sha256": sha256_file(result.out) if result.out.is_file() else None,
+        "sha256": sha256_file(written) if written.is_file() else None,
         "zipped_size": result.zipped,
         "unzipped_size": result.unzipped,
         "wheels": [{"filename": w.name, "sha256": sha256_file(w)} for w in result.wheels],
         "package_sizes": dict(sorted(sizes.items())),
         "includes": [p.name for p in settings.includes],
         "strip": sorted(settings.strip),
+        **({"bytecode": result.compiled.to_json()} if result.compiled is not None else {}),
     }

@@ -2,32 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
 from pathlib import Path
 
-from xbuild.errors import RefusedError
+from xbuild.errors import RefusedError, UsageError
+from xbuild.limits import Limits as Limits  # noqa: PLC0414  (re-exported; its home is xbuild.limits)
 
 LAMBDA_ZIPPED = 50 * 1024 * 1024  # direct upload limit
 LAMBDA_UNZIPPED = 262_144_000  # function plus layers, unzipped
 
 
-@dataclass(frozen=True, kw_only=True)
-class Limits:
-    zipped: int | None
-    unzipped: int | None
-
-
 def parse_size(text: str) -> int:
+    """'50M' -> 52428800; a positive, finite byte count or UsageError."""
     units = {"k": 1024, "m": 1024**2, "g": 1024**3}
     value = text.strip().lower().removesuffix("b").removesuffix("i")
+    scale = units.get(value[-1:], 1)
+    number = value[:-1] if scale != 1 else value
     try:
-        if value and value[-1] in units:
-            return int(float(value[:-1]) * units[value[-1]])
-        return int(value)
+        size = float(number) * scale if scale != 1 else int(number)
     except ValueError:
-        from xbuild.errors import UsageError
-
-        raise UsageError(f"invalid size {text!r}", hint="use bytes or a suffix: 50M, 250MB, 1G") from None
+        size = math.nan
+    if not math.isfinite(size) or size <= 0 or size > 1 << 60:
+        raise UsageError(f"invalid size {text!r}", hint="use bytes or a suffix: 50M, 250MB, 1G")
+    return int(size)
 
 
 def tree_size(root: Path) -> int:

@@ -9,8 +9,15 @@ import typer
 
 from xbuild.build.container import RUN_ID
 from xbuild.build.orchestrate import BuildSettings, carry_out
+from xbuild.bundle.compile import CompileSettings, find_compiler
 from xbuild.bundle.install import Layout
-from xbuild.bundle.make import BundleSettings, make_bundle, parse_strip
+from xbuild.bundle.make import (
+    BundleSettings,
+    check_settings,
+    make_bundle,
+    output_names_directory,
+    parse_strip,
+)
 from xbuild.bundle.size import LAMBDA_UNZIPPED, LAMBDA_ZIPPED, Limits, parse_size
 from xbuild.cli import console, progress
 from xbuild.cli.build import render as render_build
@@ -41,12 +48,12 @@ def bundle_command(
         metavar="LAYOUT",
         help="lambda (default: a function zip), lambda-layer (python/ inside) or dir.",
     ),
-    output: Path | None = typer.Option(
+    output: str | None = typer.Option(
         None,
         "-o",
         "--output",
         metavar="PATH",
-        help="The zip (or, with --layout dir, the directory) to write.",
+        help="The zip (or, with --layout dir, the directory) to write; missing parents are created.",
     ),
     include: list[Path] = typer.Option(
         [], "--include", metavar="PATH", help="Your own code (file or directory) to add at the bundle root."
@@ -61,27 +68,43 @@ def bundle_command(
         None, "--max-size", metavar="SIZE", help="Refuse a bundle bigger than SIZE zipped (e.g. 50M)."
     ),
     jobs: int = typer.Option(1, "--jobs", "-j", min=1, metavar="N", help="Builds to run in parallel."),
+    force: bool = typer.Option(
+        False, "--force", help="With --layout dir: replace a non-empty directory xbuild did not make."
+    ),
+    compile_: bool | None = typer.Option(
+        None,
+        "--compile/--no-compile",
+        help="Add bytecode compiled by the target's Python X.Y (on this host or in its image).",
+    ),
 ) -> None:
     """A Lambda zip, Lambda layer or directory that imports on THE TARGET; byte-reproducible."""
     options = options_from(flags, plan_file)
     config = options.config
     chosen_layout = _layout(layout or config.bundle.layout or "lambda")
-    out = output or (Path(config.bundle.output) if config.bundle.output else None)
-    if out is None:
+    out_text = output or config.bundle.output
+    if out_text is None:
         raise UsageError("no output given", hint="pass -o function.zip (or set [tool.xbuild.bundle] output)")
     # Every flag is checked before planning, so a typo fails fast and leaves no open client.
     strip_items = parse_strip(strip if strip is not None else ",".join(config.bundle.strip))
     size_text = max_size or config.bundle.max_size
     max_bytes = parse_size(size_text) if size_text else None
-    plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     settings = BundleSettings(
         layout=chosen_layout,
-        out=out,
+        out=Path(out_text),
+        out_is_dir=output_names_directory(out_text),
+        force=force,
         includes=tuple(include) or tuple(Path(p) for p in config.bundle.include),
         strip=strip_items,
-        limits=_limits(chosen_layout, max_bytes, plan.target.spec),
+        limits=_limits(chosen_layout, max_bytes, options.target.spec),
         environ=dict(options.environ),
+        compile=CompileSettings(image=options.image, remote_engines=options.engines)
+        if (config.bundle.compile if compile_ is None else compile_)
+        else None,
     )
+    check_settings(settings)
+    if settings.compile is not None:
+        find_compiler(options.target, settings.compile)  # nothing to compile with: say so before any download
+    plan, client = plan_for_build(options, plan_file=plan_file, lock=lock)
     cache = default_cache_dir(dict(options.environ))
     wheels_dir = cache / "bundle-wheels" / RUN_ID
     try:

@@ -16,6 +16,7 @@ from xbuild import __version__
 from xbuild.cli import console
 from xbuild.errors import ExitCode, XbuildError
 from xbuild.util import signals
+from xbuild.util.oserror import user_os_error
 
 if TYPE_CHECKING:
     import typer
@@ -126,12 +127,36 @@ def _command(argv: list[str]) -> str | None:
     return next((a for a in argv if not a.startswith("-")), None)
 
 
+# Every ERROR carries a TIP: these stand in when the error itself has none.
+_DEFAULT_HINTS = {
+    ExitCode.REFUSED: "rerun with -v to see why, and fix the input named above",
+    ExitCode.USAGE: "check the argument, path or URL named above; `xbuild <command> --help` lists options",
+    ExitCode.ENGINE: "rerun with -v for the tool's output; `xbuild doctor` checks engines and tools",
+}
+
+
 def report(exc: XbuildError) -> int:
     """ERROR and TIP lines; the message and hint are user text (paths, requirements), never markup."""
     console.err.print(console.styled(("ERROR", "bold red"), " ", exc.message))
-    if exc.hint:
-        console.err.print(console.styled(("TIP", "bold"), " ", exc.hint))
+    hint = exc.hint or _DEFAULT_HINTS.get(exc.exit_code)
+    if hint:
+        console.err.print(console.styled(("TIP", "bold"), " ", hint))
     return int(exc.exit_code)
+
+
+def _interrupted() -> int:
+    console.err.print("interrupted", markup=False)
+    return 130
+
+
+def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
+    """typer turns Ctrl-C into a silent exit 130; the KeyboardInterrupt stays in the chain."""
+    seen: BaseException | None = exc
+    for _ in range(100):  # a chain is short; the bound only guards against a cycle
+        if seen is None or isinstance(seen, KeyboardInterrupt):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -146,20 +171,36 @@ def main(argv: list[str] | None = None) -> int:
         with signals.trapped():  # the first Ctrl-C/SIGTERM stops containers, cleans up, exits 130/143
             build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
     except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
+        if isinstance(exc, signals.Interrupted):  # signals.trapped() has said "interrupted"
+            return int(exc.code or 130)
+        if _interrupt_in(exc) is not None:
+            return _interrupted()
         code = exc.code
         return code if isinstance(code, int) else (0 if code is None else int(ExitCode.USAGE))
     except XbuildError as exc:
         return report(exc)
     except KeyboardInterrupt:
-        console.err.print("interrupted; nothing was left half-written", markup=False)
-        return 130
+        return _interrupted()
+    except OSError as exc:  # a full, read-only or unwritable disk, or a directory where a file goes
+        error = user_os_error(exc)
+        if error is None:
+            return _internal(exc)
+        return report(error)
     except Exception as exc:
-        logging.getLogger("xbuild").debug("internal error", exc_info=True)
-        console.err.print(f"ERROR internal error: {type(exc).__name__}: {exc}", markup=False)
-        console.err.print("TIP rerun with -vv for the traceback, and report it", markup=False)
-        return int(ExitCode.ENGINE)
+        return _internal(exc)
     return 0
 
 
+def _internal(exc: Exception) -> int:
+    logging.getLogger("xbuild").debug("internal error", exc_info=True)
+    console.err.print(f"ERROR internal error: {type(exc).__name__}: {exc}", markup=False)
+    console.err.print("TIP rerun with -vv for the traceback, and report it", markup=False)
+    return int(ExitCode.ENGINE)
+
+
 def run() -> None:
-    sys.exit(main())
+    try:
+        code = main()
+    except KeyboardInterrupt:  # a second Ctrl-C while the first was being handled
+        code = _interrupted()
+    sys.exit(code)

@@ -49,11 +49,12 @@ class Header:
 
     @property
     def arch(self) -> Arch | None:
-        return arch_from_name(self.machine)
+        """The machine's arch: an arm64e or x86_64h file says the host is arm64 or x86_64."""
+        return Arch.from_alias(self.machine) if self.machine else None
 
     @property
     def arches(self) -> tuple[Arch, ...]:
-        return tuple(a for a in (arch_from_name(m) for m in self.machines) if a is not None)
+        return tuple(a for a in map(Arch.from_alias, self.machines) if a is not None)
 
     @property
     def is_static(self) -> bool:
@@ -63,22 +64,6 @@ class Header:
         loader request alone decides.
         """
         return self.format == "elf" and self.interpreter is None
-
-
-def arch_from_name(name: str | None) -> Arch | None:
-    aliases = {
-        "amd64": "x86_64",
-        "arm64": "aarch64",
-        "i386": "i686",
-        "x86": "i686",
-        "armv8l": "armv7l",
-        "armhf": "armv7l",
-        "armv7": "armv7l",
-        "arm64e": "aarch64",
-        "x86_64h": "x86_64",
-    }
-    key = aliases.get(name or "", name or "")
-    return Arch(key) if key in Arch.__members__.values() else None
 
 
 def read_header(path: Path) -> Header:

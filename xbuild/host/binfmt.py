@@ -18,15 +18,6 @@ BINFMT_DIR = Path("/proc/sys/fs/binfmt_misc")
 _CONTROL_FILES = frozenset({"status", "register"})
 
 # (ELF class: 1=32-bit 2=64-bit, data: 1=little 2=big endian, e_machine)
-_ELF_IDENT: dict[Arch, tuple[int, int, int]] = {
-    Arch.X86_64: (2, 1, 62),
-    Arch.I686: (1, 1, 3),
-    Arch.AARCH64: (2, 1, 183),
-    Arch.ARMV7L: (1, 1, 40),
-    Arch.PPC64LE: (2, 1, 21),
-    Arch.S390X: (2, 2, 22),
-    Arch.RISCV64: (2, 1, 243),
-}
 _ET_EXEC, _ET_DYN = 2, 3
 
 
@@ -121,18 +112,21 @@ def parse_binfmt_entry(name: str, text: str) -> BinfmtEntry:
 
 def elf_header(arch: Arch, e_type: int = _ET_EXEC) -> bytes:
     """The first 64 bytes an ELF executable of `arch` starts with (identity, type, machine, version)."""
-    elf_class, data, machine = _ELF_IDENT[arch]
-    end = "<" if data == 1 else ">"
-    ident = b"\x7fELF" + bytes([elf_class, data, 1]) + b"\0" * 9
-    return (ident + struct.pack(end + "HHI", e_type, machine, 1)).ljust(64, b"\0")
+    elf = arch.names.elf
+    if elf is None:
+        raise ValueError(f"{arch} has no ELF executables")
+    little = elf.endian == "little"
+    ident = b"\x7fELF" + bytes([1 if elf.bits == 32 else 2, 1 if little else 2, 1]) + b"\0" * 9
+    return (ident + struct.pack(("<" if little else ">") + "HHI", e_type, elf.machine, 1)).ljust(64, b"\0")
 
 
 def entry_arches(entry: BinfmtEntry) -> tuple[Arch, ...]:
     """Arches whose executables (static ET_EXEC or PIE ET_DYN) this entry claims."""
     return tuple(
         arch
-        for arch in _ELF_IDENT
-        if entry.matches(elf_header(arch, _ET_EXEC)) or entry.matches(elf_header(arch, _ET_DYN))
+        for arch in Arch
+        if arch.names.elf is not None
+        and (entry.matches(elf_header(arch, _ET_EXEC)) or entry.matches(elf_header(arch, _ET_DYN)))
     )
 
 

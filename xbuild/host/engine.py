@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from xbuild.errors import EngineError
-from xbuild.host._header import arch_from_name
 from xbuild.target import Arch
 
 log = logging.getLogger("xbuild.host")
@@ -112,7 +111,7 @@ def _describe(client: Any, url: str, linux_host: bool) -> EngineFacts:
         version=info.get("Version"),
         api_version=info.get("ApiVersion"),
         os=info.get("Os"),
-        arch=arch_from_name(info.get("Arch")),
+        arch=Arch.from_alias(str(info.get("Arch") or "")),
         images=images,
         shares_host_kernel=local,
     )

@@ -22,7 +22,6 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import EngineError, UsageError
-from xbuild.host._header import arch_from_name
 from xbuild.host._run import tail
 from xbuild.host.cache import RUN_ID, default_cache_dir
 from xbuild.host.engine import LABEL_OWNER, LABEL_RUN, docker_client
@@ -30,7 +29,7 @@ from xbuild.host.libc import glibc_version_from_confstr, glibc_version_from_ldd,
 from xbuild.images import ImageFacts, ImagePython
 from xbuild.routes.base import BuildHost
 from xbuild.routes.checks import image_for
-from xbuild.target import OS, Libc, Target
+from xbuild.target import OS, Arch, Libc, Target
 from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger("xbuild.host")
@@ -83,7 +82,7 @@ def parse_inspection(image: str, image_id: str, output: str) -> ImageFacts:
     return ImageFacts(
         image=image,
         image_id=image_id,
-        arch=arch_from_name(machine),
+        arch=Arch.from_alias(machine) if machine else None,
         machine=machine,
         libc=libc,
         libc_version=version,

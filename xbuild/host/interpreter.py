@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import RefusedError, UsageError
-from xbuild.host._header import Header, arch_from_name
+from xbuild.host._header import Header
 from xbuild.host.libc import glibc_version_from_confstr, libc_from_interpreter_path
 from xbuild.target import OS, Arch, Libc, Target
 
@@ -279,7 +279,7 @@ def _arch(probe: ProbeResult, header: Header) -> Arch | None:
     # The ELF header is exact; platform.machine() is the kernel's arch even for a 32-bit build.
     if header.format == "elf" and header.arch is not None:
         return header.arch
-    arch = arch_from_name(probe.machine.lower())
+    arch = Arch.from_alias(probe.machine)
     return _NARROW.get(arch, arch) if arch is not None and probe.pointer_bits == 32 else arch
 
 

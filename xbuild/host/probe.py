@@ -34,6 +34,7 @@ from xbuild.host.sysroot import find_root, glibc_version_in_root
 from xbuild.host.system import host_system, native_arches
 from xbuild.target import OS, Libc, Target, parse_python_version
 from xbuild.target.model import PythonVersionSource
+from xbuild.target.parse import split_free_threaded
 
 log = logging.getLogger("xbuild.host")
 
@@ -105,8 +106,9 @@ def target_from_interpreter(path: Path, python_version: str | None = None) -> Ta
     require_extension_capable(facts)
     target = facts.target()
     if python_version is not None:
-        wanted, _ = parse_python_version(python_version)
-        if wanted != target.python_version:
+        plain, free_threaded = split_free_threaded(python_version)
+        wanted, _ = parse_python_version(plain)
+        if (wanted, free_threaded) != (target.python_version, target.free_threaded):
             raise UsageError(
                 f"--python-version {python_version} contradicts {path}, which is "
                 f"Python {facts.probe.full_version}",
@@ -128,7 +130,8 @@ def target_from_header(path: Path, python_version: str | None = None) -> Target:
         base = _linux_target_from_header(path, header, version)
     else:
         raise UsageError(f"{path} is not an executable xbuild can read (no ELF, Mach-O or PE header)")
-    return base.with_python(version, full, source)
+    free_threaded = python_version is not None and split_free_threaded(python_version)[1]
+    return base.with_python(version, full, source, free_threaded=free_threaded)
 
 
 def _os_target_from_header(path: Path, header: Header) -> Target:
@@ -182,7 +185,7 @@ def _libc_version_near(path: Path, loader: str) -> tuple[int, int] | None:
 
 def _python_version(path: Path, flag: str | None) -> tuple[tuple[int, int], str | None]:
     if flag is not None:
-        return parse_python_version(flag)
+        return parse_python_version(split_free_threaded(flag)[0])
     for name in (path.name, path.resolve().name):
         match = _NAME_VERSION.match(name)
         if match:

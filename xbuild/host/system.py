@@ -14,7 +14,7 @@ from functools import cache
 from pathlib import Path
 
 from xbuild.errors import RefusedError
-from xbuild.host._header import Header, arch_from_name, read_header
+from xbuild.host._header import Header, read_header
 from xbuild.host._run import Runner, run_capture
 from xbuild.host.libc import (
     glibc_version_from_confstr,
@@ -74,7 +74,7 @@ def detect_system(
     if os_ is OS.LINUX:
         own = own_loader if own_loader is not None else _own_loader()
         return _detect_linux(kernel, system_binaries, runner, own)
-    arch = arch_from_name(kernel.lower())
+    arch = Arch.from_alias(kernel)
     if os_ is OS.MACOS and arch is Arch.X86_64 and _rosetta_translated(runner):
         arch = Arch.AARCH64
     if arch is None:
@@ -94,7 +94,7 @@ def _detect_linux(kernel: str, binaries: Sequence[Path], runner: Runner, own_loa
     evidence: list[str] = []
     header, source = _system_header(binaries)
     loader = header.interpreter if header is not None else None
-    arch = header.arch if header is not None and header.arch is not None else arch_from_name(kernel)
+    arch = header.arch if header is not None and header.arch is not None else Arch.from_alias(kernel)
     if arch is None:
         raise _unsupported(kernel)
     evidence.append(

@@ -11,7 +11,8 @@ from pathlib import Path
 
 from packaging.utils import NormalizedName, canonicalize_name
 
-from ..errors import InputError
+from ..errors import InputError, RefusedError
+from ..limits import DEFAULT_LIMITS
 
 _DIST_INFO_METADATA = re.compile(r"([^/]+)-[^/-]+\.dist-info/METADATA")
 _ARCHIVE_ERRORS = (OSError, EOFError, zlib.error, zipfile.BadZipFile, tarfile.TarError, KeyError)
@@ -34,7 +35,22 @@ def wheel_metadata(archive: zipfile.ZipFile, project: NormalizedName, filename: 
     member = find_metadata_member(archive.namelist(), project)
     if member is None:
         raise InputError(f"wheel {filename} has no .dist-info/METADATA")
-    return archive.read(member)
+    return read_member(archive, member, filename)
+
+
+def read_member(archive: zipfile.ZipFile, member: str | zipfile.ZipInfo, filename: str) -> bytes:
+    """A metadata member, decompressed no further than the metadata cap (a zip bomb stops)."""
+    with archive.open(member) as stream:
+        return _bounded(stream.read(DEFAULT_LIMITS.max_metadata_bytes + 1), filename)
+
+
+def _bounded(data: bytes, filename: str) -> bytes:
+    if len(data) > DEFAULT_LIMITS.max_metadata_bytes:
+        raise RefusedError(
+            f"{filename}: its core metadata is larger than {DEFAULT_LIMITS.max_metadata_bytes:,} bytes",
+            hint="no real distribution has metadata this large; do not use this file",
+        )
+    return data
 
 
 def find_pkg_info(names: Iterable[str]) -> str | None:
@@ -50,9 +66,9 @@ def local_metadata(path: Path, project: NormalizedName, filename: str) -> bytes:
                 return wheel_metadata(archive, project, filename)
         if filename.endswith(".zip"):
             with zipfile.ZipFile(path) as archive:
-                return _read_named(archive.namelist(), archive.read, filename)
+                return _read_named(archive.namelist(), lambda n: read_member(archive, n, filename), filename)
         with tarfile.open(path, "r:gz") as tar:
-            return _read_named(tar.getnames(), lambda n: _tar_member(tar, n), filename)
+            return _read_named(tar.getnames(), lambda n: _tar_member(tar, n, filename), filename)
     except _ARCHIVE_ERRORS as exc:
         raise InputError(f"{filename} is not a readable archive ({exc})") from exc
 
@@ -64,9 +80,9 @@ def _read_named(names: list[str], read: Callable[[str], bytes], filename: str) -
     return read(member)
 
 
-def _tar_member(tar: tarfile.TarFile, name: str) -> bytes:
+def _tar_member(tar: tarfile.TarFile, name: str, filename: str) -> bytes:
     stream = tar.extractfile(name)
     if stream is None:
         raise InputError(f"{name} is not a regular file")
     with stream:
-        return stream.read()
+        return _bounded(stream.read(DEFAULT_LIMITS.max_metadata_bytes + 1), filename)

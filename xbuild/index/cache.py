@@ -82,6 +82,25 @@ class HttpCache:
             logger.warning("cache entry for %s has a damaged header; treating it as a miss", url)
         return page
 
+    def load_page_header(self, url: str) -> dict[str, object] | None:
+        """The stored page's header (url, status, content_type, body_sha256, ...) without reading
+        or checking its body: enough to tell which body is stored, for caches derived from it."""
+        try:
+            with self._page_path(url).open("rb") as stream:
+                magic, line = stream.readline(), stream.readline()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            logger.warning("cannot read cache entry for %s (%s); treating it as a miss", url, exc)
+            return None
+        if magic != _MAGIC:
+            return None
+        try:
+            header = json.loads(line)
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        return header if isinstance(header, dict) else None
+
     def store_page(self, url: str, page: CachedPage) -> None:
         header = {k: v for k, v in asdict(page).items() if k != "body"}
         self._store_framed(f"page-{_url_key(url)}", self._page_path(url), header, page.body)

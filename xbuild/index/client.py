@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import json
 import logging
 import tempfile
 import threading
@@ -17,18 +18,20 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar
+from typing import Generic, TypeVar, overload
 
 import httpx
 from packaging.utils import InvalidName, NormalizedName
 
 from ..errors import InputError, RefusedError, UsageError
+from ..limits import DEFAULT_LIMITS, Limits
 from ..util.atomic import atomic_output, link_or_copy
 from .archives import local_metadata
 from .cache import CachedPage, HttpCache, ParseKey
 from .hashing import copy_hashing, digest_bytes, mismatch
 from .http import Fetcher, RetryPolicy, not_cached
 from .local import directory_files, local_index_files
+from .metadata_match import metadata_differences
 from .models import DistFile, ProjectPage, canonical_project, merge_files
 from .pages import PARSER_VERSION, PageFormatError, parse_page
 from .remote_zip import RangesUnsupported, metadata_over_ranges
@@ -69,6 +72,14 @@ class _Memo(Generic[K, V]):
         future, mine = self._claim(key)
         if mine:
             self._pool.submit(_fill, future, compute)
+
+    def peek(self, key: K) -> V | None:
+        """The value already computed for key, or None (never computed, running or failed)."""
+        with self._lock:
+            future = self._futures.get(key)
+        if future is None or not future.done() or future.exception() is not None:
+            return None
+        return future.result()
 
     def abandon(self) -> None:
         """Fail whatever never ran (the pool was shut down), so no caller waits forever."""
@@ -112,8 +123,9 @@ class IndexClient:
         retries: int = 3,
         retry_backoff: float = 0.5,
         netrc_path: Path | None = None,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
-        locations = [location_to_url(u) for u in (*index_urls, *find_links)]
+        locations = [_location_url(u) for u in (*index_urls, *find_links)]
         self._indexes = tuple(strip_credentials(u) for u in locations[: len(index_urls)])
         self._find_links = tuple(strip_credentials(u) for u in locations[len(index_urls) :])
         self._cache = cache
@@ -126,15 +138,23 @@ class IndexClient:
             credentials=dict(c for c in map(url_credentials, locations) if c is not None),
             netrc_path=netrc_path,
             max_connections=max_workers + 4,  # the caller's own thread fetches too
+            limits=limits,
         )
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="xbuild-index")
         self._pages: _Memo[NormalizedName, ProjectPage] = _Memo(self._pool)
         self._link_pages: _Memo[str, tuple[DistFile, ...]] = _Memo(self._pool)
-        self._metadata: _Memo[str, bytes] = _Memo(self._pool)
+        self._metadata: _Memo[str, bytes | None] = _Memo(self._pool)  # None: see metadata_without_download
+        self._whole_metadata: _Memo[str, bytes] = _Memo(self._pool)
+        # Fetched once per URL: page_validator() and project() both need the same response.
+        self._fetched: _Memo[str, CachedPage] = _Memo(self._pool)
 
-    def close(self) -> None:
+    def close(self, *, cancel: bool = False) -> None:
+        """Wait for running fetches; with cancel (an error or Ctrl-C is unwinding) they stop at
+        their next chunk instead, so a slow server cannot hold the exit up."""
+        if cancel:
+            self._fetcher.cancel()
         self._pool.shutdown(wait=True, cancel_futures=True)
-        for memo in (self._pages, self._link_pages, self._metadata):
+        for memo in (self._pages, self._link_pages, self._metadata, self._whole_metadata, self._fetched):
             memo.abandon()
         self._fetcher.close()
 
@@ -144,7 +164,7 @@ class IndexClient:
     def __exit__(
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
-        self.close()
+        self.close(cancel=exc is not None)
 
     # --- project pages ---------------------------------------------------------------------
 
@@ -159,6 +179,48 @@ class IndexClient:
             with contextlib.suppress(InputError):
                 project = _project_name(name)
                 self._pages.submit(project, functools.partial(self._load_project, project))
+
+    @property
+    def cache_root(self) -> Path | None:
+        """The disk cache's directory, where callers may keep what they derive from pages."""
+        return self._cache.root if self._cache is not None else None
+
+    def page_validator(self, name: str) -> str | None:
+        """A digest that changes whenever project(name)'s files could, found without parsing
+        (offline: from the stored page's header alone); None when it cannot be told cheaply
+        (find-links, file:// indexes, no disk cache, or no index has the project)."""
+        if self._cache is None or self._find_links or any(map(is_file_url, self._indexes)):
+            return None
+        project = _project_name(name)
+        parts: list[object] = [PARSER_VERSION]
+        for index_url in self._indexes:
+            part = self._page_identity(project_url(index_url, project))
+            if part is None:
+                return None
+            parts.append([index_url, *part])
+        if all(part[2] != 200 for part in parts[1:] if isinstance(part, list)):
+            return None  # project() reports the 404 itself
+        return digest_bytes(json.dumps(parts).encode())["sha256"]
+
+    def _page_identity(self, url: str) -> tuple[str, int, str, str] | None:
+        """(final url, status, content type, body sha256) of the page project() would read."""
+        assert self._cache is not None
+        if self._fetcher.offline:
+            header = self._cache.load_page_header(url)
+            if header is None:
+                return None
+            final, status = header.get("url"), header.get("status")
+            kind, body = header.get("content_type"), header.get("body_sha256")
+            if not (isinstance(final, str) and isinstance(status, int)):
+                return None
+            if not (isinstance(kind, str) and isinstance(body, str)):
+                return None
+            return final, status, kind, body
+        page = self._page(url)
+        return page.url, page.status, page.content_type, digest_bytes(page.body)["sha256"]
+
+    def _page(self, url: str) -> CachedPage:
+        return self._fetched.get(url, lambda: self._fetcher.page(url))
 
     def _load_project(self, project: NormalizedName) -> ProjectPage:
         listed = [(url, self._index_files(url, project)) for url in self._indexes]
@@ -185,8 +247,10 @@ class IndexClient:
 
     def _remote_index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
         url = project_url(index_url, project)
-        page = self._fetcher.page(url)
+        page = self._page(url)
         files = self._parse(url, page, index_url, project) if page.status == 200 else None
+        if files is not None:
+            _refuse_local_links(files, url)
         self._fetcher.store_page(url, page)
         return files
 
@@ -237,6 +301,7 @@ class IndexClient:
         if page.status != 200:
             raise InputError(f"find-links page {redact_url(location)} answered HTTP 404")
         files = self._parse(location, page, location, None)
+        _refuse_local_links(files, location)
         self._fetcher.store_page(location, page)
         return files
 
@@ -245,22 +310,49 @@ class IndexClient:
     def metadata(self, file: DistFile) -> bytes:
         """Core metadata (METADATA or PKG-INFO bytes): PEP 658 file, else wheel byte ranges,
         else the whole file. PKG-INFO fields may be Dynamic; judging that is the caller's job."""
-        return self._metadata.get(_metadata_key(file), lambda: self._load_metadata(file))
+        key = _metadata_key(file)
+        data = self._metadata.get(key, lambda: self._load_metadata(file))
+        if data is None:  # a guess got there first and found no way short of the whole file
+            return self._whole_metadata.get(key, lambda: self._load_metadata(file))
+        return data
 
     def prefetch_metadata(self, files: Iterable[DistFile]) -> None:
         for file in files:
             self._metadata.submit(_metadata_key(file), functools.partial(self._load_metadata, file))
 
-    def _load_metadata(self, file: DistFile) -> bytes:
+    def metadata_without_download(self, file: DistFile) -> bytes | None:
+        """metadata(), or None where only downloading the whole file would tell: for guesses
+        made ahead of the resolver. Both share one fetch per file; after a None, metadata()
+        downloads the file itself."""
+        return self._metadata.get(_metadata_key(file), lambda: self._load_metadata(file, whole=False))
+
+    @overload
+    def _load_metadata(self, file: DistFile) -> bytes: ...
+
+    @overload
+    def _load_metadata(self, file: DistFile, *, whole: bool) -> bytes | None: ...
+
+    def _load_metadata(self, file: DistFile, *, whole: bool = True) -> bytes | None:
         sha256 = file.sha256
         if sha256 is not None and self._cache is not None:
             cached = self._cache.load_metadata(sha256)
             if cached is not None:
                 return cached
-        data = self._fetch_metadata(file)
-        if sha256 is not None and self._cache is not None:
+        data = self._fetch_metadata(file) if whole else self._fetch_metadata_without_download(file)
+        if data is not None and sha256 is not None and self._cache is not None:
             self._cache.store_metadata(sha256, data)
         return data
+
+    def _fetch_metadata_without_download(self, file: DistFile) -> bytes | None:
+        if is_file_url(file.url):
+            return local_metadata(file_url_path(file.url), file.project, file.filename)
+        if self._fetcher.offline:
+            return None
+        if file.metadata_hashes is not None:
+            data = self._pep658_metadata(file)
+            if data is not None:
+                return data
+        return self._ranged_metadata(file) if file.is_wheel else None
 
     def _fetch_metadata(self, file: DistFile) -> bytes:
         local = self._local_copy(file)
@@ -325,7 +417,8 @@ class IndexClient:
     # --- downloads -------------------------------------------------------------------------
 
     def download(self, file: DistFile, dest_dir: Path) -> Path:
-        """dest_dir/<filename>, verified against the index's hashes, written atomically."""
+        """dest_dir/<filename>, verified against the index's hashes, written atomically;
+        a wheel's METADATA must also match the core metadata this client planned with."""
         dest = dest_dir / file.filename
         if is_file_url(file.url):
             self._copy_verified(file_url_path(file.url), dest, file)
@@ -334,7 +427,28 @@ class IndexClient:
         else:
             logger.debug("%s: no cache or no sha256; downloading directly", file.filename)
             self._download_verified(file, dest)
+        self._check_planned_metadata(file, dest)
         return dest
+
+    def _check_planned_metadata(self, file: DistFile, path: Path) -> None:
+        """PEP 658 metadata is a separate file the index serves: it may differ from the wheel.
+        The plan resolved dependencies from it, so a wheel that says otherwise is refused."""
+        if not file.is_wheel:
+            return
+        planned = self._metadata.peek(_metadata_key(file))
+        if planned is None and file.sha256 is not None and self._cache is not None:
+            planned = self._cache.load_metadata(file.sha256)
+        if planned is None:
+            return
+        differences = metadata_differences(planned, local_metadata(path, file.project, file.filename))
+        if differences:
+            path.unlink(missing_ok=True)
+            raise RefusedError(
+                f"{file.filename} from {redact_url(file.url)} does not match the core metadata the "
+                f"index published for it: {'; '.join(differences)}",
+                hint="the index serves metadata that its wheel does not carry; report it to the "
+                "index, and do not use this file (nothing was kept)",
+            )
 
     def _cached_download(self, file: DistFile, sha256: str) -> Path:
         assert self._cache is not None
@@ -356,6 +470,31 @@ class IndexClient:
         with source.open("rb") as stream, atomic_output(final, make_parents=True) as temp:
             chunks = iter(lambda: stream.read(_CHUNK), b"")
             _verify(file, copy_hashing(chunks, temp, file.hashes))
+
+
+def _location_url(location: str) -> str:
+    try:
+        url = location_to_url(location)
+        httpx.URL(url)  # the parse every request makes, done once up front
+    except (ValueError, httpx.InvalidURL) as exc:
+        shown = "***@" + location.rsplit("@", 1)[1] if "@" in location else location
+        raise UsageError(
+            f"invalid index or find-links URL {shown[:200]!r}: {exc}",
+            hint="give an http(s):// or file:// URL, or a local path",
+        ) from exc
+    return url
+
+
+def _refuse_local_links(files: Iterable[DistFile], page_url: str) -> None:
+    """A remote page must not make xbuild read this machine's files."""
+    local = next((f for f in files if not f.url[:8].lower().startswith(("http://", "https://"))), None)
+    if local is not None:
+        raise RefusedError(
+            f"remote page {redact_url(page_url)} links {local.filename} at {redact_url(local.url)}, "
+            "which is not an http(s) URL",
+            hint="file: links are accepted only from local indexes and find-links "
+            "(a path or file:// URL given with -i or -f)",
+        )
 
 
 def _all_files(body: bytes, content_type: str, page_url: str, source: str) -> tuple[DistFile, ...]:

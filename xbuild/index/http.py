@@ -11,6 +11,7 @@ import logging
 import netrc
 import re
 import ssl
+import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Mapping
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from typing import TypeVar
 import httpx
 
 from .. import __version__
-from ..errors import EngineError, InputError, RefusedError
+from ..errors import EngineError, InputError, RefusedError, UsageError
+from ..limits import DEFAULT_LIMITS, Limits
 from .cache import CachedPage, HttpCache
 from .hashing import Hashers
 from .models import Hashes
@@ -127,10 +129,13 @@ class Fetcher:
         credentials: Credentials,
         netrc_path: Path | None,
         max_connections: int,
+        limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._cache = cache
         self.offline = offline
         self._retry = retry
+        self._limits = limits
+        self._cancelled = threading.Event()
         self._unchanged: dict[str, CachedPage] = {}  # fetched pages identical to their entry, until stored
         self._client = httpx.Client(
             # HTTP/1.1: httpcore's HTTP/2 connection is not thread-safe (encode/httpcore#1062: two
@@ -145,7 +150,13 @@ class Fetcher:
             limits=httpx.Limits(max_connections=max_connections),
         )
 
+    def cancel(self) -> None:
+        """Make every transfer in flight fail at its next chunk (Ctrl-C must not wait for a
+        slow server); a read that gets no byte at all still waits out the per-read timeout."""
+        self._cancelled.set()
+
     def close(self) -> None:
+        self._cancelled.set()
         self._client.close()
 
     # --- pages ---------------------------------------------------------------------------
@@ -171,20 +182,21 @@ class Fetcher:
 
     def _page_once(self, url: str, cached: CachedPage | None) -> CachedPage:
         headers = {"Accept": ACCEPT, **_conditional_headers(cached)}
-        response = self._request(url, headers)
-        if response.status_code == 304 and cached is not None:
-            logger.debug("%s not modified; reusing the cached page", redact_url(url))
-            return cached
-        if response.status_code in (404, 410):
-            return _negative_page(url)
-        _check_status(response, url)
+        with self._stream(url, headers) as response:
+            if response.status_code == 304 and cached is not None:
+                logger.debug("%s not modified; reusing the cached page", redact_url(url))
+                return cached
+            if response.status_code in (404, 410):
+                return _negative_page(url)
+            _check_status(response, url)
+            body = self._read_bounded(response, url, self._limits.max_page_bytes)
         return CachedPage(
             url=strip_credentials(str(response.url)),
             status=200,
             content_type=response.headers.get("Content-Type", ""),
             etag=response.headers.get("ETag"),
             last_modified=response.headers.get("Last-Modified"),
-            body=response.content,
+            body=body,
         )
 
     # --- immutable things ------------------------------------------------------------------
@@ -195,11 +207,11 @@ class Fetcher:
         return self._retrying(url, lambda: self._bytes_once(url))
 
     def _bytes_once(self, url: str) -> bytes | None:
-        response = self._request(url, {})
-        if response.status_code in (404, 410):
-            return None
-        _check_status(response, url)
-        return response.content
+        with self._stream(url, {}) as response:
+            if response.status_code in (404, 410):
+                return None
+            _check_status(response, url)
+            return self._read_bounded(response, url, self._limits.max_metadata_bytes)
 
     def get_range(self, url: str, spec: str) -> RangeReply | None:
         """The bytes for a Range header value like 'bytes=-65536', or None when the server
@@ -217,7 +229,7 @@ class Fetcher:
             parsed = parse_content_range(response.headers.get("Content-Range", ""))
             if response.status_code != 206 or parsed is None:
                 return None
-            body = _read_or_transient(response, url)
+            body = self._read_bounded(response, url, self._limits.max_page_bytes)
         return RangeReply(start=parsed[0], total=parsed[2], body=body)
 
     def download(self, url: str, dest: Path, expected: Hashes) -> dict[str, str]:
@@ -231,13 +243,14 @@ class Fetcher:
                 raise InputError(f"{redact_url(url)} is gone (HTTP {response.status_code})")
             _check_status(response, url)
             hashers = Hashers(expected)
-            received = 0
+            limits = self._limits
+            budget = _Budget(url, limits.max_download_bytes, limits.download_seconds, limits, self._cancelled)
             with dest.open("wb") as out:
                 for chunk in _chunks_or_transient(response, url):
+                    budget.spend(len(chunk))
                     hashers.update(chunk)
                     out.write(chunk)
-                    received += len(chunk)
-            _check_length(response, url, received)
+            _check_length(response, url, budget.received)
         return hashers.hexdigests()
 
     # --- plumbing --------------------------------------------------------------------------
@@ -246,14 +259,16 @@ class Fetcher:
         if self.offline:
             raise not_cached(url)
 
-    def _request(self, url: str, headers: Mapping[str, str]) -> httpx.Response:
-        logger.debug("GET %s", redact_url(url))
-        try:
-            return self._client.get(url, headers=dict(headers))
-        except httpx.UnsupportedProtocol as exc:
-            raise InputError(f"cannot fetch {redact_url(url)}: {exc}") from exc
-        except httpx.TransportError as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
+    def _read_bounded(self, response: httpx.Response, url: str, max_bytes: int) -> bytes:
+        """The (decoded) body, within max_bytes and the page deadline."""
+        budget = _Budget(url, max_bytes, self._limits.page_seconds, self._limits, self._cancelled)
+        chunks = []
+        for chunk in _chunks_or_transient(response, url):
+            budget.spend(len(chunk))
+            chunks.append(chunk)
+        body = b"".join(chunks)
+        _check_length(response, url, len(body))
+        return body
 
     def _stream(self, url: str, headers: Mapping[str, str]) -> _StreamContext:
         logger.debug("GET %s (streamed, %s)", redact_url(url), headers.get("Range", "whole"))
@@ -282,8 +297,17 @@ class _StreamContext:
     def __enter__(self) -> httpx.Response:
         try:
             return self._context.__enter__()
-        except httpx.UnsupportedProtocol as exc:
-            raise InputError(f"cannot fetch {redact_url(self._url)}: {exc}") from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            shown = redact_url(self._url) if len(self._url) < 2000 else self._url[:200] + "..."
+            raise InputError(
+                f"cannot fetch {shown}: {exc}",
+                hint="check the index URL and the project name",
+            ) from exc
+        except httpx.TooManyRedirects as exc:
+            raise InputError(
+                f"{redact_url(self._url)} redirects too often (a redirect loop?)",
+                hint="check the index URL; open it in a browser to see where it leads",
+            ) from exc
         except httpx.TransportError as exc:
             raise _Transient(f"{type(exc).__name__}: {exc}") from exc
 
@@ -298,12 +322,56 @@ def _chunks_or_transient(response: httpx.Response, url: str) -> Iterator[bytes]:
         yield from chunks
     except httpx.TransportError as exc:
         raise _Transient(f"{redact_url(url)} was truncated: {exc}", truncated=True) from exc
+    except httpx.DecodingError as exc:
+        raise _Transient(f"{redact_url(url)} arrived undecodable: {exc}", truncated=True) from exc
 
 
-def _read_or_transient(response: httpx.Response, url: str) -> bytes:
-    body = b"".join(_chunks_or_transient(response, url))
-    _check_length(response, url, len(body))
-    return body
+class _Budget:
+    """The bytes and seconds one response may take; checked as each chunk arrives.
+
+    The client's timeout bounds each read; this bounds the whole transfer, so a server that
+    trickles a byte now and then fails in bounded time, and a page that inflates without end
+    (a gzip bomb) stops at the cap.
+    """
+
+    def __init__(
+        self, url: str, max_bytes: int, seconds: float, limits: Limits, cancelled: threading.Event
+    ) -> None:
+        self._url = url
+        self._cancelled = cancelled
+        self._max_bytes = max_bytes
+        self._seconds = seconds
+        self._limits = limits
+        self._started = time.monotonic()
+        self.received = 0
+
+    @property
+    def _shown(self) -> str:
+        return redact_url(self._url)  # only for a message: not worth a urlsplit per chunk
+
+    def spend(self, size: int) -> None:
+        self.received += size
+        if self._cancelled.is_set():
+            raise UsageError(f"stopped fetching {self._shown}: the index client was closed")
+        if self.received > self._max_bytes:
+            raise RefusedError(
+                f"{self._shown} is larger than the {self._max_bytes:,}-byte limit (after decompression)",
+                hint="the server sent far more than any real index does; check the index URL "
+                "(a caller of the library can raise xbuild.limits.Limits)",
+            )
+        elapsed = time.monotonic() - self._started
+        if elapsed > self._seconds:
+            raise EngineError(
+                f"{self._shown} took longer than {self._seconds:g} s to arrive",
+                hint="the server or a proxy is stalling; try again later or use another index",
+            )
+        slow = elapsed > self._limits.slow_grace_seconds
+        if slow and self.received < elapsed * self._limits.min_bytes_per_second:
+            raise EngineError(
+                f"{self._shown} trickles in at {self.received / elapsed:.0f} bytes/s "
+                f"(under {self._limits.min_bytes_per_second} bytes/s for {elapsed:.0f} s)",
+                hint="the server or a proxy is stalling; try again later or use another index",
+            )
 
 
 def _check_length(response: httpx.Response, url: str, received: int) -> None:

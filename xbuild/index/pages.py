@@ -79,10 +79,17 @@ def _check_api_version(version: object) -> None:
 def parse_json_page(
     body: bytes, *, page_url: str, index_url: str, project: NormalizedName | None
 ) -> tuple[DistFile, ...]:
+    # CPython bounds both hostile shapes itself, at no cost to real pages (a parse_int hook
+    # would add a quarter to the parse): integers longer than sys.get_int_max_str_digits()
+    # (4300) raise ValueError, and nesting counts against the recursion limit.
     try:
         data = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise PageFormatError("unreadable JSON", str(exc)) from exc
+    except ValueError as exc:
+        raise PageFormatError("unreadable JSON", f"a number too long ({exc})") from exc
+    except RecursionError as exc:
+        raise PageFormatError("unreadable JSON", "nested too deeply") from exc
     if not isinstance(data, dict) or not isinstance(data.get("files"), list):
         raise PageFormatError("unreadable JSON", "no 'files' list")
     meta = data.get("meta")

@@ -14,7 +14,7 @@ from typing import Any
 
 from packaging.utils import NormalizedName
 
-from .archives import find_metadata_member
+from .archives import find_metadata_member, read_member
 from .http import RangeReply
 
 logger = logging.getLogger(__name__)
@@ -90,7 +90,7 @@ def metadata_over_ranges(get_range: GetRange, project: NormalizedName, filename:
             raise KeyError(f"wheel {filename} has no .dist-info/METADATA")
         info = archive.getinfo(member)
         remote.ensure(info.header_offset, _member_end(archive, info))
-        return archive.read(info)
+        return read_member(archive, info, filename)
 
 
 def _member_end(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> int:

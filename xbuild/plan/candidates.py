@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache, lru_cache
 from pathlib import Path
+from typing import overload
 
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.tags import Tag
+from packaging.tags import Tag, parse_tag
 from packaging.utils import (
     InvalidSdistFilename,
     InvalidWheelFilename,
@@ -76,7 +77,7 @@ class _Version:
 
 def versions_of(files: Sequence[DistFile]) -> list[Version]:
     """Every version the files belong to, newest first."""
-    return sorted(_by_version(files), reverse=True)
+    return sorted(by_version(files), reverse=True)
 
 
 def wheel_tags(file: DistFile) -> frozenset[Tag]:
@@ -117,6 +118,38 @@ def _requires_python_ok(requires_python: str, full_version: str) -> bool:
     return spec.contains(full_version, prereleases=True)
 
 
+def fitting(files: Iterable[DistFile], target: Target) -> tuple[DistFile, ...]:
+    """The files `_one_version` could take for the target, in the index's order (it breaks ties).
+
+    A file is left out only when it is certainly skipped there, whatever the specifier: a wheel
+    none of whose tags the target accepts, or a Requires-Python that excludes the target. The
+    rest stay, even ones `_one_version` will still reject, so every candidate is the same.
+    Tag sets repeat across a project's releases, so each distinct one is parsed once.
+    """
+    tags_fit: dict[str, bool] = {}
+    kept: list[DistFile] = []
+    for file in files:
+        if file.is_wheel:
+            text = file.filename[:-4].rsplit("-", 3)[-3:]
+            joined = "-".join(text)
+            fit = tags_fit.get(joined)
+            if fit is None:
+                fit = tags_fit[joined] = len(text) != 3 or _tags_fit(joined, target)
+            if not fit:
+                continue
+        if _python_ok(file, target):
+            kept.append(file)
+    return tuple(kept)
+
+
+def _tags_fit(text: str, target: Target) -> bool:
+    try:
+        tags = parse_tag(text)
+    except ValueError:
+        return True  # not a tag set at all: _parse rejects the file later, as it would anyway
+    return target.tag_rank(tags) is not None
+
+
 def is_pinned(specifier: SpecifierSet) -> bool:
     return any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
 
@@ -134,11 +167,74 @@ def _version_text(file: DistFile) -> str | None:
 
 
 @lru_cache(maxsize=65536)
-def _version(text: str) -> Version | None:
+def parse_version(text: str) -> Version | None:
     try:
         return Version(text)
     except InvalidVersion:
         return None
+
+
+class GroupedFiles(Sequence[DistFile]):
+    """A project's files already grouped by version, newest first, each version parsed and each
+    group built when first reached: a warm plan then builds only the versions the resolver
+    reaches (see candidate_cache). Read as a flat sequence, it builds every group, in order."""
+
+    def __init__(self, versions: Sequence[str], count: int, load: Callable[[int], list[DistFile]]) -> None:
+        self._load = load
+        self._count = count
+        self._groups: dict[int, list[DistFile]] = {}
+        self.by_version = _LazyGroups(self, versions)
+
+    def group(self, index: int) -> list[DistFile]:
+        found = self._groups.get(index)
+        if found is None:  # two threads may both build it: equal lists either way
+            found = self._groups[index] = self._load(index)
+        return found
+
+    def built_groups(self) -> int:
+        """How many versions were built so far (a warm plan should build few)."""
+        return len(self._groups)
+
+    def __len__(self) -> int:
+        return self._count
+
+    @overload
+    def __getitem__(self, index: int) -> DistFile: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[DistFile]: ...
+
+    def __getitem__(self, index: int | slice) -> DistFile | Sequence[DistFile]:
+        return list(self)[index]
+
+    def __iter__(self) -> Iterator[DistFile]:
+        for version in self.by_version:
+            yield from self.by_version[version]
+
+
+class _LazyGroups(Mapping[Version, list[DistFile]]):
+    """Versions parsed as iteration reaches them; a version is looked up after it was yielded."""
+
+    def __init__(self, files: GroupedFiles, texts: Sequence[str]) -> None:
+        self._files = files
+        self._texts = texts
+        self._positions: dict[Version, int] = {}
+
+    def __getitem__(self, version: Version) -> list[DistFile]:
+        if version not in self._positions:
+            for _ in self:  # not reached yet: parse them all
+                pass
+        return self._files.group(self._positions[version])
+
+    def __iter__(self) -> Iterator[Version]:
+        for i, text in enumerate(self._texts):
+            version = parse_version(text)
+            if version is not None:
+                self._positions.setdefault(version, i)
+                yield version
+
+    def __len__(self) -> int:
+        return len(self._texts)
 
 
 # Grouping a project's files by version is the same work for every specifier the resolver tries;
@@ -146,20 +242,25 @@ def _version(text: str) -> Version | None:
 _GROUPS: dict[int, tuple[Sequence[DistFile], dict[Version, list[DistFile]]]] = {}
 
 
-def _by_version(files: Sequence[DistFile]) -> dict[Version, list[DistFile]]:
+def by_version(files: Sequence[DistFile]) -> Mapping[Version, list[DistFile]]:
+    """The files of each version, newest version first."""
+    if isinstance(files, GroupedFiles):
+        return files.by_version
     cached = _GROUPS.get(id(files))
     if cached is not None and cached[0] is files:
         return cached[1]
     groups: dict[Version, list[DistFile]] = {}
     for file in files:
         text = _version_text(file)
-        version = _version(text) if text else None
+        version = parse_version(text) if text else None
         if version is not None:
             groups.setdefault(version, []).append(file)
+    # Newest first, once: every find_matches walks the versions in this order.
+    ordered = dict(sorted(groups.items(), key=lambda item: item[0], reverse=True))
     if len(_GROUPS) > 256:
         _GROUPS.clear()
-    _GROUPS[id(files)] = (files, groups)
-    return groups
+    _GROUPS[id(files)] = (files, ordered)
+    return ordered
 
 
 def iter_versions(
@@ -179,8 +280,8 @@ def iter_versions(
     most of a big project's files belong to old releases it never looks at.
     """
     pinned = is_pinned(specifier)
-    groups = _by_version(files)
-    for version in sorted(groups, reverse=True):
+    groups = by_version(files)
+    for version in groups:
         if not specifier.contains(version, prereleases=True):
             continue
         if version.is_prerelease and not pres:

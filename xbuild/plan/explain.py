@@ -12,22 +12,11 @@ from xbuild.errors import RefusedError
 from xbuild.index import DistFile
 from xbuild.plan.candidates import Cause, Drop, versions_of, wheel_tags
 from xbuild.plan.model import PrereleaseMode, SourcePolicy
-from xbuild.target import Target
+from xbuild.target import OS, Arch, Target
+from xbuild.target.tags import parse_platform_tag
 
 _SHOWN_VERSIONS = 4
 _SHOWN_PLATFORMS = 6
-_ARCH_WORDS = (
-    "x86_64",
-    "aarch64",
-    "arm64",
-    "amd64",
-    "i686",
-    "armv7l",
-    "ppc64le",
-    "s390x",
-    "riscv64",
-    "win32",
-)
 # The cause whose TIP is given when several block the conflict's packages: the first one found.
 _TIP_ORDER = (
     Cause.NOT_FOUND,
@@ -119,12 +108,15 @@ def _cause_text(drop: Drop, conflict: Conflict, several: bool) -> str:
     return drop.detail or str(drop.cause)
 
 
-def _family(platform: str) -> str:
-    return "macos" if platform.startswith("macosx") else "windows" if platform.startswith("win") else "linux"
+def _os(platform: str) -> OS | None:
+    return parse_platform_tag(platform).os
 
 
 def _same_arch(platform: str, near: str) -> bool:
-    return any(arch in platform and arch in near for arch in _ARCH_WORDS)
+    ours, theirs = parse_platform_tag(platform).arch, parse_platform_tag(near).arch
+    return (
+        bool(ours) and Arch.from_alias(ours) is not None and Arch.from_alias(ours) == Arch.from_alias(theirs)
+    )
 
 
 def _wheels_for(files: Sequence[DistFile], which: str, near: str) -> str:
@@ -138,7 +130,7 @@ def _wheels_for(files: Sequence[DistFile], which: str, near: str) -> str:
     if not platforms:
         return f"{which} only an sdist"
     # The target's OS first, then its arch: the nearest miss is the one to know about.
-    names = sorted(platforms, key=lambda p: (_family(p) != _family(near), not _same_arch(p, near), p))
+    names = sorted(platforms, key=lambda p: (_os(p) != _os(near), not _same_arch(p, near), p))
     shown = ", ".join(names[:_SHOWN_PLATFORMS])
     more = f" and {len(names) - _SHOWN_PLATFORMS} more" if len(names) > _SHOWN_PLATFORMS else ""
     return f"{which} wheels for {shown}{more} ({', '.join(sorted(pythons))})"

@@ -28,6 +28,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
+from xbuild.config import check_project_table
 from xbuild.errors import InputError, UsageError
 from xbuild.plan.lockfile import is_lock_file
 
@@ -323,6 +324,13 @@ class _Context:
 
 
 def _read_file(acc: _Collector, path: Path, *, constraint: bool, environ: Mapping[str, str]) -> None:
+    if path.suffix in (".toml", ".lock"):
+        # A lock under another name: PEP 751 says how a lock is recognised, and so do we.
+        raise InputError(
+            f"{path} is not a requirements file, nor named as a lock (pylock.toml, "
+            "pylock.<name>.toml or uv.lock)",
+            hint="rename a PEP 751 lock to pylock.toml or pylock.<name>.toml, then pass it with -r",
+        )
     try:
         resolved = path.resolve()
         text = resolved.read_text(encoding="utf-8-sig")
@@ -514,6 +522,7 @@ def project_requirements(
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise InputError(f"cannot read {path}: {exc}") from exc
+    check_project_table(data, path)
     table = data.get("project", {})
     origin = str(path)
     lines: list[tuple[str, frozenset[str]]] = [(line, frozenset()) for line in table.get("dependencies", [])]

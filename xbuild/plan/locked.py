@@ -83,16 +83,7 @@ def read_lock(path: Path, target: Target, *, extras: Iterable[str] = (), groups:
 
 
 def route_plan(target: Target, host: BuildHost, image: str | None, route: RouteName | None) -> RoutePlan:
-    v = choose_route(target, host, image=image, forced=route)
-    return RoutePlan(
-        route=str(v.route),
-        image=v.image,
-        possible=v.possible,
-        reason=v.reason,
-        alternatives=v.alternatives,
-        missing_tool=v.missing_tool,
-        image_facts=v.image_facts,
-    )
+    return RoutePlan.of(choose_route(target, host, image=image, forced=route))
 
 
 @dataclass(frozen=True, kw_only=True)

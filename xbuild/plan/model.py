@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from xbuild.images import ImageFacts
+from xbuild.routes.base import Verdict
 from xbuild.target import Target
 
 SCHEMA_VERSION = 1
@@ -70,6 +71,19 @@ class RoutePlan:
     alternatives: tuple[str, ...] = ()
     missing_tool: bool = False  # refused for a missing engine, image or tool (exit 3), not a mismatch
     image_facts: ImageFacts | None = None  # what the image was found to be (xbuild.host.images)
+
+    @classmethod
+    def of(cls, verdict: Verdict) -> RoutePlan:
+        """The plan's record of a route decision (the one conversion from a Verdict)."""
+        return cls(
+            route=str(verdict.route),
+            image=verdict.image,
+            possible=verdict.possible,
+            reason=verdict.reason,
+            alternatives=verdict.alternatives,
+            missing_tool=verdict.missing_tool,
+            image_facts=verdict.image_facts,
+        )
 
 
 @dataclass(frozen=True, kw_only=True)

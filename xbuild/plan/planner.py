@@ -12,6 +12,7 @@ from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Re
 
 from xbuild.errors import RefusedError
 from xbuild.index.urls import redact_url
+from xbuild.plan.candidate_cache import CandidateStore, JudgedProjects
 from xbuild.plan.candidates import Candidate
 from xbuild.plan.explain import Conflict, conflict_error
 from xbuild.plan.inputs import Inputs, UserRequirement
@@ -53,27 +54,32 @@ def make_plan(
     host_facts = cache(host) if callable(host) else (lambda: host)
     log.info("%s", python_note(target))
     inputs, skipped = for_target(inputs, target, tuple(extras))
-    provider = TargetProvider(
-        target=target,
-        finder=finder,
-        inputs=inputs,
-        policy=policy,
-        prepare=prepare,
-        prerelease=prerelease,
-        no_deps=no_deps,
-    )
+
+    def provider_for(judged: JudgedProjects | None) -> TargetProvider:
+        return TargetProvider(
+            target=target,
+            finder=finder,
+            inputs=inputs,
+            policy=policy,
+            prepare=prepare,
+            prerelease=prerelease,
+            no_deps=no_deps,
+            judged=judged,
+        )
+
     roots = [to_req(r.requirement, r.origin) for r in inputs.requirements]
-    finder.prefetch({r.name for r in roots})
-    resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
-    try:
-        result = resolver.resolve(roots, max_rounds=5000)
-    except ResolutionImpossible as exc:
-        raise _conflict(exc, provider, target) from None
-    except ResolutionTooDeep as exc:
-        raise RefusedError(
-            f"resolution did not finish after {exc.round_count} rounds",
-            hint="add constraints (-c) to narrow the versions",
-        ) from None
+    root = finder.cache_root
+    store = CandidateStore(root / "candidates") if root is not None else None
+    with JudgedProjects(finder, target, prerelease=str(prerelease), store=store) as judged:
+        provider = provider_for(judged)
+        judged.lookahead = provider.lookahead
+        try:
+            result = _resolve(provider, roots)
+        except ResolutionImpossible:
+            # Judged files make the same walk but drop the reasons a failure is explained by:
+            # walk again over whole pages (the same failure, every reason kept).
+            provider = provider_for(None)
+            result = _resolve(provider, roots)
     dists = [
         _planned(
             candidate,
@@ -98,6 +104,24 @@ def make_plan(
         skipped=skipped,
         prerelease=prerelease,
     )
+
+
+def _resolve(provider: TargetProvider, roots: list[Req]) -> Any:
+    """resolvelib's result, or RefusedError saying why there is none (ResolutionImpossible
+    itself when the provider read judged files, which lack the reasons: see make_plan)."""
+    provider.prefetch({r.name for r in roots})
+    resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
+    try:
+        return resolver.resolve(roots, max_rounds=5000)
+    except ResolutionImpossible as exc:
+        if provider.judged is not None:
+            raise
+        raise _conflict(exc, provider, provider.target) from None
+    except ResolutionTooDeep as exc:
+        raise RefusedError(
+            f"resolution did not finish after {exc.round_count} rounds",
+            hint="add constraints (-c) to narrow the versions",
+        ) from None
 
 
 def python_note(target: Target) -> str:
@@ -167,16 +191,7 @@ def _planned(
     source = provider.state.metadata_source.get(key, "index")
     route_plan = None
     if candidate.action is Action.BUILD:
-        verdict = choose_route(target, host(), image=image, forced=route)
-        route_plan = RoutePlan(
-            route=str(verdict.route),
-            image=verdict.image,
-            possible=verdict.possible,
-            reason=verdict.reason,
-            alternatives=verdict.alternatives,
-            missing_tool=verdict.missing_tool,
-            image_facts=verdict.image_facts,
-        )
+        route_plan = RoutePlan.of(choose_route(target, host(), image=image, forced=route))
     return PlannedDist(
         name=candidate.name,
         version=str(candidate.version),

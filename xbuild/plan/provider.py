@@ -10,6 +10,8 @@ import logging
 import re
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
 from typing import Any, Protocol
 
 from packaging.markers import Marker
@@ -28,6 +30,7 @@ from resolvelib import AbstractProvider
 from xbuild.errors import InputError
 from xbuild.index import DistFile, ProjectPage
 from xbuild.index.client import ProjectNotFound
+from xbuild.plan.candidate_cache import JudgedProjects
 from xbuild.plan.candidates import Candidate, Cause, Drop, PreAllow, select
 from xbuild.plan.direct import local_archive, url_candidate
 from xbuild.plan.inputs import Inputs, UserRequirement
@@ -46,6 +49,13 @@ class Finder(Protocol):
     def prefetch(self, names: Iterable[str]) -> None: ...
 
     def metadata(self, file: DistFile) -> bytes: ...
+
+    def metadata_without_download(self, file: DistFile) -> bytes | None: ...
+
+    def page_validator(self, name: str) -> str | None: ...
+
+    @property
+    def cache_root(self) -> Path | None: ...
 
 
 class MetadataPreparer(Protocol):
@@ -115,8 +125,11 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         prepare: MetadataPreparer | None = None,
         prerelease: PrereleaseMode = PrereleaseMode.IF_NECESSARY_OR_EXPLICIT,
         no_deps: bool = False,
+        judged: JudgedProjects | None = None,
     ) -> None:
         self.target = target
+        # Judged files in place of whole pages: same candidates, fewer files (candidate_cache).
+        self.judged = None if inputs.require_hashes else judged
         self.prerelease = prerelease
         self.no_deps = no_deps  # pip's --no-deps: only what was asked for, no Requires-Dist
         self.finder = finder
@@ -229,8 +242,42 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         for req in requires:
             if marker_holds(req.marker, self.environment, candidate.extras):
                 deps.append(to_req(req, f"{candidate.name} {candidate.version}"))
-        self.finder.prefetch({d.name for d in deps})
+        self.prefetch({d.name for d in deps})
         return deps
+
+    # lookahead ---------------------------------------------------------------------------------
+
+    def prefetch(self, names: Iterable[str]) -> None:
+        if self.judged is not None:
+            self.judged.prefetch(names)
+        else:
+            self.finder.prefetch(names)
+
+    def lookahead(self, name: NormalizedName, files: Sequence[DistFile]) -> list[str]:
+        """What the likely pick for `name` depends on, so its pages load before the resolver asks.
+
+        A guess, run on a worker thread: the newest wheel the target takes under the user's
+        constraints, read through the same client and caches the resolver then hits.
+        """
+        if self.no_deps or name in self.locals or name in self.urls:
+            return []
+        picks = select(
+            name,
+            files,
+            self.target,
+            self.constraints.get(name, SpecifierSet()),
+            policy=self._policy_for(name),
+            no_binary=self._binary_flag(name, self.no_binary),
+            prereleases=self._prereleases_for(name),
+        )
+        pick = next(picks, None)
+        if pick is None or pick.file is None or not pick.file.is_wheel:
+            return []  # an sdist's metadata means downloading it: leave that to the resolver
+        raw = self.finder.metadata_without_download(pick.file)
+        if raw is None:
+            return []  # no PEP 658 file and no byte ranges: a guess is not worth a whole wheel
+        requires, _, _ = parse_requires(raw)
+        return [str(r.name) for r in requires if marker_holds(r.marker, self.environment, ())]
 
     # helpers ---------------------------------------------------------------------------------
 
@@ -290,7 +337,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
     def _files(self, name: NormalizedName, dropped: list[Drop]) -> Sequence[DistFile]:
         try:
             # The same tuple each time: grouping is cached by it.
-            files = self.finder.project(name).files
+            files = self.judged.files(name) if self.judged is not None else self.finder.project(name).files
         except ProjectNotFound as exc:
             # A name no index has is a dead end to back out of, not the end of the run.
             dropped[:] = [Drop(version=None, cause=Cause.NOT_FOUND, detail=exc.message)]
@@ -321,20 +368,10 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
                 log.warning("%s", message)
 
     def _requires_dist(self, candidate: Candidate) -> tuple[list[Requirement], list[str]]:
-        raw = self._metadata(candidate)
-        parsed, _ = parse_email(raw)
-        reqs: list[Requirement] = []
-        for line in parsed.get("requires_dist", []):
-            try:
-                reqs.append(Requirement(line))
-            except InvalidRequirement:
-                log.warning(
-                    "%s %s: ignoring invalid Requires-Dist %r",
-                    candidate.name,
-                    candidate.version,
-                    line,
-                )
-        return reqs, list(parsed.get("provides_extra", []))
+        requires, provides, invalid = parse_requires(self._metadata(candidate))
+        for line in invalid:
+            log.warning("%s %s: ignoring invalid Requires-Dist %r", candidate.name, candidate.version, line)
+        return list(requires), list(provides)
 
     def _metadata(self, candidate: Candidate) -> bytes:
         key = (candidate.name, str(candidate.version))
@@ -383,6 +420,21 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
             extras=extras,
             local_path=local.local_path,
         )
+
+
+# The lookahead parses the likely pick's metadata on a worker; the resolver then gets it for free.
+@lru_cache(maxsize=1024)
+def parse_requires(raw: bytes) -> tuple[tuple[Requirement, ...], tuple[str, ...], tuple[str, ...]]:
+    """(Requires-Dist, Provides-Extra, Requires-Dist lines that do not parse) of core metadata."""
+    parsed, _ = parse_email(raw)
+    requires: list[Requirement] = []
+    invalid: list[str] = []
+    for line in parsed.get("requires_dist", []):
+        try:
+            requires.append(Requirement(line))
+        except InvalidRequirement:
+            invalid.append(line)
+    return tuple(requires), tuple(parsed.get("provides_extra", [])), tuple(invalid)
 
 
 def _is_pin(specifier: SpecifierSet) -> bool:

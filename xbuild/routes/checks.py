@@ -12,6 +12,29 @@ _NO_ROUTE_ALTERNATIVES = (
 )
 
 
+# Families built only with their platform's SDK (Xcode, the NDK, emscripten): no host, container or
+# emulator here can produce their wheels.
+CROSS_SDK_FAMILIES = (OS.IOS, OS.ANDROID, OS.EMSCRIPTEN)
+
+
+def check_cross_sdk(target: Target, builder: str | None) -> Verdict | None:
+    """Refuse, up front and with what would build them, targets that need their platform's SDK."""
+    if target.os not in CROSS_SDK_FAMILIES:
+        return None
+    return Verdict(
+        route=RouteName.NATIVE,
+        possible=False,
+        reason=f"{target.os.label} wheels are cross-compiled with the platform's SDK; "
+        "xbuild has no route that builds them",
+        alternatives=(
+            *((builder,) if builder else ()),
+            "give a Python distribution for the target with --python PATH (its sysconfig names the "
+            "platform), to plan and verify against it",
+            *_NO_ROUTE_ALTERNATIVES[:1],
+        ),
+    )
+
+
 def _dotted(version: tuple[int, int] | None) -> str:
     return "?" if version is None else f"{version[0]}.{version[1]}"
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from xbuild.routes.base import BuildHost, RouteName, Verdict
-from xbuild.routes.checks import check_container, check_emulated, check_native
+from xbuild.routes.checks import check_container, check_cross_sdk, check_emulated, check_native
 from xbuild.target import Target
+from xbuild.target.defaults import load_defaults
 
 Check = Callable[[Target, BuildHost, str | None], Verdict]
 
@@ -22,6 +23,9 @@ def choose_route(
     target: Target, host: BuildHost, *, image: str | None = None, forced: RouteName | None = None
 ) -> Verdict:
     """The first possible route in preference order; if none is, the most telling refusal."""
+    cross = check_cross_sdk(target, load_defaults().builder(target.os))
+    if cross is not None:
+        return cross
     if forced is not None:
         return CHECKS[forced](target, host, image)
     verdicts = [check(target, host, image) for check in CHECKS.values()]

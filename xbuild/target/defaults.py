@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import InputError
-from xbuild.target.model import OS, Arch, PyodideABI
+from xbuild.target.arch import Arch
+from xbuild.target.model import OS, PyodideABI
 
 _VERSION = re.compile(r"^\d+(\.\d+)*$")
 

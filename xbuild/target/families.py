@@ -8,8 +8,10 @@ import re
 from collections.abc import Mapping
 
 from xbuild.errors import UsageError
+from xbuild.target.arch import Arch
 from xbuild.target.defaults import PlatformDefaults, load_defaults
-from xbuild.target.model import OS, Arch, Libc, PyodideABI, Target
+from xbuild.target.model import OS, Libc, PyodideABI, Target
+from xbuild.target.tags import Family, parse_platform_tag
 
 _UV_IOS = {
     "arm64-apple-ios": (Arch.AARCH64, False),
@@ -19,10 +21,6 @@ _UV_IOS = {
 # uv accepts aarch64 and x86_64; the NDK's other two ABIs are spelled the same way.
 _UV_ANDROID = re.compile(r"^(aarch64|x86_64|i686|armv7)-linux-android(?:eabi)?$")
 _UV_PYODIDE = re.compile(r"^wasm32-pyodide(\d{4})$")
-_TAG_IOS = re.compile(r"^ios_(\d+)_(\d+)_(arm64|x86_64)_(iphoneos|iphonesimulator)$")
-_TAG_ANDROID = re.compile(r"^android_(\d+)_(arm64_v8a|x86_64|armeabi_v7a|x86)$")
-_TAG_PYODIDE = re.compile(r"^(?:pyodide|pyemscripten)_(\d+)_(\d+)_wasm32$")
-_TAG_EMSCRIPTEN = re.compile(r"^emscripten_(\d+)_(\d+)_(\d+)_wasm32$")
 # Tag lists grow with the version (every iOS X.Y and API level below the target's), so an absurd
 # one would exhaust memory: iOS is at 26, Android's API level at 36.
 MAX_PLATFORM_VERSION = 100
@@ -55,8 +53,8 @@ def _uv_triple(text: str, env: Mapping[str, str], data: PlatformDefaults) -> Tar
     if text in _UV_IOS:
         arch, simulator = _UV_IOS[text]
         return _ios(arch, simulator, _ios_min(env, data))
-    if m := _UV_ANDROID.match(text):
-        return _android(_arch(m.group(1)), _android_api(env, data))
+    if (m := _UV_ANDROID.match(text)) and (abi := Arch.from_name(m.group(1), lambda n: n.triple)):
+        return _android(abi, _android_api(env, data))
     if m := _UV_PYODIDE.match(text):
         return _pyodide(data.pyodide_by_year(int(m.group(1))), text, data)
     if linux := data.linux_triple(text):
@@ -65,24 +63,19 @@ def _uv_triple(text: str, env: Mapping[str, str], data: PlatformDefaults) -> Tar
 
 
 def _wheel_tag(text: str, data: PlatformDefaults) -> Target | None:
-    if m := _TAG_IOS.match(text):
-        if m.group(3) == "x86_64" and m.group(4) == "iphoneos":
+    tag = parse_platform_tag(text)
+    family, version = tag.family, tag.version
+    if family is Family.IOS and (apple := Arch.from_name(tag.arch, lambda n: n.apple)):
+        if apple is Arch.X86_64 and not tag.simulator:
             raise UsageError(f"{text!r}: no iOS device runs x86_64", hint="use x86_64_iphonesimulator")
-        return _ios(_arch(m.group(3)), m.group(4) == "iphonesimulator", (int(m.group(1)), int(m.group(2))))
-    if m := _TAG_ANDROID.match(text):
-        return _android(_arch(m.group(2)), int(m.group(1)))
-    if m := _TAG_PYODIDE.match(text):
-        return _pyodide(data.pyodide_by_tag(abi=(int(m.group(1)), int(m.group(2)))), text, data)
-    if m := _TAG_EMSCRIPTEN.match(text):
-        emscripten = (int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        return _pyodide(data.pyodide_by_tag(emscripten=emscripten), text, data)
+        return _ios(apple, tag.simulator, (version[0], version[1]))
+    if family is Family.ANDROID and (android := Arch.from_name(tag.arch, lambda n: n.android)):
+        return _android(android, version[0])
+    if family is Family.PYODIDE:
+        return _pyodide(data.pyodide_by_tag(abi=(version[0], version[1])), text, data)
+    if family is Family.EMSCRIPTEN:
+        return _pyodide(data.pyodide_by_tag(emscripten=(version[0], version[1], version[2])), text, data)
     return None
-
-
-def _arch(name: str) -> Arch:
-    arch = Arch.from_alias(name)
-    assert arch is not None, name  # the patterns above only admit known spellings
-    return arch
 
 
 def _bounded(value: int, what: str) -> int:

@@ -10,6 +10,7 @@ from typing import Any, Literal, TypeVar
 from packaging import tags as ptags
 
 from xbuild.errors import UsageError
+from xbuild.target.arch import Arch
 from xbuild.target.pythons import newest_patch
 
 
@@ -46,95 +47,6 @@ _OS_MARKERS: dict[OS, tuple[str, str, str]] = {
 }
 
 
-class Arch(StrEnum):
-    """One CPU architecture; its value is the Linux wheel-tag spelling, `names` every other one."""
-
-    X86_64 = "x86_64"
-    AARCH64 = "aarch64"
-    I686 = "i686"
-    ARMV7L = "armv7l"
-    PPC64LE = "ppc64le"
-    S390X = "s390x"
-    RISCV64 = "riscv64"
-    WASM32 = "wasm32"
-
-    @property
-    def names(self) -> ArchNames:
-        return _ARCH_NAMES[self]
-
-    @classmethod
-    def from_alias(cls, name: str) -> Arch | None:
-        """Any known spelling (uname, triple, tag, Debian, Apple, Android ABI, Windows) -> Arch."""
-        return _ARCH_BY_ALIAS.get(name.strip().lower())
-
-
-@dataclass(frozen=True, kw_only=True)
-class ArchNames:
-    """How each ecosystem spells one architecture; None where it has no such platform."""
-
-    triple: str  # the first field of a target triple (uv, Rust, the NDK)
-    docker: str | None = None
-    apple: str | None = None  # macOS/iOS tags, Mach-O, platform.machine() on Apple
-    android: str | None = None  # the Android ABI as wheel tags write it
-    windows_tag: str | None = None
-    windows_machine: str | None = None  # platform.machine() on Windows
-    aliases: tuple[str, ...] = ()  # further spellings: Debian, uname of 32-bit userlands, PE names
-
-
-# The one alias table: every module that meets an architecture name resolves it here.
-_ARCH_NAMES: dict[Arch, ArchNames] = {
-    Arch.X86_64: ArchNames(
-        triple="x86_64",
-        docker="linux/amd64",
-        apple="x86_64",
-        android="x86_64",
-        windows_tag="win_amd64",
-        windows_machine="AMD64",
-        aliases=("amd64", "x64", "x86_64h", "x86-64"),
-    ),
-    Arch.AARCH64: ArchNames(
-        triple="aarch64",
-        docker="linux/arm64",
-        apple="arm64",
-        android="arm64_v8a",
-        windows_tag="win_arm64",
-        windows_machine="ARM64",
-        aliases=("arm64", "arm64e", "arm64_v8a", "arm64-v8a", "armv8"),
-    ),
-    Arch.I686: ArchNames(
-        triple="i686",
-        docker="linux/386",
-        android="x86",
-        windows_tag="win32",
-        windows_machine="x86",
-        aliases=("i386", "i586", "x86", "386"),
-    ),
-    Arch.ARMV7L: ArchNames(
-        triple="armv7",
-        docker="linux/arm/v7",
-        android="armeabi_v7a",
-        aliases=("armv7", "armhf", "armv8l", "armeabi_v7a", "armeabi-v7a", "arm"),
-    ),
-    Arch.PPC64LE: ArchNames(triple="powerpc64le", docker="linux/ppc64le", aliases=("powerpc64le", "ppc64el")),
-    Arch.S390X: ArchNames(triple="s390x", docker="linux/s390x"),
-    Arch.RISCV64: ArchNames(triple="riscv64", docker="linux/riscv64"),
-    Arch.WASM32: ArchNames(triple="wasm32"),
-}
-
-
-def _alias_index() -> dict[str, Arch]:
-    index: dict[str, Arch] = {}
-    for arch, names in _ARCH_NAMES.items():
-        spellings = (arch.value, names.triple, names.apple, names.android, names.windows_tag, *names.aliases)
-        for spelling in spellings:
-            if spelling:
-                index.setdefault(spelling.lower(), arch)
-    return index
-
-
-_ARCH_BY_ALIAS = _alias_index()
-
-
 class Libc(StrEnum):
     GLIBC = "glibc"
     MUSL = "musl"
@@ -151,7 +63,8 @@ PythonVersionSource = Literal["target", "flag", "host", "interpreter"]
 _GLIBC_FLOOR: dict[Arch, int] = {Arch.X86_64: 5, Arch.I686: 5}
 _DEFAULT_GLIBC_FLOOR = 17
 # PEP 600 legacy aliases, emitted right after their manylinux_2_N twin as packaging does.
-_LEGACY_MANYLINUX = {17: "manylinux2014", 12: "manylinux2010", 5: "manylinux1"}
+LEGACY_MANYLINUX = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
+_LEGACY_BY_MINOR = {version[1]: name for name, version in LEGACY_MANYLINUX.items()}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -402,8 +315,8 @@ def _linux_platforms(target: Target) -> list[str]:
         floor = _GLIBC_FLOOR.get(target.arch, _DEFAULT_GLIBC_FLOOR)
         for minor in range(target.libc_version[1], floor - 1, -1):
             plats.append(f"manylinux_2_{minor}_{arch}")
-            if minor in _LEGACY_MANYLINUX:
-                plats.append(f"{_LEGACY_MANYLINUX[minor]}_{arch}")
+            if minor in _LEGACY_BY_MINOR:
+                plats.append(f"{_LEGACY_BY_MINOR[minor]}_{arch}")
     elif target.libc is Libc.MUSL and target.libc_version is not None:
         plats.extend(f"musllinux_1_{m}_{arch}" for m in range(target.libc_version[1], -1, -1))
     if target.accept_linux_tag or target.libc_version is None:

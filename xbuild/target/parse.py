@@ -15,16 +15,17 @@ from collections.abc import Callable, Mapping
 from dataclasses import replace
 
 from xbuild.errors import UsageError
+from xbuild.target.arch import Arch
 from xbuild.target.catalog import Catalog, NamedTarget, load_catalog
 from xbuild.target.families import check_python, family_spellings, parse_family
-from xbuild.target.model import OS, Arch, Libc, Target
+from xbuild.target.model import OS, Libc, Target
+from xbuild.target.tags import Family, parse_platform_tag
 
 DEFAULT_MANYLINUX = (2, 28)  # uv's meaning of the bare *-unknown-linux-gnu triples
 DEFAULT_MUSLLINUX = (1, 2)
 DEFAULT_MACOS = (13, 0)
 
 _LINUX_TAG_ARCHES = frozenset(a for a in Arch if a is not Arch.WASM32)  # tags spell them as Arch values
-_LEGACY = {"manylinux2014": (2, 17), "manylinux2010": (2, 12), "manylinux1": (2, 5)}
 
 # Fixed uv spellings (the manylinux_2_N family is matched by a pattern below).
 _UV_FIXED: dict[str, tuple[OS, Arch, Libc, tuple[int, int] | None]] = {
@@ -43,12 +44,10 @@ _UV_FIXED: dict[str, tuple[OS, Arch, Libc, tuple[int, int] | None]] = {
     # uv maps its riscv64 triple to manylinux_2_31, the first glibc with a riscv64 wheel tag.
     "riscv64-unknown-linux": (OS.LINUX, Arch.RISCV64, Libc.GLIBC, (2, 31)),
 }
-_UV_MANYLINUX = re.compile(r"^(x86_64|aarch64)-manylinux(?:2014|_2_(\d+))$")
-_TAG_MANYLINUX = re.compile(r"^manylinux_2_(\d+)_(\w+)$")
-_TAG_LEGACY = re.compile(r"^(manylinux2014|manylinux2010|manylinux1)_(\w+)$")
-_TAG_MUSL = re.compile(r"^musllinux_1_(\d+)_(\w+)$")
-_TAG_MACOS = re.compile(r"^macosx_(\d+)_(\d+)_(arm64|x86_64)$")
-_TAG_LINUX = re.compile(r"^linux_(\w+)$")
+_UV_MANYLINUX = re.compile(r"^(x86_64|aarch64)-manylinux(?:2014|_2_(\d{1,9}))$")
+# Tag lists grow with the version (manylinux_2_N is compatible with every 2_M below it), so an
+# absurd N would exhaust memory; glibc is at 2_41, musl at 1_2, macOS at 26.
+MAX_VERSION_PART = 100
 _VERSION = re.compile(r"^(\d+)\.(\d+)(?:\.(\d+))?$")
 _FREE_THREADED = re.compile(r"^(\d+\.\d+(?:\.\d+)?)t$")
 
@@ -152,6 +151,7 @@ def _make(
     *,
     linux_tag: bool = False,
 ) -> Target:
+    _check_bounded(version)
     return Target(
         os=os_,
         arch=arch,
@@ -179,20 +179,30 @@ def _parse_uv(text: str, env: Mapping[str, str]) -> Target | None:
 
 
 def _parse_wheel_tag(text: str, env: Mapping[str, str]) -> Target | None:
-    if windows := next((a for a in Arch if a.names.windows_tag == text), None):
+    tag = parse_platform_tag(text)
+    family, version = tag.family, tag.version
+    if family is Family.WINDOWS and (windows := Arch.from_name(text, lambda n: n.windows_tag)):
         return _make(OS.WINDOWS, windows, Libc.NONE, None, env)
-    if m := _TAG_MANYLINUX.match(text):
-        return _linux(text, m.group(2), Libc.GLIBC, (2, int(m.group(1))), env)
-    if m := _TAG_LEGACY.match(text):
-        return _linux(text, m.group(2), Libc.GLIBC, _LEGACY[m.group(1)], env)
-    if m := _TAG_MUSL.match(text):
-        return _linux(text, m.group(2), Libc.MUSL, (1, int(m.group(1))), env)
-    if m := _TAG_LINUX.match(text):
-        return _linux(text, m.group(1), Libc.GLIBC, None, env, linux_tag=True)
-    if m := _TAG_MACOS.match(text):
-        target = _make(OS.MACOS, Arch.from_alias(m.group(3)) or Arch.AARCH64, Libc.NONE, None, env)
-        return replace(target, macos_min=(int(m.group(1)), int(m.group(2))))
+    # Target versions count glibc 2.x and musl 1.x, the only majors either has.
+    if family is Family.MANYLINUX and version[0] == 2:
+        return _linux(text, tag.arch, Libc.GLIBC, (2, version[1]), env)
+    if family is Family.MUSLLINUX and version[0] == 1:
+        return _linux(text, tag.arch, Libc.MUSL, (1, version[1]), env)
+    if family is Family.LINUX:
+        return _linux(text, tag.arch, Libc.GLIBC, None, env, linux_tag=True)
+    if family is Family.MACOS and (mac := Arch.from_name(tag.arch, lambda n: n.apple)):
+        macos_min = _check_bounded((version[0], version[1]))
+        return replace(_make(OS.MACOS, mac, Libc.NONE, None, env), macos_min=macos_min)
     return None
+
+
+def _check_bounded(version: tuple[int, int] | None) -> tuple[int, int] | None:
+    if version is not None and max(version) > MAX_VERSION_PART:
+        raise UsageError(
+            f"platform version {version[0]}_{version[1]} is out of range (parts above {MAX_VERSION_PART})",
+            hint="use a real version, e.g. manylinux_2_28, musllinux_1_2 or macosx_11_0",
+        )
+    return version
 
 
 def _linux(

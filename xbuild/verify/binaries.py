@@ -11,28 +11,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo
-from xbuild.target import OS, Libc, Target
+from xbuild.target import OS, Arch, Libc, Target
+from xbuild.target.tags import Family
 from xbuild.verify.hints import build_command, build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
-from xbuild.verify.platforms import Family, PlatformClaim, canonical_arch, target_arch
+from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
 
 FORMAT_OS = {BinaryFormat.ELF: OS.LINUX, BinaryFormat.MACHO: OS.MACOS, BinaryFormat.PE: OS.WINDOWS}
 _FORMAT_LABEL = {
     BinaryFormat.ELF: "an ELF (Linux)",
     BinaryFormat.MACHO: "a Mach-O (macOS)",
     BinaryFormat.PE: "a PE (Windows)",
-}
-# (ELF class, byte order) each Linux wheel architecture requires.
-_ELF_LAYOUT = {
-    "x86_64": (64, "little"),
-    "i686": (32, "little"),
-    "aarch64": (64, "little"),
-    "armv7l": (32, "little"),
-    "ppc64le": (64, "little"),
-    "ppc64": (64, "big"),
-    "s390x": (64, "big"),
-    "riscv64": (64, "little"),
-    "loongarch64": (64, "little"),
 }
 # glibc's libc.so is a linker script, never a DT_NEEDED; musl toolchains (zig, musl-gcc) name it.
 _MUSL_MARKERS = re.compile(r"^(ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1|libc\.so)$")
@@ -143,9 +132,12 @@ def _wanted_archs(expect: Expectations, os_: OS) -> list[tuple[str, str]]:
 
 
 def _elf_layout(member: str, info: ElfInfo, arch: str) -> list[Finding]:
-    layout = _ELF_LAYOUT.get(arch)
-    if layout is None or layout == (info.elf_class, info.endian):
+    """The ELF class and byte order the arch's wheels need (Arch.names.elf)."""
+    known = Arch.from_alias(arch, variants=False)
+    ident = known.names.elf if known is not None else None
+    if ident is None or (ident.bits, ident.endian) == (info.elf_class, info.endian):
         return []
+    layout = (ident.bits, ident.endian)
     return [
         error(
             Check.ARCH,
@@ -187,7 +179,8 @@ def _macho_arch(member: str, info: MachOInfo, expect: Expectations) -> list[Find
 
 
 def _mac_name(arch: str) -> str:
-    return {"aarch64": "arm64", "i686": "i386"}.get(arch, arch)
+    known = Arch.from_alias(arch, variants=False)
+    return (known.names.macho_name if known is not None else None) or arch
 
 
 def elf_libc(info: ElfInfo) -> Libc | None:

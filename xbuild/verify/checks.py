@@ -9,14 +9,15 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
 from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo
-from xbuild.policy import Policy, load_policies
 from xbuild.target import Libc, Target
+from xbuild.target.tags import Family
 from xbuild.verify import abi3, binaries, elfload, linkage, suffix
 from xbuild.verify.contents import Archive, Member
 from xbuild.verify.layout import Layout, check_paths, find_layout, installed_path
 from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
 from xbuild.verify.model import Check, Finding, Severity
-from xbuild.verify.platforms import Family, PlatformClaim, decode
+from xbuild.verify.platforms import PlatformClaim, decode
+from xbuild.verify.policy import Policy, load_policies
 from xbuild.verify.record import check_record
 
 _ORDER = {check: i for i, check in enumerate(Check)}
@@ -210,6 +211,7 @@ def _elf(member: str, where: str | None, info: ElfInfo, ctx: Context) -> Iterato
     if binaries.elf_libc(info) is not Libc.MUSL:
         yield from linkage.check_symbol_versions(member, info, rules)
     allow = [r.policy for r in rules if r.policy is not None] + _musl_policies(ctx, info.arch)
+    yield from linkage.check_blacklisted_symbols(member, info, allow, ctx.shipped)
     yield from linkage.check_elf_libs(member, where, info, allow, ctx.shipped, ctx.unreachable)
     if ctx.interpreters.abi3:
         floor = min(ctx.interpreters.versions, default=None)

@@ -17,7 +17,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from xbuild.binary import ElfInfo
-from xbuild.policy import is_loader
+from xbuild.verify.policy import is_loader
 
 
 @dataclass(frozen=True)

@@ -70,7 +70,9 @@ def evaluate_installed(
         if target is not None and dist.name is not None:
             where = f"{dist.dist_info}/WHEEL"
             findings += [replace(f, member=where) for f in check_tags(dist.name, target)]
-    findings += unclaimed(sorted(n for n in present if n not in owner), archive.roots)
+    findings += unclaimed(
+        sorted(n for n in present if n not in owner and n != BUNDLE_MARKER), archive.roots
+    )
     findings += _roots_for_target(archive.roots, target)
     findings += _binaries(members, owner, target)
     return sort_findings(findings), dists
@@ -135,10 +137,18 @@ def _headers(data: bytes | None) -> Message | None:
         return None
 
 
+# `xbuild bundle --layout dir` marks the directories it made (so it may replace them); not user code.
+BUNDLE_MARKER = ".xbuild-bundle"
+
+
 def unclaimed(names: Sequence[str], roots: Sequence[str]) -> list[Finding]:
-    """One warning per top-level entry (under its import root) holding files no RECORD lists."""
+    """One warning per top-level entry (under its import root) holding files no RECORD lists.
+    Bytecode of such a source (`__pycache__/x.cpython-312.pyc` beside `x.py`) counts with it."""
     groups: dict[str, int] = {}
+    present = set(names)
     for name in names:
+        if _source_of(name) in present:
+            continue
         root = root_of(name, roots) or ""
         first, sep, _ = name[len(root) :].partition("/")
         key = root + first + sep
@@ -153,6 +163,16 @@ def unclaimed(names: Sequence[str], roots: Sequence[str]) -> list[Finding]:
         )
         for key, count in sorted(groups.items())
     ]
+
+
+def _source_of(name: str) -> str | None:
+    """`pkg/__pycache__/mod.cpython-312.pyc` -> `pkg/mod.py` (PEP 3147), else None."""
+    folder, _, file = name.rpartition("/")
+    if not file.endswith(".pyc") or folder.rpartition("/")[2] != "__pycache__":
+        return None
+    parent = folder.rpartition("/")[0]
+    stem = file.split(".", 1)[0]
+    return f"{parent}/{stem}.py" if parent else f"{stem}.py"
 
 
 def _files(count: int, key: str) -> str:

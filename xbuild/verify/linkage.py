@@ -1,6 +1,7 @@
-"""What binaries load from outside themselves: `symbol-versions` and `external-libs`.
+"""What binaries load from outside themselves: `symbol-versions`, `blacklisted-symbols` and
+`external-libs`.
 
-manylinux and musllinux rules come from auditwheel's policy data (xbuild.policy); the Windows
+manylinux and musllinux rules come from auditwheel's policy data (xbuild.verify.policy); the Windows
 system DLL list is a data file generated from delvewheel's (see data/generate.py).
 """
 
@@ -13,12 +14,13 @@ from dataclasses import dataclass
 from functools import cache
 
 from xbuild.binary import ElfInfo, MachOInfo, PeInfo
-from xbuild.policy import Policy, PolicySet, is_loader
-from xbuild.target import Libc, Target
+from xbuild.target import Arch, Libc, Target
+from xbuild.target.tags import Family
 from xbuild.verify.data import read_data
 from xbuild.verify.hints import build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
-from xbuild.verify.platforms import Family, PlatformClaim
+from xbuild.verify.platforms import PlatformClaim
+from xbuild.verify.policy import Policy, PolicySet, is_loader
 
 _PYTHON_DLL = re.compile(r"^python(\d)(\d+)?(t)?(_d)?\.dll$")
 _API_SET = re.compile(r"^(api|ext)-ms-win-.*\.dll$")
@@ -86,6 +88,41 @@ def check_symbol_versions(member: str, info: ElfInfo, rules: list[GlibcRule]) ->
                 )
             )
     return findings
+
+
+def check_blacklisted_symbols(
+    member: str, info: ElfInfo, policies: Collection[Policy], shipped: Collection[str]
+) -> list[Finding]:
+    """`blacklisted-symbols`: no strong import of a symbol a policy's system library may not export.
+
+    auditwheel's semantics: the library is a DT_NEEDED of this binary and the symbol an undefined
+    one not bound STB_WEAK (the loader leaves a missing weak symbol null, so code can test for
+    it). A library the wheel ships itself is the one that answers, so the system's does not count.
+    """
+    findings: list[Finding] = []
+    imported: set[str] | None = None  # built only when a needed library has a blacklist
+    for policy in policies:
+        for soname in info.needed:
+            banned = policy.blacklisted_symbols(soname)
+            if not banned or soname in shipped:
+                continue
+            if imported is None:  # "*" in a blacklist bans the whole library, as in auditwheel
+                imported = set(info.undefined_symbols).difference(info.weak_symbols) | {"*"}
+            if used := sorted(banned & imported):
+                findings.append(_blacklisted(member, soname, used, policy))
+    return findings
+
+
+def _blacklisted(member: str, soname: str, used: list[str], policy: Policy) -> Finding:
+    what = "any symbol" if used == ["*"] else ", ".join(used)
+    return error(
+        Check.BLACKLISTED_SYMBOLS,
+        member,
+        f"imports {what} from {soname}, which {policy.tag} does not allow (auditwheel's symbol "
+        f"blacklist): the {soname} of many systems it covers does not export them, so the import "
+        f'fails with "undefined symbol"; build in the {policy.tag} image (e.g. '
+        f"`{build_for_tag(policy.tag)}`), reference them weakly, or link that library statically",
+    )
 
 
 def _allowed(requirement: str, rule: GlibcRule) -> bool:
@@ -320,7 +357,8 @@ def _python_dll(
 def windows_system_dlls(arch: str) -> frozenset[str]:
     """DLLs every supported Windows install has, per architecture (data/windows-system-dlls.txt)."""
     text = read_data("windows-system-dlls.txt")
-    wanted = {"x86_64": "x64", "i686": "x86", "aarch64": "arm64"}.get(arch)
+    known = Arch.from_alias(arch, variants=False)
+    wanted = known.names.msvc if known is not None else None
     names: set[str] = set()
     for line in text.splitlines():
         fields = line.split()

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
 
+from xbuild.limits import Limits as Limits  # noqa: PLC0414  (re-exported; its home is xbuild.limits)
+
 
 class Check(StrEnum):
     """The name of each check; part of the JSON contract, so values never change."""
@@ -20,6 +22,7 @@ class Check(StrEnum):
     ARCH = "arch"
     LIBC = "libc"
     SYMBOL_VERSIONS = "symbol-versions"
+    BLACKLISTED_SYMBOLS = "blacklisted-symbols"
     EXTERNAL_LIBS = "external-libs"
     MACOS_VERSION = "macos-version"
     EXT_SUFFIX = "ext-suffix"
@@ -98,32 +101,3 @@ class WheelReport:
             "distributions": list(self.distributions),
             "findings": [f.to_json() for f in self.findings],
         }
-
-
-_MiB = 1 << 20
-_GiB = 1 << 30
-
-
-@dataclass(frozen=True, kw_only=True)
-class Limits:
-    """Caps on what one wheel may make verify read; exceeding one is a `zip` finding, not a crash.
-
-    Defaults leave room for the largest real wheels (CUDA libraries of 1-2 GiB) while keeping a
-    hostile archive from exhausting memory or time.
-    """
-
-    max_members: int = 200_000
-    max_member_bytes: int = 4 * _GiB
-    max_total_bytes: int = 16 * _GiB
-    # A binary is held in memory while its headers are parsed.
-    max_binary_bytes: int = 2 * _GiB
-    # WHEEL, METADATA and RECORD are parsed as text.
-    max_metadata_bytes: int = 64 * _MiB
-    # Uncompressed bytes per byte of archive. Deflate cannot exceed ~1032:1 and real wheels stay
-    # well under 50:1, so a higher claim is a zip bomb (including overlapping-entry bombs).
-    max_expansion: int = 250
-    # Below this many uncompressed bytes the expansion ratio is not enforced.
-    expansion_floor: int = 64 * _MiB
-    # Decompression step: bounds memory per read (zipfile never trusts file_size for this) while
-    # keeping most members to a single zlib call.
-    chunk_bytes: int = 16 * _MiB

@@ -1,106 +1,61 @@
 """What a wheel's platform tag claims about the binaries inside: OS, architectures, libc, versions.
 
-This decodes single tags. Whether a tag runs on a target is not decided here: that is
+Tags are decoded by `xbuild.target.tags` and names resolved by `Arch`; this only says what verify
+holds binaries to. Whether a tag runs on a target is not decided here: that is
 `Target.is_compatible`, the one home of tag compatibility.
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
-from enum import StrEnum
 
-from xbuild.target import OS, Libc, Target
+from xbuild.target import OS, Arch, Libc, Target
+from xbuild.target.tags import Family, PlatformTag, parse_platform_tag
 
-
-class Family(StrEnum):
-    MANYLINUX = "manylinux"
-    MUSLLINUX = "musllinux"
-    LINUX = "linux"
-    MACOS = "macos"
-    WINDOWS = "windows"
-    ANY = "any"
-    OTHER = "other"  # android, ios, emscripten, ...: not checked beyond the tag itself
+# The platforms whose binaries verify checks; an iOS, Android or Pyodide tag is checked as a tag.
+_CHECKED = frozenset({Family.MANYLINUX, Family.MUSLLINUX, Family.LINUX, Family.MACOS, Family.WINDOWS})
 
 
 @dataclass(frozen=True)
 class PlatformClaim:
     tag: str
     family: Family
-    os: OS | None
+    os: OS | None  # None: no binary check for this tag
     archs: frozenset[str]  # canonical names (see canonical_arch); every binary must hold all
     libc: Libc | None = None
     libc_version: tuple[int, int] | None = None
     macos_version: tuple[int, int] | None = None
 
-    @property
-    def arch_label(self) -> str:
-        return "+".join(sorted(self.archs))
-
-
-_ARCH_ALIASES = {
-    "amd64": "x86_64",
-    "x64": "x86_64",
-    "arm64": "aarch64",
-    "i386": "i686",
-    "i586": "i686",
-    "x86": "i686",
-    "armv7": "armv7l",
-    "arm": "armv7l",
-}
-_MAC_GROUPS = {
-    "universal2": ("x86_64", "arm64"),
-    "intel": ("i386", "x86_64"),
-    "fat": ("i386", "ppc"),
-    "fat3": ("i386", "ppc", "x86_64"),
-    "fat64": ("ppc64", "x86_64"),
-    "universal": ("i386", "ppc", "ppc64", "x86_64"),
-}
-_WINDOWS = {"win_amd64": "x86_64", "win32": "i686", "win_arm64": "aarch64", "win_ia64": "ia64"}
-_MANYLINUX = re.compile(r"^manylinux_(\d+)_(\d+)_(\w+)$")
-_LEGACY = {"manylinux1": (2, 5), "manylinux2010": (2, 12), "manylinux2014": (2, 17)}
-_LEGACY_RE = re.compile(r"^(manylinux1|manylinux2010|manylinux2014)_(\w+)$")
-_MUSL = re.compile(r"^musllinux_(\d+)_(\d+)_(\w+)$")
-_LINUX = re.compile(r"^linux_(\w+)$")
-_MACOS = re.compile(r"^macosx_(\d+)_(\d+)_(\w+)$")
-
 
 def canonical_arch(name: str) -> str:
-    """One spelling per architecture across ELF, Mach-O, PE and tags (arm64 -> aarch64)."""
-    lowered = name.lower()
-    return _ARCH_ALIASES.get(lowered, lowered)
+    """One spelling per architecture across ELF, Mach-O, PE and tags (arm64 -> aarch64): the Arch,
+    or the name itself for a CPU outside it. Sub-architectures (arm64e) stay apart: their
+    binaries do not load where the plain arch is promised."""
+    arch = Arch.from_alias(name, variants=False)
+    return name.lower() if arch is None else str(arch)
 
 
 def target_arch(target: Target) -> str:
-    return canonical_arch(str(target.arch))
+    return str(target.arch)
 
 
 def decode(tag: str) -> PlatformClaim:
-    """Decode one platform tag; unknown spellings become Family.OTHER rather than an error."""
-    if tag == "any":
-        return PlatformClaim(tag, Family.ANY, None, frozenset())
-    if tag in _WINDOWS:
-        return PlatformClaim(tag, Family.WINDOWS, OS.WINDOWS, frozenset({_WINDOWS[tag]}))
-    if m := _MANYLINUX.match(tag):
-        return _linux(tag, Family.MANYLINUX, m.group(3), Libc.GLIBC, (int(m.group(1)), int(m.group(2))))
-    if m := _LEGACY_RE.match(tag):
-        return _linux(tag, Family.MANYLINUX, m.group(2), Libc.GLIBC, _LEGACY[m.group(1)])
-    if m := _MUSL.match(tag):
-        return _linux(tag, Family.MUSLLINUX, m.group(3), Libc.MUSL, (int(m.group(1)), int(m.group(2))))
-    if m := _LINUX.match(tag):
-        return _linux(tag, Family.LINUX, m.group(1), None, None)
-    if m := _MACOS.match(tag):
-        arch = m.group(3)
-        archs = frozenset(canonical_arch(a) for a in _MAC_GROUPS.get(arch, (arch,)))
-        return PlatformClaim(
-            tag, Family.MACOS, OS.MACOS, archs, macos_version=(int(m.group(1)), int(m.group(2)))
-        )
-    return PlatformClaim(tag, Family.OTHER, None, frozenset())
-
-
-def _linux(
-    tag: str, family: Family, arch: str, libc: Libc | None, version: tuple[int, int] | None
-) -> PlatformClaim:
+    """What one platform tag claims; unknown spellings claim nothing rather than raise."""
+    parsed = parse_platform_tag(tag)
+    if parsed.family not in _CHECKED:
+        return PlatformClaim(tag, parsed.family, None, frozenset())
+    names = parsed.mac_archs if parsed.family is Family.MACOS else (parsed.arch,)
+    version = _pair(parsed)
     return PlatformClaim(
-        tag, family, OS.LINUX, frozenset({canonical_arch(arch)}), libc=libc, libc_version=version
+        tag,
+        parsed.family,
+        parsed.os,
+        frozenset(canonical_arch(a) for a in names),
+        libc=parsed.family.libc,
+        libc_version=version if parsed.family.libc is not None else None,
+        macos_version=version if parsed.family is Family.MACOS else None,
     )
+
+
+def _pair(tag: PlatformTag) -> tuple[int, int] | None:
+    return (tag.version[0], tag.version[1]) if len(tag.version) == 2 else None

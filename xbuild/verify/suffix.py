@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from packaging.tags import Tag
 
 from xbuild.target import OS, Libc, Target
+from xbuild.target.tags import parse_platform_tag
 from xbuild.verify.model import Check, Finding, error
 from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
 
@@ -23,19 +24,9 @@ _ABI3_SO = re.compile(r"^[^.]+\.abi3\.so$")
 _WIN_PYD = re.compile(r"^[^.]+\.cp(\d)(\d+)(t?)-(win32|win_amd64|win_arm64)\.pyd$")
 _PLAIN = re.compile(r"^[^.]+\.(so|pyd)$")
 _TRIPLET = re.compile(r"^(\w+)-linux-(gnu|musl)\w*$")
-# Debian multiarch CPU names, as in CPython's PLATFORM_TRIPLET.
-_TRIPLET_ARCH = {
-    "i386": "i686",
-    "arm": "armv7l",
-    "powerpc64le": "ppc64le",
-    "powerpc64": "ppc64",
-    "x86_64": "x86_64",
-    "aarch64": "aarch64",
-    "s390x": "s390x",
-    "riscv64": "riscv64",
-    "loongarch64": "loongarch64",
-}
-_WIN_ARCH = {"win32": "i686", "win_amd64": "x86_64", "win_arm64": "aarch64"}
+# CPython's PLATFORM_TRIPLET spells CPUs the Debian multiarch way, which Arch knows; big-endian
+# ppc64 is outside Arch, and its tags spell it ppc64.
+_TRIPLET_OUTSIDE_ARCH = {"powerpc64": "ppc64"}
 
 
 @dataclass(frozen=True)
@@ -122,7 +113,8 @@ def _platform(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
     findings = _need_os(member, OS.LINUX, ctx, f"has a Linux suffix (-{platform}.so)")
     if findings:
         return findings
-    arch = _TRIPLET_ARCH.get(triplet.group(1), triplet.group(1))
+    cpu = triplet.group(1)
+    arch = _TRIPLET_OUTSIDE_ARCH.get(cpu) or canonical_arch(cpu)
     findings += _arch(member, arch, f"-{platform}.so", ctx)
     if triplet.group(2) == "musl":
         findings += _musl_on_glibc(member, platform, ctx)
@@ -165,7 +157,7 @@ def _arch(member: str, arch: str, suffix: str, ctx: SuffixContext) -> list[Findi
 
 def _windows(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
     findings = _need_os(member, OS.WINDOWS, ctx, f"has a Windows suffix (-{platform}.pyd)")
-    return findings or _arch(member, _WIN_ARCH[platform], f"-{platform}.pyd", ctx)
+    return findings or _arch(member, parse_platform_tag(platform).arch, f"-{platform}.pyd", ctx)
 
 
 def _version(member: str, version: tuple[int, int], flags: str, ctx: SuffixContext) -> list[Finding]:

@@ -15,22 +15,11 @@ from importlib import resources
 from typing import Any
 
 from xbuild.errors import EngineError
-from xbuild.target import Libc, Target
+from xbuild.target import Arch, Libc, Target
+from xbuild.target.tags import parse_platform_tag
 
 _FILES = {Libc.GLIBC: "manylinux-policy.json", Libc.MUSL: "musllinux-policy.json"}
 _NAME = re.compile(r"^(manylinux|musllinux)_(\d+)_(\d+)$")
-_TAG = re.compile(r"^(manylinux_\d+_\d+|musllinux_\d+_\d+|manylinux1|manylinux2010|manylinux2014)_(.+)$")
-# auditwheel's musl policies allow "libc.so"; binaries really name the loader-specific soname.
-_MUSL_LIBC_ARCH = {
-    "x86_64": "x86_64",
-    "i686": "x86",
-    "aarch64": "aarch64",
-    "s390x": "s390x",
-    "ppc64le": "ppc64le",
-    "armv7l": "armv7",
-    "riscv64": "riscv64",
-    "loongarch64": "loongarch64",
-}
 # The ELF program interpreter is always there; auditwheel exempts it the same way.
 _LOADER = re.compile(r"^(ld-linux[\w.-]*\.so(\.\d+)*|ld64\.so\.[12]|ld\.so\.1|ld-musl-[\w]+\.so\.1)$")
 
@@ -86,13 +75,10 @@ class PolicySet:
 
     def for_tag(self, platform_tag: str) -> Policy | None:
         """The policy a platform tag claims (`manylinux2014_x86_64` -> manylinux_2_17), if any."""
-        match = _TAG.match(platform_tag)
-        if match is None:
+        tag = parse_platform_tag(platform_tag)
+        if tag.family.libc is None or len(tag.version) != 2:
             return None
-        name, arch = match.groups()
-        return next(
-            (p for p in self.policies if p.arch == arch and (p.name == name or name in p.aliases)), None
-        )
+        return self.lookup(tag.family.libc, (tag.version[0], tag.version[1]), tag.arch)
 
     def for_target(self, target: Target) -> Policy | None:
         """The policy a Linux target must satisfy, None for other OSes and plain `linux_*`."""
@@ -159,6 +145,8 @@ def _expand(libc: Libc, raw: dict[str, Any]) -> list[Policy]:
 def _whitelist(libc: Libc, arch: str, names: list[str]) -> frozenset[str]:
     if libc is not Libc.MUSL:
         return frozenset(names)
-    # Alpine's binaries name libc.musl-<arch>.so.1; zig and musl-gcc ones name libc.so itself.
-    musl_libc = f"libc.musl-{_MUSL_LIBC_ARCH.get(arch, arch)}.so.1"
+    # auditwheel allows "libc.so", which zig and musl-gcc binaries name; Alpine's name
+    # libc.musl-<arch>.so.1, spelled Alpine's way (x86, armv7).
+    known = Arch.from_alias(arch)
+    musl_libc = f"libc.musl-{(known.names.alpine if known else None) or arch}.so.1"
     return frozenset([*names, *([musl_libc] if "libc.so" in names else [])])

@@ -7,8 +7,8 @@ from importlib import resources
 
 import pytest
 
-from xbuild.policy import is_loader, load_policies
 from xbuild.target import Libc, parse_target
+from xbuild.verify.policy import is_loader, load_policies
 
 
 def _auditwheel(filename: str) -> list[dict[str, object]]:
