@@ -15,13 +15,24 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 from build_helpers import C_SOURCE, SETUP_PY, make_c_extension_sdist
+from support.clients import quick_client
+from support.packages import make_wheel
 
-from xbuild.build.sources import BuildCache, EnginePool, engine_urls
+from xbuild.build.job import BuildJob
+from xbuild.build.outcome import Origin
+from xbuild.build.sources import BuildCache, EnginePool, RouteSource, engine_urls
 from xbuild.cli.main import main
+from xbuild.errors import EngineError
+from xbuild.plan.model import Action, PlannedDist, PlannedFile, RoutePlan
+from xbuild.routes.base import BuildHost, RouteName
+from xbuild.target import OS, Arch, Libc, Target, parse_target
+
+PY39 = parse_target("debian-bullseye-x86_64", python_version="3.9", environ={})
 
 DEFAULT_ENGINE = "unix:///var/run/docker.sock"
 
@@ -60,6 +71,78 @@ def test_build_cache_publishes_one_wheel_per_key(tmp_path: Path) -> None:
     got = cache.get("k")
     assert got is not None and got.read_bytes() == b"first"
     assert sorted(p.name for p in cache.root.iterdir()) == ["k"]  # no temp folder left
+
+
+class RecordingBuilder:
+    """A Builder double: writes a real wheel into the job's out_dir, or fails like a compiler."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.jobs: list[BuildJob] = []
+        self.fail = fail
+
+    def __call__(self, job: BuildJob) -> Path:
+        self.jobs.append(job)
+        if self.fail:
+            raise EngineError(f"{job.name}: compiler error [x]")
+        return make_wheel(job.out_dir, job.name, job.version, tags=("cp39-cp39-manylinux_2_31_x86_64",))
+
+
+def _local_project(folder: Path) -> PlannedDist:
+    folder.mkdir(parents=True)
+    (folder / "setup.py").write_text("from setuptools import setup\nsetup()\n")
+    return PlannedDist(
+        name="local-proj",
+        version="1.0",
+        action=Action.BUILD,
+        file=PlannedFile(filename=folder.name, url=folder.as_uri(), sha256=None),
+        reason="the project",
+        requested_by=("user",),
+        route=RoutePlan(route="native", image=None, possible=True, reason="host is the target"),
+    )
+
+
+def _route_source(tmp_path: Path, builder: RecordingBuilder, target: Target = PY39) -> RouteSource:
+    host = BuildHost(os=OS.LINUX, arch=Arch.X86_64, libc=Libc.GLIBC, libc_version=(2, 31))
+    with quick_client([], cache=None) as client:  # a local project: nothing is downloaded
+        return RouteSource(
+            target=target,
+            client=client,
+            host=host,
+            cache_dir=tmp_path / "cache",
+            builders={RouteName.NATIVE: builder},
+        )
+
+
+def test_route_source_builds_once_then_serves_the_cache(tmp_path: Path) -> None:
+    dist = _local_project(tmp_path / "my project 'ünï'")
+    builder = RecordingBuilder()
+    first = _route_source(tmp_path, builder).obtain(dist, _staging(tmp_path, "a"))
+    assert first.origin is Origin.BUILT and first.engine == "host" and first.wheel is not None
+    assert len(builder.jobs) == 1 and not builder.jobs[0].out_dir.exists()  # work folder removed
+    relabelled = replace(PY39, description="edited description", name="renamed")
+    again = _route_source(tmp_path, builder, relabelled).obtain(dist, _staging(tmp_path, "b"))
+    assert again.origin is Origin.CACHE and again.wheel is not None and len(builder.jobs) == 1
+    assert again.wheel.read_bytes() == first.wheel.read_bytes()
+    (tmp_path / "my project 'ünï'" / "setup.py").write_text("from setuptools import setup\nsetup(name='x')\n")
+    edited = _route_source(tmp_path, builder).obtain(dist, _staging(tmp_path, "c"))
+    assert edited.origin is Origin.BUILT and len(builder.jobs) == 2
+
+
+def test_a_failed_build_is_not_cached(tmp_path: Path) -> None:
+    dist = _local_project(tmp_path / "proj")
+    with pytest.raises(EngineError, match="compiler error"):
+        _route_source(tmp_path, RecordingBuilder(fail=True)).obtain(dist, _staging(tmp_path, "a"))
+    built = tmp_path / "cache" / "built"
+    assert not built.exists() or not any(built.iterdir())
+    builder = RecordingBuilder()
+    assert _route_source(tmp_path, builder).obtain(dist, _staging(tmp_path, "b")).origin is Origin.BUILT
+    assert len(builder.jobs) == 1
+
+
+def _staging(tmp_path: Path, name: str) -> Path:
+    folder = tmp_path / "staging" / name
+    folder.mkdir(parents=True)
+    return folder
 
 
 # --- the scale-out path, with a second real engine -------------------------------------------
