@@ -9,9 +9,11 @@ root removed at the end.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -20,6 +22,7 @@ from pathlib import Path
 
 import pytest
 from build_helpers import C_SOURCE, SETUP_PY, make_c_extension_sdist
+from hostile_sdists import make_hostile_sdist
 from support.clients import quick_client
 from support.packages import make_wheel
 
@@ -28,6 +31,8 @@ from xbuild.build.outcome import Origin
 from xbuild.build.sources import BuildCache, EnginePool, RouteSource, engine_urls
 from xbuild.cli.main import main
 from xbuild.errors import EngineError
+from xbuild.host.cache import sweep
+from xbuild.host.engine import LABEL_PID
 from xbuild.plan.model import Action, PlannedDist, PlannedFile, RoutePlan
 from xbuild.routes.base import BuildHost, RouteName
 from xbuild.target import OS, Arch, Libc, Target, parse_target
@@ -261,3 +266,48 @@ def test_jobs_run_builds_on_every_engine_of_the_pool(
     assert {w["engine"] for w in wheels} == {second_engine, DEFAULT_ENGINE}  # one build on each
     assert all("aarch64" in w["filename"] and w["image_id"] for w in wheels)
     print(f"two emulated builds on two engines with -j 2: {took:.1f} s")
+
+
+def _containers_on(url: str, label: str) -> list[object]:
+    import docker
+
+    client = docker.DockerClient(base_url=url)
+    try:
+        return list(client.containers.list(all=True, filters={"label": label}))
+    finally:
+        client.close()
+
+
+@pytest.mark.network
+@pytest.mark.container
+@pytest.mark.emulation
+def test_a_killed_runs_containers_on_another_engine_are_swept(second_engine: str, tmp_path: Path) -> None:
+    """SIGKILL leaves the build's container on the second engine; the next run removes it there."""
+    cache = tmp_path / "cache"
+    links = tmp_path / "links"
+    make_hostile_sdist(links, name="xbuild-test-sleeper", marker=tmp_path / "m", static=True, sleep=600)
+    env = {
+        **os.environ,
+        "XBUILD_CACHE_DIR": str(cache),
+        "XBUILD_ENGINE_AARCH64": second_engine,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
+    args = ["xbuild-test-sleeper==1.0", "-f", str(links), "--python-platform", "debian-bullseye-aarch64"]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "xbuild", "build", *args, "-o", str(tmp_path / "out")],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    label = f"{LABEL_PID}={proc.pid}"
+    try:
+        deadline = time.monotonic() + 300
+        while not _containers_on(second_engine, label):
+            assert proc.poll() is None and time.monotonic() < deadline, "no build container appeared"
+            time.sleep(0.5)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _containers_on(second_engine, label)  # a killed process cannot remove its container
+    assert sweep(cache, keep="the-next-run")  # what the next run does first
+    assert _containers_on(second_engine, label) == []

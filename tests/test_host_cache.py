@@ -31,14 +31,16 @@ def test_dead_runs_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
     alive.claim()
     dead = _dead_run(root, "dead0001", beside)
     (root / "work" / "alive001").mkdir(parents=True)
-    hooked: list[str] = []
-    on_sweep("test", hooked.append)
+    (root / "runs" / "dead0001.engines").write_text("ssh://arm-1\ntcp://arm-2:2376\nssh://arm-1\n")
+    hooked: list[tuple[str, tuple[str, ...]]] = []
+    on_sweep("test", lambda run_id, engines: hooked.append((run_id, engines)))
     try:
         swept = sweep(root, keep=RUN_ID)
     finally:
-        on_sweep("test", lambda run_id: None)
+        on_sweep("test", lambda run_id, engines: None)
     assert swept == ["dead0001"]
-    assert hooked == ["dead0001"]
+    assert hooked == [("dead0001", ("ssh://arm-1", "tcp://arm-2:2376"))]
+    assert not (root / "runs" / "dead0001.engines").exists()
     assert not any(p.exists() for p in dead)
     assert (root / "work" / "alive001").is_dir()
     # A recorded path that xbuild does not name as its own is never removed.

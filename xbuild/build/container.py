@@ -27,7 +27,7 @@ from typing import Any
 
 from xbuild.errors import EngineError
 from xbuild.host._run import tail_file
-from xbuild.host.cache import RUN_ID, on_sweep
+from xbuild.host.cache import RUN_ID, note_engine, on_sweep
 from xbuild.host.engine import LABEL_OWNER, LABEL_PID, LABEL_RUN, docker_client
 from xbuild.util import signals
 
@@ -211,6 +211,8 @@ def _close_stream(sock: Any) -> None:
 def running(spec: ContainerSpec) -> Iterator[Container]:
     """Start a container that idles until removed; it is removed on every exit path (Ctrl-C too)."""
     signals.check()
+    if spec.engine_url:
+        note_engine(spec.engine_url)  # before the container exists: a kill right after leaves a trace
     client = docker_client(spec.engine_url)
     handle = None
     watchdog = None
@@ -305,14 +307,21 @@ def cleanup_run(run_id: str = RUN_ID, engine_url: str | None = None) -> int:
         client.close()
 
 
-def _sweep_dead_run(run_id: str) -> None:
-    """A killed run could not remove its containers: the next run does, by the dead run's label."""
-    try:
-        removed = cleanup_run(run_id)
-    except EngineError:
-        return
-    if removed:
-        log.info("removed %d container(s) left by interrupted run %s", removed, run_id)
+def _sweep_dead_run(run_id: str, engines: tuple[str, ...]) -> None:
+    """A killed run could not remove its containers: the next run does, by the dead run's label,
+    on the default engine and on every other engine the dead run recorded."""
+    for url in (None, *engines):
+        try:
+            removed = cleanup_run(run_id, url)
+        except EngineError:
+            continue  # that engine does not answer now: nothing to remove there from here
+        if removed:
+            log.info(
+                "removed %d container(s) left by interrupted run %s on %s",
+                removed,
+                run_id,
+                url or "the engine",
+            )
 
 
 on_sweep("containers", _sweep_dead_run)
