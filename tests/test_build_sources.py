@@ -12,12 +12,13 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import pytest
@@ -158,18 +159,88 @@ def _answers(url: str) -> bool:
     return done.returncode == 0
 
 
+@dataclass(frozen=True, kw_only=True)
+class Engine:
+    url: str  # unix:// socket
+    tls_url: str  # tcp:// with TLS: the way a team reaches a remote builder
+    cert_path: Path  # ca.pem, cert.pem, key.pem for DOCKER_CERT_PATH
+
+
+def _certificates(folder: Path) -> None:
+    """A CA, a server certificate for 127.0.0.1 and a client certificate, as the Docker docs make them."""
+    folder.mkdir()
+
+    def openssl(*args: str) -> None:
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True, timeout=60)
+
+    (folder / "server.ext").write_text("subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n")
+    (folder / "client.ext").write_text("extendedKeyUsage=clientAuth\n")
+    days = ("-days", "2")
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-keyout",
+        "ca-key.pem",
+        "-out",
+        "ca.pem",
+        *days,
+        "-subj",
+        "/CN=xbuild test CA",
+    )
+    for name, csr, ext, cn in (
+        ("server", "server.csr", "server.ext", "127.0.0.1"),
+        ("client", "client.csr", "client.ext", "client"),
+    ):
+        key = "server-key.pem" if name == "server" else "key.pem"
+        cert = "server-cert.pem" if name == "server" else "cert.pem"
+        openssl("req", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", csr, "-subj", f"/CN={cn}")
+        openssl(
+            "x509",
+            "-req",
+            "-in",
+            csr,
+            "-CA",
+            "ca.pem",
+            "-CAkey",
+            "ca-key.pem",
+            "-CAcreateserial",
+            "-out",
+            cert,
+            *days,
+            "-extfile",
+            ext,
+        )
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 @pytest.fixture(scope="module")
-def second_engine(arm64_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """A private dockerd holding only the arm64 build image; its URL."""
-    if shutil.which("dockerd") is None:
-        pytest.skip("no dockerd binary to start a second engine with")
+def second_engine(arm64_image: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A private dockerd holding only the arm64 build image, on a unix socket and on TLS tcp."""
+    if shutil.which("dockerd") is None or shutil.which("openssl") is None:
+        pytest.skip("no dockerd or openssl to start a second engine with")
     root = tmp_path_factory.mktemp("engine2")  # short: a unix socket path has ~107 bytes
-    url = f"unix://{root}/docker.sock"
+    _certificates(root / "tls")
+    engine = Engine(
+        url=f"unix://{root}/docker.sock", tls_url=f"tcp://127.0.0.1:{_free_port()}", cert_path=root / "tls"
+    )
     log = (root / "dockerd.log").open("w")
     daemon = subprocess.Popen(
         [
             "dockerd",
-            f"--host={url}",
+            f"--host={engine.url}",
+            f"--host={engine.tls_url}",
+            "--tlsverify",
+            f"--tlscacert={root / 'tls' / 'ca.pem'}",
+            f"--tlscert={root / 'tls' / 'server-cert.pem'}",
+            f"--tlskey={root / 'tls' / 'server-key.pem'}",
             f"--data-root={root / 'data'}",
             f"--exec-root={root / 'exec'}",
             f"--pidfile={root / 'docker.pid'}",
@@ -185,13 +256,13 @@ def second_engine(arm64_image: str, tmp_path_factory: pytest.TempPathFactory) ->
     )
     try:
         deadline = time.monotonic() + 60
-        while not _answers(url):
+        while not _answers(engine.url):
             if daemon.poll() is not None or time.monotonic() > deadline:
                 pytest.skip(f"a second dockerd did not start: {(root / 'dockerd.log').read_text()[-500:]}")
             time.sleep(0.5)
-        load = f"docker save {arm64_image} | docker -H {url} load"
+        load = f"docker save {arm64_image} | docker -H {engine.url} load"
         subprocess.run(["sh", "-c", load], check=True, capture_output=True, timeout=300)
-        yield url
+        yield engine
     finally:
         daemon.send_signal(signal.SIGTERM)
         try:
@@ -230,11 +301,11 @@ def _manifest(out: Path) -> list[dict[str, str]]:
 @pytest.mark.container
 @pytest.mark.emulation
 def test_pyproject_engines_send_aarch64_builds_to_the_second_engine(
-    second_engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    second_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("XBUILD_ENGINE_AARCH64", raising=False)
-    project = _project(tmp_path / "my project 'ünï'", "scale-out-cext", second_engine)
+    project = _project(tmp_path / "my project 'ünï'", "scale-out-cext", second_engine.url)
     out = tmp_path / "dist"
     code = main(
         ["build", "--project", str(project), "--python-platform", "debian-bullseye-aarch64", "-o", str(out)]
@@ -242,20 +313,20 @@ def test_pyproject_engines_send_aarch64_builds_to_the_second_engine(
     assert code == 0
     [wheel] = _manifest(out)
     assert wheel["name"] == "scale-out-cext" and "aarch64" in wheel["filename"]
-    assert wheel["engine"] == second_engine and wheel["origin"] == "built"
+    assert wheel["engine"] == second_engine.url and wheel["origin"] == "built"
 
 
 @pytest.mark.network
 @pytest.mark.container
 @pytest.mark.emulation
 def test_jobs_run_builds_on_every_engine_of_the_pool(
-    second_engine: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    second_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     links = tmp_path / "links"
     make_c_extension_sdist(links, "pool-one")
     make_c_extension_sdist(links, "pool-two")
     monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("XBUILD_ENGINE_AARCH64", f"{second_engine} {DEFAULT_ENGINE}")
+    monkeypatch.setenv("XBUILD_ENGINE_AARCH64", f"{second_engine.url} {DEFAULT_ENGINE}")
     out = tmp_path / "dist"
     args = ["pool-one", "pool-two", "-f", str(links), "--python-platform", "debian-bullseye-aarch64"]
     started = time.monotonic()
@@ -263,7 +334,7 @@ def test_jobs_run_builds_on_every_engine_of_the_pool(
     took = time.monotonic() - started
     wheels = _manifest(out)
     assert {w["name"] for w in wheels} == {"pool-one", "pool-two"}
-    assert {w["engine"] for w in wheels} == {second_engine, DEFAULT_ENGINE}  # one build on each
+    assert {w["engine"] for w in wheels} == {second_engine.url, DEFAULT_ENGINE}  # one build on each
     assert all("aarch64" in w["filename"] and w["image_id"] for w in wheels)
     print(f"two emulated builds on two engines with -j 2: {took:.1f} s")
 
@@ -281,7 +352,7 @@ def _containers_on(url: str, label: str) -> list[object]:
 @pytest.mark.network
 @pytest.mark.container
 @pytest.mark.emulation
-def test_a_killed_runs_containers_on_another_engine_are_swept(second_engine: str, tmp_path: Path) -> None:
+def test_a_killed_runs_containers_on_another_engine_are_swept(second_engine: Engine, tmp_path: Path) -> None:
     """SIGKILL leaves the build's container on the second engine; the next run removes it there."""
     cache = tmp_path / "cache"
     links = tmp_path / "links"
@@ -289,7 +360,7 @@ def test_a_killed_runs_containers_on_another_engine_are_swept(second_engine: str
     env = {
         **os.environ,
         "XBUILD_CACHE_DIR": str(cache),
-        "XBUILD_ENGINE_AARCH64": second_engine,
+        "XBUILD_ENGINE_AARCH64": second_engine.url,
         "PYTHONPATH": os.pathsep.join(sys.path),
     }
     args = ["xbuild-test-sleeper==1.0", "-f", str(links), "--python-platform", "debian-bullseye-aarch64"]
@@ -302,12 +373,48 @@ def test_a_killed_runs_containers_on_another_engine_are_swept(second_engine: str
     label = f"{LABEL_PID}={proc.pid}"
     try:
         deadline = time.monotonic() + 300
-        while not _containers_on(second_engine, label):
+        while not _containers_on(second_engine.url, label):
             assert proc.poll() is None and time.monotonic() < deadline, "no build container appeared"
             time.sleep(0.5)
     finally:
         proc.kill()
         proc.wait()
-    assert _containers_on(second_engine, label)  # a killed process cannot remove its container
+    assert _containers_on(second_engine.url, label)  # a killed process cannot remove its container
     assert sweep(cache, keep="the-next-run")  # what the next run does first
-    assert _containers_on(second_engine, label) == []
+    assert _containers_on(second_engine.url, label) == []
+
+
+@pytest.mark.network
+@pytest.mark.container
+@pytest.mark.emulation
+def test_a_tls_engine_builds_what_its_arch_needs(
+    second_engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """tcp:// with TLS, as a team reaches a remote builder: DOCKER_TLS_VERIFY and DOCKER_CERT_PATH."""
+    monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("XBUILD_ENGINE_AARCH64", second_engine.tls_url)
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    monkeypatch.setenv("DOCKER_CERT_PATH", str(second_engine.cert_path))
+    # requests lets these override any CA a client sets: with them, only the system CAs count.
+    monkeypatch.delenv("REQUESTS_CA_BUNDLE", raising=False)
+    monkeypatch.delenv("CURL_CA_BUNDLE", raising=False)
+    links = tmp_path / "links"
+    make_c_extension_sdist(links, "tls-cext")
+    out = tmp_path / "dist"
+    assert (
+        main(
+            [
+                "build",
+                "tls-cext",
+                "-f",
+                str(links),
+                "--python-platform",
+                "debian-bullseye-aarch64",
+                "-o",
+                str(out),
+            ]
+        )
+        == 0
+    )
+    [wheel] = _manifest(out)
+    assert wheel["engine"] == second_engine.tls_url and "aarch64" in wheel["filename"]
