@@ -27,6 +27,7 @@ MAGICS = [
     struct.pack(">II", 0xCAFEBABE, 2),
     struct.pack(">II", 0xCAFEBABF, 1),
     b"MZ" + bytes(58) + struct.pack("<I", 64) + b"PE\0\0",
+    b"\0asm\x01\0\0\0\0",
 ]
 EXTREMES = [0, 1, 0x7F, 0x80, 0xFF, 0x7FFF, 0xFFFF, 0x7FFFFFFF, 0x80000000, 0xFFFFFFFF]
 

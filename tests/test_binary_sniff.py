@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from xbuild.binary import BinaryFormat, BinaryParseError, ElfInfo, MachOInfo, PeInfo, parse, sniff
+from xbuild.binary import BinaryFormat, BinaryParseError, ElfInfo, MachOInfo, PeInfo, WasmInfo, parse, sniff
 
 FIXTURES = Path(__file__).parent / "fixtures" / "binaries"
 EXPECTED = {
@@ -29,6 +29,9 @@ EXPECTED = {
     "aarch64-windows-gnu.dll": BinaryFormat.PE,
     "i686-windows-gnu.dll": BinaryFormat.PE,
     "x86_64-windows-delayload-synthetic.dll": BinaryFormat.PE,
+    "aarch64-linux-android24-markupsafe.so": BinaryFormat.ELF,
+    "arm64-iphoneos13-markupsafe.so": BinaryFormat.MACHO,
+    "wasm32-emscripten-synthetic.so": BinaryFormat.WASM,
     # Truncated files still carry their magic; sniff says what they claim to be.
     "hostile-truncated-phdrs.so": BinaryFormat.ELF,
     "hostile-truncated-dynamic.so": BinaryFormat.ELF,
@@ -36,7 +39,12 @@ EXPECTED = {
     "hostile-random.bin": None,
     "not-binary-java.class": None,
 }
-RESULT_TYPES = {BinaryFormat.ELF: ElfInfo, BinaryFormat.MACHO: MachOInfo, BinaryFormat.PE: PeInfo}
+RESULT_TYPES = {
+    BinaryFormat.ELF: ElfInfo,
+    BinaryFormat.MACHO: MachOInfo,
+    BinaryFormat.PE: PeInfo,
+    BinaryFormat.WASM: WasmInfo,
+}
 
 
 def read(name: str) -> bytes:
@@ -104,7 +112,7 @@ def test_parse_explains_what_a_sniff_refused() -> None:
 
 
 def test_format_values_are_stable_strings() -> None:
-    assert [f.value for f in BinaryFormat] == ["elf", "macho", "pe"]
+    assert [f.value for f in BinaryFormat] == ["elf", "macho", "pe", "wasm"]
 
 
 @settings(max_examples=200, deadline=None)

@@ -23,6 +23,7 @@ from xbuild.binary.detect import BinaryFormat, BinaryInfo, claimed_format, parse
 from xbuild.binary.elf import ElfInfo, VersionNeed, parse_elf
 from xbuild.binary.macho import MachOInfo, MachOPlatform, MachOSlice, parse_macho
 from xbuild.binary.pe import PeInfo, parse_pe
+from xbuild.binary.wasm import WasmInfo, parse_wasm
 
 __all__ = [
     "BinaryFormat",
@@ -34,10 +35,12 @@ __all__ = [
     "MachOSlice",
     "PeInfo",
     "VersionNeed",
+    "WasmInfo",
     "claimed_format",
     "parse",
     "parse_elf",
     "parse_macho",
     "parse_pe",
+    "parse_wasm",
     "sniff",
 ]

@@ -10,8 +10,9 @@ from xbuild.binary._read import MAX_FAT_SLICES, BinaryParseError
 from xbuild.binary.elf import ELF_MAGIC, ElfInfo, parse_elf
 from xbuild.binary.macho import FAT_MAGIC, FAT_MAGIC_64, THIN_MAGICS, MachOInfo, parse_macho
 from xbuild.binary.pe import PeInfo, parse_pe
+from xbuild.binary.wasm import WASM_MAGIC, WasmInfo, parse_wasm
 
-BinaryInfo = ElfInfo | MachOInfo | PeInfo
+BinaryInfo = ElfInfo | MachOInfo | PeInfo | WasmInfo
 
 _BE_U32: Final = struct.Struct(">I")
 _LE_U32: Final = struct.Struct("<I")
@@ -21,6 +22,7 @@ class BinaryFormat(StrEnum):
     ELF = "elf"
     MACHO = "macho"
     PE = "pe"
+    WASM = "wasm"  # WebAssembly: Pyodide's extension modules
 
 
 def sniff(head: bytes) -> BinaryFormat | None:
@@ -44,6 +46,8 @@ def claimed_format(head: bytes) -> BinaryFormat | None:
         return BinaryFormat.ELF
     if head[:2] == b"MZ":
         return BinaryFormat.PE
+    if head[:4] == WASM_MAGIC:
+        return BinaryFormat.WASM
     if len(head) >= 4 and _BE_U32.unpack_from(head)[0] in (FAT_MAGIC, FAT_MAGIC_64, *THIN_MAGICS):
         return BinaryFormat.MACHO
     return None
@@ -69,4 +73,6 @@ def parse(data: bytes) -> BinaryInfo:
         return parse_macho(data)
     if claimed is BinaryFormat.PE:
         return parse_pe(data)
+    if claimed is BinaryFormat.WASM:
+        return parse_wasm(data)
     raise BinaryParseError(f"not an ELF, Mach-O or PE file: starts with {data[:8].hex(' ')!r}")

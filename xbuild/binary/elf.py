@@ -29,6 +29,10 @@ ELF_MAGIC: Final = b"\x7fELF"
 _PT_LOAD: Final = 1
 _PT_DYNAMIC: Final = 2
 _PT_INTERP: Final = 3
+_PT_NOTE: Final = 4
+# The NDK's crtbegin objects add this note; its descriptor starts with the API level built for.
+_ANDROID_NOTE: Final = (b"Android\0", 1)
+_MAX_NOTES: Final = 64
 
 _DT_NULL: Final = 0
 _DT_NEEDED: Final = 1
@@ -91,6 +95,7 @@ class ElfInfo:
     undefined_symbols: tuple[str, ...]
     weak_symbols: tuple[str, ...]
     is_static: bool
+    android_api: int | None = None  # from `.note.android.ident`: the minimum API level (NDK builds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,6 +219,7 @@ def parse_elf(data: bytes) -> ElfInfo:
         undefined_symbols=linked.undefined_symbols,
         weak_symbols=linked.weak_symbols,
         is_static=dynamic is None,
+        android_api=_android_api(data, layout, segments),
     )
 
 
@@ -248,6 +254,29 @@ def _interpreter(data: bytes, segments: list[_Segment]) -> str | None:
         return None
     check_span(data, interp.offset, interp.filesz, "PT_INTERP")
     return cstring(data, interp.offset, interp.offset + interp.filesz, "PT_INTERP path")
+
+
+def _android_api(data: bytes, layout: _Layout, segments: list[_Segment]) -> int | None:
+    """The API level in an `Android` note, read from the PT_NOTE segments (a few dozen bytes)."""
+    for segment in segments:
+        if segment.kind != _PT_NOTE:
+            continue
+        at, end = segment.offset, min(segment.offset + segment.filesz, len(data))
+        for _ in range(_MAX_NOTES):
+            if at + 12 > end:
+                break
+            namesz, descsz, kind = (layout.word.unpack_from(data, at + i)[0] for i in (0, 4, 8))
+            name_at = at + 12
+            desc_at = name_at + _align4(namesz)
+            if (data[name_at : name_at + namesz], kind) == _ANDROID_NOTE and descsz >= 4:
+                check_span(data, desc_at, 4, "Android note")
+                return int(layout.word.unpack_from(data, desc_at)[0])
+            at = desc_at + _align4(descsz)
+    return None
+
+
+def _align4(size: int) -> int:
+    return (size + 3) & ~3
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -167,11 +167,14 @@ class Fetcher:
         if self.offline:
             if cached is None:
                 raise not_cached(url)
+            logger.info("cache hit (offline): %s", redact_url(url))
             return cached
         page = self._retrying(url, lambda: self._page_once(url, cached))
         if cached is not None and page == cached:  # 304, or the same page again without validators
             self._unchanged[url] = cached
+            logger.info("cache hit (unchanged on the index): %s", redact_url(url))
             return cached
+        logger.info("cache %s: %s", "stale, fetched again" if cached else "miss, fetched", redact_url(url))
         return page
 
     def store_page(self, url: str, page: CachedPage) -> None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import replace
 from functools import cache
 from typing import Any
@@ -13,7 +14,7 @@ from resolvelib import BaseReporter, ResolutionImpossible, ResolutionTooDeep, Re
 from xbuild.errors import RefusedError
 from xbuild.index.urls import redact_url
 from xbuild.plan.candidate_cache import CandidateStore, JudgedProjects
-from xbuild.plan.candidates import Candidate
+from xbuild.plan.candidates import Candidate, Drop
 from xbuild.plan.explain import Conflict, conflict_error
 from xbuild.plan.inputs import Inputs, UserRequirement
 from xbuild.plan.model import (
@@ -30,6 +31,7 @@ from xbuild.plan.provider import Finder, MetadataPreparer, Req, TargetProvider, 
 from xbuild.routes.base import BuildHost, RouteName
 from xbuild.routes.registry import choose_route
 from xbuild.target import Target
+from xbuild.util.text import plural
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +96,8 @@ def make_plan(
         for ident, candidate in sorted(result.mapping.items())
         if not candidate.extras
     ]
+    for d in dists:
+        _log_decision(d, provider.state.dropped.get(d.name, ()))
     notes = [*provider.state.warnings, *_yanked_pins(result.mapping.values())]
     return Plan(
         target=target,
@@ -104,6 +108,18 @@ def make_plan(
         skipped=skipped,
         prerelease=prerelease,
     )
+
+
+def _log_decision(dist: PlannedDist, dropped: Sequence[Drop]) -> None:
+    """`-v`: why each distribution is what it is, and what was passed over on the way."""
+    log.info("%s %s: %s", dist.name, dist.version, dist.reason)
+    if dist.route is not None:
+        where = f" in {dist.route.image}" if dist.route.image else ""
+        log.info("%s %s: route %s%s: %s", dist.name, dist.version, dist.route.route, where, dist.route.reason)
+    causes = Counter(str(d.cause) for d in dropped if d.version is not None)
+    if causes:
+        summary = ", ".join(f"{n} {cause}" for cause, n in causes.most_common())
+        log.info("%s: passed over %s (%s)", dist.name, plural(sum(causes.values()), "version"), summary)
 
 
 def _resolve(provider: TargetProvider, roots: list[Req]) -> Any:

@@ -10,19 +10,28 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo
+from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo, WasmInfo
 from xbuild.target import OS, Arch, Libc, Target
+from xbuild.target.defaults import load_defaults
 from xbuild.target.tags import Family
 from xbuild.verify.hints import build_command, build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
 from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
 
-FORMAT_OS = {BinaryFormat.ELF: OS.LINUX, BinaryFormat.MACHO: OS.MACOS, BinaryFormat.PE: OS.WINDOWS}
+# The OSes whose loader takes each format (Android's is ELF, iOS's Mach-O, Pyodide's wasm).
+FORMAT_OS: dict[BinaryFormat, tuple[OS, ...]] = {
+    BinaryFormat.ELF: (OS.LINUX, OS.ANDROID),
+    BinaryFormat.MACHO: (OS.MACOS, OS.IOS),
+    BinaryFormat.PE: (OS.WINDOWS,),
+    BinaryFormat.WASM: (OS.EMSCRIPTEN,),
+}
 _FORMAT_LABEL = {
     BinaryFormat.ELF: "an ELF (Linux)",
     BinaryFormat.MACHO: "a Mach-O (macOS)",
     BinaryFormat.PE: "a PE (Windows)",
+    BinaryFormat.WASM: "a WebAssembly (Pyodide)",
 }
+_WHERE = {OS.LINUX: "in a Linux container", OS.MACOS: "on macOS", OS.WINDOWS: "on Windows"}
 # glibc's libc.so is a linker script, never a DT_NEEDED; musl toolchains (zig, musl-gcc) name it.
 _MUSL_MARKERS = re.compile(r"^(ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1|libc\.so)$")
 _GLIBC_MARKERS = re.compile(r"^(ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|libc\.so\.6)$")
@@ -39,14 +48,16 @@ class Expectations:
 
     def hint(self, os_: OS) -> str:
         """A command that builds for the right platform, for the end of a message."""
+        builder = load_defaults().builder(os_)
+        if builder is not None:
+            return f"rebuild it with {builder}"  # no xbuild route builds for iOS, Android, Pyodide
         tag = next((c.tag for c in self.claims if c.os is os_), None)
         if self.target is not None and self.target.os is os_:
             command: str | None = build_command(self.target)
         else:
             command = build_for_tag(tag) if tag else None
-        where = {OS.LINUX: "in a Linux container", OS.MACOS: "on macOS", OS.WINDOWS: "on Windows"}[os_]
         example = f", e.g. `{command}`" if command else ""
-        return f"rebuild it {where}{example}"
+        return f"rebuild it {_WHERE[os_]}{example}"
 
 
 def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[Finding]:
@@ -57,7 +68,7 @@ def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[
         wanted.append((expect.target.os, f"the target is {expect.target.os.label}"))
     seen: set[OS] = set()
     for os_, reason in wanted:
-        if FORMAT_OS[kind] is os_ or os_ in seen:
+        if os_ in FORMAT_OS[kind] or os_ in seen:
             continue
         seen.add(os_)
         findings.append(
@@ -73,7 +84,7 @@ def check_format(member: str, kind: BinaryFormat, expect: Expectations) -> list[
 
 
 def check_not_binary(member: str, size: int, os_: OS) -> list[Finding]:
-    kind = next(k for k, o in FORMAT_OS.items() if o is os_)
+    kind = next(k for k, oses in FORMAT_OS.items() if os_ in oses)
     return [
         error(
             Check.BINARY_FORMAT,
@@ -102,7 +113,7 @@ def check_arch(member: str, info: BinaryInfo, expect: Expectations) -> list[Find
         return _macho_arch(member, info, expect)
     have = canonical_arch(info.arch)
     findings: list[Finding] = []
-    for arch, reason in _wanted_archs(expect, _info_os(info)):
+    for arch, reason, os_ in _wanted_archs(expect, _info_os(info)):
         if have != arch:
             findings.append(
                 error(
@@ -110,7 +121,7 @@ def check_arch(member: str, info: BinaryInfo, expect: Expectations) -> list[Find
                     member,
                     f"is built for {info.arch} but {reason} "
                     f"needs {arch}: cross-compiled for the wrong CPU; "
-                    f"{expect.hint(_info_os(info))}",
+                    f"{expect.hint(os_)}",
                 )
             )
     if isinstance(info, ElfInfo) and not findings:
@@ -118,16 +129,20 @@ def check_arch(member: str, info: BinaryInfo, expect: Expectations) -> list[Find
     return findings
 
 
-def _info_os(info: BinaryInfo) -> OS:
+def _info_os(info: BinaryInfo) -> tuple[OS, ...]:
     if isinstance(info, ElfInfo):
-        return OS.LINUX
-    return OS.MACOS if isinstance(info, MachOInfo) else OS.WINDOWS
+        return FORMAT_OS[BinaryFormat.ELF]
+    if isinstance(info, WasmInfo):
+        return FORMAT_OS[BinaryFormat.WASM]
+    return (OS.MACOS,) if isinstance(info, MachOInfo) else (OS.WINDOWS,)
 
 
-def _wanted_archs(expect: Expectations, os_: OS) -> list[tuple[str, str]]:
-    wanted = [(arch, f"the tag {c.tag}") for c in expect.claims if c.os is os_ for arch in sorted(c.archs)]
-    if expect.target is not None and expect.target.os is os_:
-        wanted.append((target_arch(expect.target), "the target"))
+def _wanted_archs(expect: Expectations, oses: tuple[OS, ...]) -> list[tuple[str, str, OS]]:
+    wanted = [
+        (arch, f"the tag {c.tag}", c.os) for c in expect.claims if c.os in oses for arch in sorted(c.archs)
+    ]
+    if expect.target is not None and expect.target.os in oses:
+        wanted.append((target_arch(expect.target), "the target", expect.target.os))
     return list(dict.fromkeys(wanted))
 
 

@@ -8,12 +8,12 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo
-from xbuild.target import Libc, Target
+from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo, WasmInfo
+from xbuild.target import OS, Libc, Target
 from xbuild.target.tags import Family
-from xbuild.verify import abi3, binaries, elfload, linkage, suffix
+from xbuild.verify import abi3, binaries, elfload, linkage, mobile, suffix, wasm
 from xbuild.verify.contents import Archive, Member
-from xbuild.verify.layout import Layout, check_paths, find_layout, installed_path
+from xbuild.verify.layout import WheelDirs, check_paths, find_layout, installed_path
 from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
 from xbuild.verify.model import Check, Finding, Severity
 from xbuild.verify.platforms import PlatformClaim, decode
@@ -31,7 +31,7 @@ class Context:
     """Everything a per-binary check needs, computed once per wheel (or installed tree)."""
 
     expect: binaries.Expectations
-    layout: Layout
+    layout: WheelDirs
     installed: linkage.Installed
     shipped: frozenset[str]  # basenames of every file, as the ELF loader matches DT_NEEDED
     unreachable: frozenset[tuple[str, str]]  # (installed path, soname): see elfload
@@ -69,7 +69,7 @@ def _contents(name: WheelName | None, archive: Archive, target: Target | None) -
 
 
 def _context(
-    name: WheelName | None, layout: Layout, members: tuple[Member, ...], target: Target | None
+    name: WheelName | None, layout: WheelDirs, members: tuple[Member, ...], target: Target | None
 ) -> Context:
     claims = _claims(name)
     paths = [p for m in members if not m.is_dir and (p := installed_path(m.name, layout)) is not None]
@@ -100,7 +100,7 @@ def tree_context(
     A library in one of `library_dirs` (on LD_LIBRARY_PATH where the tree is deployed) is found
     by the loader whatever RPATH its needer has.
     """
-    ctx = _context(None, Layout(None, None, ()), members, target)
+    ctx = _context(None, WheelDirs(None, None, ()), members, target)
     names = {m.name for m in members}
     on_path = {p for p in ctx.unreachable if any(d + p[1] in names for d in library_dirs)}
     return replace(ctx, unreachable=ctx.unreachable - on_path)
@@ -129,7 +129,7 @@ def _claims(name: WheelName | None) -> tuple[PlatformClaim, ...]:
     return tuple(c for c in decoded if c.os is not None)
 
 
-def _in_root(member: str, layout: Layout) -> bool:
+def _in_root(member: str, layout: WheelDirs) -> bool:
     return layout.data_dir is None or not member.startswith(layout.data_dir + "/")
 
 
@@ -137,6 +137,8 @@ def check_member(member: Member, ctx: Context) -> list[Finding]:
     """Every per-binary check of one member; a file named as an extension module must be one."""
     if member.binary is None:
         return _implausible(member) or _not_a_binary(member, ctx)
+    if wasm.is_data(member.name, member.binary):
+        return []
     if ctx.pure:
         return binaries.check_pure(member.name, member.binary)
     if member.info is None:
@@ -188,13 +190,21 @@ def _java_class(member: Member) -> bool:
     return member.binary is BinaryFormat.MACHO and member.name.endswith(".class")
 
 
-def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: Context) -> Iterator[Finding]:
+def _by_format(
+    member: Member, info: ElfInfo | MachOInfo | PeInfo | WasmInfo, ctx: Context
+) -> Iterator[Finding]:
     where = installed_path(member.name, ctx.layout)
     if isinstance(info, ElfInfo):
         yield from _elf(member.name, where, info, ctx)
     elif isinstance(info, MachOInfo):
+        yield from mobile.check_apple_platform(member.name, info, ctx.expect)
         yield from binaries.check_macos_version(member.name, info, ctx.expect)
-        yield from linkage.check_macho_libs(member.name, where, info, ctx.installed)
+        if mobile.concerns(ctx.expect, OS.IOS):
+            yield from mobile.check_ios(member.name, where, info, ctx.expect, ctx.installed)
+        else:
+            yield from linkage.check_macho_libs(member.name, where, info, ctx.installed)
+    elif isinstance(info, WasmInfo):
+        yield from wasm.check_wasm(member.name, info, ctx.shipped)
     else:
         yield from linkage.check_pe_libs(
             member.name, info, ctx.installed, ctx.interpreters.versions, is_abi3=ctx.interpreters.abi3
@@ -202,7 +212,12 @@ def _by_format(member: Member, info: ElfInfo | MachOInfo | PeInfo, ctx: Context)
 
 
 def _elf(member: str, where: str | None, info: ElfInfo, ctx: Context) -> Iterator[Finding]:
+    if mobile.concerns(ctx.expect, OS.ANDROID):
+        pythons = ctx.interpreters.versions | ({ctx.target.python_version} if ctx.target else set())
+        yield from mobile.check_android(member, info, ctx.expect, ctx.shipped, pythons)
     wrong_libc = binaries.check_libc(member, info, ctx.expect)
+    if mobile.concerns(ctx.expect, OS.LINUX):
+        wrong_libc = mobile.check_bionic_on_linux(member, info) or wrong_libc
     if wrong_libc:
         yield from wrong_libc  # symbol versions and allow-lists of the other libc say nothing more
         return

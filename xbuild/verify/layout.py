@@ -22,7 +22,7 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 @dataclass(frozen=True)
-class Layout:
+class WheelDirs:
     """The wheel's own metadata directories, as found among the member names."""
 
     dist_info: str | None  # "pkg-1.0.dist-info", None when the wheel has none that fits
@@ -37,7 +37,7 @@ def split_dist_dir(dirname: str) -> tuple[str, str] | None:
     return (name, version) if sep and name and version else None
 
 
-def find_layout(names: Iterable[str], project: str | None, version: str | None) -> Layout:
+def find_layout(names: Iterable[str], project: str | None, version: str | None) -> WheelDirs:
     """Pick the dist-info that belongs to the wheel's own name and version (from its filename)."""
     tops = sorted(
         {n.split("/", 1)[0] for n in names if "/" in n and n.split("/", 1)[0].endswith(".dist-info")}
@@ -46,7 +46,7 @@ def find_layout(names: Iterable[str], project: str | None, version: str | None) 
     if own is None and project is None and len(tops) == 1:
         own = tops[0]  # without a valid filename, a lone dist-info is the best guess
     data_dir = None if own is None else own[: -len(".dist-info")] + ".data"
-    return Layout(own, data_dir, tuple(d for d in tops if d != own))
+    return WheelDirs(own, data_dir, tuple(d for d in tops if d != own))
 
 
 def _belongs(dirname: str, project: str | None, version: str | None) -> bool:
@@ -63,7 +63,7 @@ def _same_version(a: str, b: str) -> bool:
         return a == b
 
 
-def installed_path(name: str, layout: Layout) -> str | None:
+def installed_path(name: str, layout: WheelDirs) -> str | None:
     """Where a member lands relative to site-packages; None for scripts, headers and data files."""
     if layout.data_dir is not None and name.startswith(layout.data_dir + "/"):
         rest = name[len(layout.data_dir) + 1 :]
@@ -72,7 +72,7 @@ def installed_path(name: str, layout: Layout) -> str | None:
     return name
 
 
-def check_paths(entries: Sequence[Member], layout: Layout) -> list[Finding]:
+def check_paths(entries: Sequence[Member], layout: WheelDirs) -> list[Finding]:
     findings = check_names(entries)
     for entry in entries:
         findings += _tree_problems(entry.name, layout)
@@ -169,7 +169,7 @@ def _kind_problems(entry: Member) -> list[Finding]:
     return []
 
 
-def _tree_problems(name: str, layout: Layout) -> list[Finding]:
+def _tree_problems(name: str, layout: WheelDirs) -> list[Finding]:
     top, _, rest = name.partition("/")
     if top.endswith(".dist-info") and rest:
         if top == layout.dist_info:

@@ -244,7 +244,7 @@ def check_macho_libs(member: str, where: str | None, info: MachOInfo, installed:
         for dylib in piece.load_dylibs:
             if dylib in reported or dylib.startswith(_MAC_SYSTEM) or dylib == piece.install_name:
                 continue
-            if not _reachable_macho(dylib, where, piece.rpaths, installed):
+            if not reachable_macho(dylib, where, piece.rpaths, installed):
                 reported.add(dylib)
                 findings.append(
                     error(
@@ -259,7 +259,7 @@ def check_macho_libs(member: str, where: str | None, info: MachOInfo, installed:
     return findings
 
 
-def _reachable_macho(dylib: str, where: str | None, rpaths: tuple[str, ...], installed: Installed) -> bool:
+def reachable_macho(dylib: str, where: str | None, rpaths: tuple[str, ...], installed: Installed) -> bool:
     if where is None:
         return False
     loader = posixpath.dirname(where)

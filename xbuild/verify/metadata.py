@@ -12,8 +12,8 @@ from packaging.utils import InvalidWheelFilename, canonicalize_name, parse_wheel
 from packaging.version import InvalidVersion, Version
 
 from xbuild.target import Target
-from xbuild.verify.hints import build_command
-from xbuild.verify.layout import Layout
+from xbuild.verify.hints import build_command, gil_mismatch
+from xbuild.verify.layout import WheelDirs
 from xbuild.verify.model import Check, Finding, error, warning
 
 
@@ -53,14 +53,14 @@ def check_tags(name: WheelName, target: Target) -> list[Finding]:
             Check.TAGS,
             "",
             f"none of the wheel's tags ({', '.join(name.tag_strings)}) is "
-            f"installable on the target {target.platform_label}; pip would refuse it there: "
-            f"build for the target, e.g. `{build_command(target)}`",
+            f"installable on the target {target.platform_label}{gil_mismatch(name.tags, target)}; pip "
+            f"would refuse it there: build for the target, e.g. `{build_command(target)}`",
         )
     ]
 
 
 def check_wheel_metadata(
-    name: WheelName | None, layout: Layout, texts: Mapping[str, bytes], binaries_in_root: bool
+    name: WheelName | None, layout: WheelDirs, texts: Mapping[str, bytes], binaries_in_root: bool
 ) -> list[Finding]:
     if layout.dist_info is None:
         expected = f"{name.project}-{name.version}.dist-info/" if name else "<name>-<version>.dist-info/"

@@ -25,6 +25,8 @@ class Check(StrEnum):
     BLACKLISTED_SYMBOLS = "blacklisted-symbols"
     EXTERNAL_LIBS = "external-libs"
     MACOS_VERSION = "macos-version"
+    IOS_VERSION = "ios-version"
+    ANDROID_API = "android-api"
     EXT_SUFFIX = "ext-suffix"
     PURELIB = "purelib"
     ABI3 = "abi3"

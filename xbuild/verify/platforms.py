@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from xbuild.target import OS, Arch, Libc, Target
 from xbuild.target.tags import Family, PlatformTag, parse_platform_tag
 
-# The platforms whose binaries verify checks; an iOS, Android or Pyodide tag is checked as a tag.
-_CHECKED = frozenset({Family.MANYLINUX, Family.MUSLLINUX, Family.LINUX, Family.MACOS, Family.WINDOWS})
+# The platforms whose binaries verify checks: every family that names an OS.
+_CHECKED = frozenset(f for f in Family if f.os is not None)
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,9 @@ class PlatformClaim:
     libc: Libc | None = None
     libc_version: tuple[int, int] | None = None
     macos_version: tuple[int, int] | None = None
+    ios_version: tuple[int, int] | None = None
+    ios_simulator: bool = False
+    android_api: int | None = None
 
 
 def canonical_arch(name: str) -> str:
@@ -54,6 +57,9 @@ def decode(tag: str) -> PlatformClaim:
         libc=parsed.family.libc,
         libc_version=version if parsed.family.libc is not None else None,
         macos_version=version if parsed.family is Family.MACOS else None,
+        ios_version=version if parsed.family is Family.IOS else None,
+        ios_simulator=parsed.simulator,
+        android_api=parsed.version[0] if parsed.family is Family.ANDROID and parsed.version else None,
     )
 
 

@@ -16,6 +16,7 @@ from packaging.tags import Tag
 
 from xbuild.target import OS, Libc, Target
 from xbuild.target.tags import parse_platform_tag
+from xbuild.verify import mobile
 from xbuild.verify.model import Check, Finding, error
 from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
 
@@ -107,9 +108,11 @@ def _need_os(member: str, os_: OS, ctx: SuffixContext, why: str) -> list[Finding
 def _platform(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
     if platform == "darwin":
         return _need_os(member, OS.MACOS, ctx, "has a macOS suffix (-darwin.so)")
+    if (mobile_or_web := mobile.suffix_platform(platform)) is not None:
+        return _mobile_or_web(member, platform, mobile_or_web, ctx)
     triplet = _TRIPLET.match(platform)
     if triplet is None:
-        return []  # Android, Emscripten, ...: not a platform xbuild targets
+        return []  # a platform CPython has no EXT_SUFFIX for
     findings = _need_os(member, OS.LINUX, ctx, f"has a Linux suffix (-{platform}.so)")
     if findings:
         return findings
@@ -118,6 +121,19 @@ def _platform(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
     findings += _arch(member, arch, f"-{platform}.so", ctx)
     if triplet.group(2) == "musl":
         findings += _musl_on_glibc(member, platform, ctx)
+    return findings
+
+
+def _mobile_or_web(
+    member: str, platform: str, named: mobile.SuffixPlatform, ctx: SuffixContext
+) -> list[Finding]:
+    label = named.os.label
+    article = "an" if label[0].lower() in "aeiou" else "a"
+    findings = _need_os(member, named.os, ctx, f"has {article} {label} suffix (-{platform}.so)")
+    if not findings and named.arch is not None:
+        findings += _arch(member, named.arch, f"-{platform}.so", ctx)
+    if not findings and named.simulator is not None:
+        findings += mobile.check_sdk_suffix(member, named.simulator, ctx.claims, ctx.target)
     return findings
 
 

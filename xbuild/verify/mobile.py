@@ -1,0 +1,420 @@
+"""The per-binary checks of iOS and Android wheels, and the Apple platform of every Mach-O.
+
+iOS binaries are Mach-O, Android ones ELF, so the format check alone cannot tell them from
+macOS and Linux builds: an iOS slice names its platform in LC_BUILD_VERSION (device, simulator
+or macOS), and an Android library links bionic (`libc.so`, LIBC symbol versions) and records the
+API level it was built for in the NDK's `.note.android.ident`.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Collection
+from dataclasses import dataclass
+from functools import cache
+
+from xbuild.binary import ElfInfo, MachOInfo, MachOPlatform, MachOSlice
+from xbuild.target import OS, Target
+from xbuild.verify.binaries import Expectations
+from xbuild.verify.data import read_data
+from xbuild.verify.linkage import Installed, reachable_macho
+from xbuild.verify.model import Check, Finding, error
+from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
+
+# Apple has no arm64 simulator before iOS 14, so clang gives an arm64 simulator slice a minimum
+# of 14.0 whatever the deployment target: cibuildwheel's ios_13_0 simulator wheels carry 14.0.
+_ARM64_SIMULATOR_FLOOR = (14, 0)
+# A zippered macOS library also names Mac Catalyst, possibly first; both load into macOS Python.
+_MACOS_PLATFORMS = frozenset({MachOPlatform.MACOS, MachOPlatform.MACCATALYST})
+_APPLE_SYSTEM = ("/usr/lib/", "/System/Library/")
+# iOS extension modules link the interpreter's framework, which the app embeds beside them.
+_PYTHON_FRAMEWORK = "@rpath/Python.framework/Python"
+_PLATFORM_LABEL = {
+    MachOPlatform.MACOS: "macOS",
+    MachOPlatform.IOS: "iOS devices",
+    MachOPlatform.IOSSIMULATOR: "the iOS simulator",
+    MachOPlatform.MACCATALYST: "Mac Catalyst",
+}
+_LIBPYTHON = re.compile(r"^libpython(\d)\.(\d+)[a-z]*\.so$")
+# Evidence of another C library: glibc's or musl's loader and libc, or glibc's symbol versions.
+_FOREIGN_LIBC = re.compile(r"^(libc\.so\.6|ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|ld-musl-\w+\.so\.1)$")
+_GNU_VERSIONS = ("GLIBC_", "GLIBCXX_", "CXXABI_", "GCC_")
+_ANDROID_LINKER = "/system/bin/linker"
+
+
+def concerns(expect: Expectations, os_: OS) -> bool:
+    """The wheel's tags or the target name this OS."""
+    return any(c.os is os_ for c in expect.claims) or (expect.target is not None and expect.target.os is os_)
+
+
+# --- Apple -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _AppleNeed:
+    platforms: frozenset[int]
+    label: str  # "iOS devices"
+    reason: str  # "the tag ios_13_0_arm64_iphoneos"
+    os: OS
+
+
+def check_apple_platform(member: str, info: MachOInfo, expect: Expectations) -> list[Finding]:
+    """`binary-format`: every slice's LC_BUILD_VERSION platform is the one tags and target name."""
+    findings: list[Finding] = []
+    for piece in info.slices:
+        platform = piece.platform
+        if platform is None:
+            continue  # no version command: an old or hand-made file, nothing to compare
+        for need in dict.fromkeys(_apple_needs(expect)):
+            if platform not in need.platforms:
+                findings.append(_wrong_platform(member, piece, platform, need, expect))
+    return findings
+
+
+def _apple_needs(expect: Expectations) -> list[_AppleNeed]:
+    needs = [_need(c.os, c.ios_simulator, f"the tag {c.tag}") for c in expect.claims if c.os is not None]
+    target = expect.target
+    if target is not None:
+        needs.append(_need(target.os, target.ios_simulator, f"the target ({target.platform_label})"))
+    return [n for n in needs if n is not None]
+
+
+def _need(os_: OS, simulator: bool, reason: str) -> _AppleNeed | None:
+    if os_ is OS.MACOS:
+        return _AppleNeed(frozenset(_MACOS_PLATFORMS), "macOS", reason, os_)
+    if os_ is OS.IOS:
+        platform = MachOPlatform.IOSSIMULATOR if simulator else MachOPlatform.IOS
+        return _AppleNeed(frozenset({platform}), _PLATFORM_LABEL[platform], reason, os_)
+    return None
+
+
+def _wrong_platform(
+    member: str, piece: MachOSlice, platform: int, need: _AppleNeed, expect: Expectations
+) -> Finding:
+    have = _platform_label(platform)
+    sdk = ""
+    if need.os is OS.IOS:
+        simulator = MachOPlatform.IOSSIMULATOR in need.platforms
+        sdk = f", against the {'iPhoneSimulator' if simulator else 'iPhoneOS'} SDK"
+    return error(
+        Check.BINARY_FORMAT,
+        member,
+        f"{piece.arch} slice is built for {have} (LC_BUILD_VERSION platform {platform}) but "
+        f"{need.reason} needs {need.label}: the loader refuses it there; {expect.hint(need.os)}{sdk}",
+    )
+
+
+def _platform_label(platform: int) -> str:
+    try:
+        known = MachOPlatform(platform)
+    except ValueError:
+        return f"Apple platform {platform}"
+    return _PLATFORM_LABEL.get(known, known.name)
+
+
+def check_ios(
+    member: str, where: str | None, info: MachOInfo, expect: Expectations, installed: Installed
+) -> list[Finding]:
+    """`arch`, `ios-version` and `external-libs` for a Mach-O in an iOS wheel."""
+    return [
+        *_ios_arch(member, info, expect),
+        *_ios_version(member, info, expect),
+        *_ios_libs(member, where, info, installed),
+    ]
+
+
+def _ios_claims(expect: Expectations) -> list[PlatformClaim]:
+    return [c for c in expect.claims if c.os is OS.IOS]
+
+
+def _ios_arch(member: str, info: MachOInfo, expect: Expectations) -> list[Finding]:
+    have = {canonical_arch(s.arch) for s in info.slices}
+    wanted = [(a, f"the tag {c.tag}") for c in _ios_claims(expect) for a in sorted(c.archs)]
+    if expect.target is not None and expect.target.os is OS.IOS:
+        wanted.append((target_arch(expect.target), "the target"))
+    label = "+".join(sorted(s.arch for s in info.slices)) or "no"
+    return [
+        error(
+            Check.ARCH,
+            member,
+            f"has {label} slices but {reason} needs {arch}: built for the wrong CPU; {expect.hint(OS.IOS)}",
+        )
+        for arch, reason in dict.fromkeys(wanted)
+        if arch not in have
+    ]
+
+
+def _ios_version(member: str, info: MachOInfo, expect: Expectations) -> list[Finding]:
+    promises = [(c.ios_version, c.ios_simulator, c.archs, f"the tag {c.tag}") for c in _ios_claims(expect)]
+    target = expect.target
+    if target is not None and target.os is OS.IOS and target.ios_min is not None:
+        promises.append(
+            (target.ios_min, target.ios_simulator, frozenset({target_arch(target)}), "the target")
+        )
+    findings: list[Finding] = []
+    for piece in info.slices:
+        if piece.platform not in (MachOPlatform.IOS, MachOPlatform.IOSSIMULATOR) or piece.min_os is None:
+            continue
+        need, arch = piece.min_os[:2], canonical_arch(piece.arch)
+        for version, simulator, archs, reason in promises:
+            if version is None or arch not in archs:
+                continue
+            floor = _ARM64_SIMULATOR_FLOOR if simulator and arch == "aarch64" else (0, 0)
+            promised = max(version, floor)
+            if need > promised:
+                findings.append(_too_new(member, piece.arch, need, promised, reason))
+    return findings
+
+
+def _too_new(
+    member: str, arch: str, need: tuple[int, ...], promised: tuple[int, int], reason: str
+) -> Finding:
+    return error(
+        Check.IOS_VERSION,
+        member,
+        f"{arch} slice needs iOS {need[0]}.{need[1]} but {reason} promises it runs on "
+        f"{promised[0]}.{promised[1]}: it would fail to load there; rebuild with "
+        f"IPHONEOS_DEPLOYMENT_TARGET={promised[0]}.{promised[1]} or tag the wheel ios_{need[0]}_{need[1]}",
+    )
+
+
+def _ios_libs(member: str, where: str | None, info: MachOInfo, installed: Installed) -> list[Finding]:
+    findings: list[Finding] = []
+    for piece in info.slices:
+        for dylib in piece.load_dylibs:
+            if (
+                dylib.startswith(_APPLE_SYSTEM)
+                or dylib in (_PYTHON_FRAMEWORK, piece.install_name)
+                or reachable_macho(dylib, where, piece.rpaths, installed)
+            ):
+                continue
+            findings.append(
+                error(
+                    Check.EXTERNAL_LIBS,
+                    member,
+                    f"loads {dylib}, which is neither an iOS system library, the Python framework "
+                    "nor inside the wheel: the import fails on the device; ship it in the wheel "
+                    "or link it statically",
+                )
+            )
+    return list(dict.fromkeys(findings))
+
+
+# --- Android -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AndroidSystem:
+    """The NDK's stable system libraries and bionic's symbol versions, with their first API level."""
+
+    libs: dict[str, int]
+    versions: dict[str, int]
+
+
+@cache
+def android_system() -> AndroidSystem:
+    libs: dict[str, int] = {}
+    versions: dict[str, int] = {}
+    for line in read_data("android-system-libs.txt").splitlines():
+        fields = line.split()
+        if len(fields) == 3 and fields[0] in ("lib", "version"):
+            (libs if fields[0] == "lib" else versions)[fields[1]] = int(fields[2])
+    return AndroidSystem(libs, versions)
+
+
+def check_android(
+    member: str,
+    info: ElfInfo,
+    expect: Expectations,
+    shipped: Collection[str],
+    pythons: Collection[tuple[int, int]],
+) -> list[Finding]:
+    """`libc`, `external-libs` and `android-api` for an ELF in an Android wheel."""
+    foreign = _foreign_libc(member, info, expect)
+    if foreign:
+        return [foreign]  # a glibc or musl build: its libraries and API levels say nothing more
+    return [*_android_libs(member, info, expect, shipped, pythons), *_android_api(member, info, expect)]
+
+
+def is_bionic(info: ElfInfo) -> bool:
+    """Built with the NDK: its note, bionic's LIBC symbol versions, or Android's loader."""
+    return (
+        info.android_api is not None
+        or any(n.file == "libc.so" and "LIBC" in n.versions for n in info.version_requirements)
+        or (info.interpreter or "").startswith(_ANDROID_LINKER)
+    )
+
+
+def check_bionic_on_linux(member: str, info: ElfInfo) -> list[Finding]:
+    """`libc`: an Android (bionic) build in a Linux wheel; bionic's `libc.so` reads as musl's."""
+    if not is_bionic(info):
+        return []
+    return [
+        error(
+            Check.LIBC,
+            member,
+            "links against bionic, Android's C library (an NDK build), but the wheel or target is "
+            "Linux: it fails to load there; build it in a manylinux or musllinux container",
+        )
+    ]
+
+
+def _foreign_libc(member: str, info: ElfInfo, expect: Expectations) -> Finding | None:
+    gnu = sorted(
+        {v for need in info.version_requirements for v in need.versions if v.startswith(_GNU_VERSIONS)}
+    )
+    loaders = [n for n in info.needed if _FOREIGN_LIBC.match(n)]
+    interpreter = info.interpreter
+    if interpreter is not None and not interpreter.startswith(_ANDROID_LINKER):
+        loaders.append(interpreter)
+    if not gnu and not loaders:
+        return None
+    musl = not gnu and all("musl" in n for n in loaders)
+    evidence = ", ".join([*loaders, *gnu[:3]])
+    return error(
+        Check.LIBC,
+        member,
+        f"links against {'musl' if musl else 'glibc'} ({evidence}) but Android's C library is bionic: "
+        f"it fails to load on Android; {expect.hint(OS.ANDROID)}",
+    )
+
+
+def _android_libs(
+    member: str,
+    info: ElfInfo,
+    expect: Expectations,
+    shipped: Collection[str],
+    pythons: Collection[tuple[int, int]],
+) -> list[Finding]:
+    system = android_system()
+    findings: list[Finding] = []
+    for soname in info.needed:
+        if soname in shipped or soname in system.libs:
+            continue
+        python = _LIBPYTHON.match(soname)
+        if python is not None:
+            findings += _libpython(member, soname, (int(python.group(1)), int(python.group(2))), pythons)
+            continue
+        findings.append(_unshipped(member, soname, expect))
+    return findings
+
+
+def _libpython(
+    member: str, soname: str, version: tuple[int, int], pythons: Collection[tuple[int, int]]
+) -> list[Finding]:
+    # Android's CPython is a shared libpython that extension modules link, as on Windows.
+    if not pythons or version in pythons:
+        return []
+    wanted = ", ".join(f"{v[0]}.{v[1]}" for v in sorted(pythons))
+    return [
+        error(
+            Check.EXTERNAL_LIBS,
+            member,
+            f"links {soname} (Python {version[0]}.{version[1]}) but the wheel is for Python {wanted}: "
+            "the import fails; rebuild with the matching interpreter",
+        )
+    ]
+
+
+def _unshipped(member: str, soname: str, expect: Expectations) -> Finding:
+    why = (
+        "the NDK's C++ runtime, which each app bundles itself: ship it in the wheel or link "
+        "libc++ statically (-static-libstdc++)"
+        if soname == "libc++_shared.so"
+        else f"neither one of the NDK's stable system libraries nor shipped in the wheel: "
+        f"{expect.hint(OS.ANDROID)}, with the library vendored"
+    )
+    return error(Check.EXTERNAL_LIBS, member, f"needs {soname}, which is {why}")
+
+
+def _android_api(member: str, info: ElfInfo, expect: Expectations) -> list[Finding]:
+    promises = [(c.android_api, f"the tag {c.tag}") for c in expect.claims if c.android_api is not None]
+    target = expect.target
+    if target is not None and target.os is OS.ANDROID and target.android_api is not None:
+        promises.append((target.android_api, f"the target ({target.platform_label})"))
+    needs = _api_needs(info)
+    if not promises or not needs:
+        return []
+    need, source = max(needs)
+    findings: list[Finding] = []
+    for promised, reason in dict.fromkeys(promises):
+        if need > promised:
+            findings.append(
+                error(
+                    Check.ANDROID_API,
+                    member,
+                    f"needs Android API level {need} ({source}) but {reason} promises {promised}: "
+                    f"it fails to load on older devices; build with the NDK for API {promised} "
+                    f"(ANDROID_API_LEVEL={promised}) or tag the wheel android_{need}",
+                )
+            )
+    return findings
+
+
+def _api_needs(info: ElfInfo) -> list[tuple[int, str]]:
+    """The API levels the binary needs, with what says so: the NDK's note, bionic symbol versions
+    and system libraries (the highest of each kind)."""
+    system = android_system()
+    needs: list[tuple[int, str]] = []
+    if info.android_api is not None:
+        needs.append((info.android_api, "its .note.android.ident, the NDK's record of what it was built for"))
+    versions = [
+        (system.versions[v], v)
+        for need in info.version_requirements
+        for v in need.versions
+        if v in system.versions
+    ]
+    if versions:
+        level, name = max(versions)
+        needs.append((level, f"the bionic symbol version {name}"))
+    libs = [(system.libs[n], n) for n in info.needed if n in system.libs]
+    if libs:
+        level, name = max(libs)
+        needs.append((level, f"{name}, a system library since API {level}"))
+    return needs
+
+
+# --- extension suffixes --------------------------------------------------------------------------
+
+# CPython's EXT_SUFFIX platform part on iOS (SDK name), Android (NDK triple) and Emscripten.
+_SUFFIX = re.compile(r"^(?:(iphoneos|iphonesimulator)|(\w+)-linux-android(?:eabi)?|wasm32-emscripten)$")
+
+
+@dataclass(frozen=True)
+class SuffixPlatform:
+    """What a `.cpython-313-<platform>.so` suffix names beyond desktop platforms."""
+
+    os: OS
+    arch: str | None = None  # Android's triple names the CPU; iOS's SDK name does not
+    simulator: bool | None = None  # iOS only
+
+
+def suffix_platform(platform: str) -> SuffixPlatform | None:
+    match = _SUFFIX.match(platform)
+    if match is None:
+        return None
+    sdk, android = match.group(1), match.group(2)
+    if sdk is not None:
+        return SuffixPlatform(os=OS.IOS, simulator=sdk == "iphonesimulator")
+    if android is not None:
+        return SuffixPlatform(os=OS.ANDROID, arch=canonical_arch(android))
+    return SuffixPlatform(os=OS.EMSCRIPTEN, arch="wasm32")
+
+
+def check_sdk_suffix(
+    member: str, simulator: bool, claims: Collection[PlatformClaim], target: Target | None
+) -> list[Finding]:
+    """`ext-suffix`: a device module (-iphoneos.so) in a simulator wheel, or the reverse."""
+    other = [c.tag for c in claims if c.os is OS.IOS and c.ios_simulator is not simulator]
+    if target is not None and target.os is OS.IOS and target.ios_simulator is not simulator:
+        other.append(f"the target {target.platform_label}")
+    have = "iphonesimulator" if simulator else "iphoneos"
+    return [
+        error(
+            Check.EXT_SUFFIX,
+            member,
+            f"has an iOS {'simulator' if simulator else 'device'} suffix (-{have}.so) but {where} is for "
+            f"the {'device' if simulator else 'simulator'}: the interpreter there will not import it",
+        )
+        for where in other
+    ]
