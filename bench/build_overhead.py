@@ -64,7 +64,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from xbuild.build.buildenv import environment_key, environment_requirements
+from xbuild.build.buildenv import environment_folder, environment_requirements
 from xbuild.build.in_container import image_python, repair_platform, source_root
 from xbuild.cli.options import resolve_target
 from xbuild.images import find_image
@@ -479,7 +479,7 @@ def baseline_for(bench: Bench, case: Case, cache: Path, wheel: dict[str, str]) -
     sdist = _sdist(case, cache)
     repair = repair_platform(bench.target)
     requirements = environment_requirements(sdist, repair=repair is not None)
-    wheels = cache / "buildenv" / environment_key(wheel["image_id"], requirements)
+    wheels = environment_folder(cache, wheel["image_id"], bench.target, image, requirements)
     if not (wheels / ".complete").is_file():
         raise BenchError(f"{case.name}: no complete build-environment wheel directory at {wheels}")
     return Baseline(

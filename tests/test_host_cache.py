@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xbuild.host.cache import RUN_ID, RunScratch, on_sweep, scratch_dir, sweep
+from xbuild.host.cache import RUN_ID, RunScratch, default_cache_dir, on_sweep, scratch_dir, sweep
 
 
 def _dead_run(root: Path, run_id: str, beside: Path) -> list[Path]:
@@ -31,14 +31,16 @@ def test_dead_runs_are_swept_and_live_ones_kept(tmp_path: Path) -> None:
     alive.claim()
     dead = _dead_run(root, "dead0001", beside)
     (root / "work" / "alive001").mkdir(parents=True)
-    hooked: list[str] = []
-    on_sweep("test", hooked.append)
+    (root / "runs" / "dead0001.engines").write_text("ssh://arm-1\ntcp://arm-2:2376\nssh://arm-1\n")
+    hooked: list[tuple[str, tuple[str, ...]]] = []
+    on_sweep("test", lambda run_id, engines: hooked.append((run_id, engines)))
     try:
         swept = sweep(root, keep=RUN_ID)
     finally:
-        on_sweep("test", lambda run_id: None)
+        on_sweep("test", lambda run_id, engines: None)
     assert swept == ["dead0001"]
-    assert hooked == ["dead0001"]
+    assert hooked == [("dead0001", ("ssh://arm-1", "tcp://arm-2:2376"))]
+    assert not (root / "runs" / "dead0001.engines").exists()
     assert not any(p.exists() for p in dead)
     assert (root / "work" / "alive001").is_dir()
     # A recorded path that xbuild does not name as its own is never removed.
@@ -62,3 +64,10 @@ def test_claim_sweeps_and_scratch_dir_is_recorded_then_removed(tmp_path: Path) -
         assert str(path) in (root / "runs" / f"{RUN_ID}.paths").read_text()
     assert not path.exists()
     assert not any(p.exists() for p in dead)
+
+
+def test_default_cache_dir_honours_override(tmp_path: Path) -> None:
+    root = tmp_path / "my [cache] ünï"
+    assert default_cache_dir({"XBUILD_CACHE_DIR": str(root)}) == root
+    assert default_cache_dir({}).name.lower() == "xbuild"
+    assert default_cache_dir({"XBUILD_CACHE_DIR": "  "}).name.lower() == "xbuild"

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from packaging.utils import canonicalize_name
 
-from xbuild.index import default_cache_dir, index_urls_from_env, redact_url, strip_credentials
+from xbuild.index import index_urls_from_env, redact_url, strip_credentials
 from xbuild.index.urls import location_to_url, project_url, url_credentials
 
 
@@ -64,8 +64,3 @@ def test_index_urls_from_env_empty_or_blank_means_unset() -> None:
 def test_uv_extra_index_url_wins_over_pip() -> None:
     env = {"UV_EXTRA_INDEX_URL": "https://uv/", "PIP_EXTRA_INDEX_URL": "https://pip/"}
     assert index_urls_from_env(env) == (None, ("https://uv/",))
-
-
-def test_default_cache_dir_honours_override(tmp_path: Path) -> None:
-    assert default_cache_dir({"XBUILD_CACHE_DIR": str(tmp_path)}) == tmp_path
-    assert default_cache_dir({}).name.lower() == "xbuild"

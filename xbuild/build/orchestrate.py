@@ -1,18 +1,15 @@
-"""Carry out a plan: download wheels, build sources through their routes, verify, then place.
+"""Carry out a plan: for each distribution, source -> verify -> place (as pypa/installer's install).
 
-Nothing reaches the output directory until every wheel of the run has been verified against the
-target; outputs are staged beside it and moved in with os.replace, and a refused wheel is kept in
-the cache's rejected folder with its findings, never in the output.
+A source (the index, the build cache, a route's build) puts each wheel into the destination's
+staging folder; each is verified against the target; then the destination receives them all, or
+none when one failed (unless keep_going). A refused wheel is kept in the cache's `rejected/`
+folder with its findings, never in the destination.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import logging
-import os
 import shutil
-import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
@@ -20,66 +17,27 @@ from pathlib import Path
 from typing import Any
 
 import xbuild.verify as verify_api
-from xbuild.build.buildenv import (
-    dist_file,
-    environment_requirements,
-    environment_wheels,
-    verdict_image_id,
-)
-from xbuild.build.in_container import build_in_container, repair_platform
-from xbuild.build.job import Builder, BuildJob
-from xbuild.build.native import build_native
+from xbuild.build.destinations import MANIFEST, Rejects, WheelDestination, WheelDir
+from xbuild.build.outcome import BuildResult, Origin, Outcome
+from xbuild.build.sources import BUILDERS, IndexSource, RouteSource, Sources
 from xbuild.errors import EngineError, ExitCode, RefusedError, XbuildError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import IndexClient
 from xbuild.index.hashing import sha256_file
 from xbuild.plan.model import Action, Plan, PlannedDist
-from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost, RouteName, Verdict
+from xbuild.routes.base import DEFAULT_BUILD_TIMEOUT, BuildHost
 from xbuild.target import Target
 from xbuild.util import signals
-from xbuild.util.atomic import write_text_atomic
 
 log = logging.getLogger(__name__)
 
-# What carries out each route's decision (routes/ decides where; these do it).
-BUILDERS: dict[RouteName, Builder] = {
-    RouteName.NATIVE: build_native,
-    RouteName.CONTAINER: build_in_container,
-    RouteName.EMULATED: build_in_container,  # the same build; the engine runs the image under qemu
-}
+__all__ = ["BUILDERS", "BuildResult", "BuildSettings", "Outcome", "carry_out", "orchestrate"]
+
 Progress = Callable[[str, str, str], None]  # (package, route, state)
 
 
-@dataclass(frozen=True, kw_only=True)
-class Outcome:
-    name: str
-    version: str
-    wheel: Path | None  # staged wheel, None when refused or failed
-    origin: str  # index | built | cache
-    route: str | None = None
-    image: str | None = None
-    image_id: str | None = None
-    log_path: Path | None = None
-    error: str | None = None
-    findings: tuple[Any, ...] = ()
-    exit_code: ExitCode = ExitCode.OK  # of the failure: REFUSED (verification) or ENGINE (build)
-
-
-@dataclass(frozen=True, kw_only=True)
-class BuildResult:
-    out_dir: Path
-    manifest: Path
-    outcomes: tuple[Outcome, ...]
-
-    @property
-    def ok(self) -> bool:
-        return all(o.wheel is not None for o in self.outcomes)
-
-    @property
-    def exit_code(self) -> ExitCode:
-        """The most serious failure's exit code: 3 when a build failed or timed out, else 1."""
-        failed = [o.exit_code for o in self.outcomes if o.wheel is None]
-        return max(failed, default=ExitCode.OK)
+def _quiet(name: str, route: str, state: str) -> None:
+    return None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,7 +48,17 @@ class BuildSettings:
     keep_going: bool = False
     source_date_epoch: int = 315532800
     build_timeout: float | None = DEFAULT_BUILD_TIMEOUT  # None: no limit
-    progress: Progress = field(default=lambda name, route, state: None)
+    progress: Progress = field(default=_quiet)
+    manifest: bool = True  # False: a bundle's wheel folder, which gets the bundle's manifest instead
+
+
+@dataclass(frozen=True, kw_only=True)
+class RunSettings:
+    """How orchestrate runs, whatever the sources and destination."""
+
+    jobs: int = 1
+    keep_going: bool = False
+    progress: Progress = field(default=_quiet)
 
 
 def refuse_impossible(plan: Plan) -> None:
@@ -112,33 +80,48 @@ def refuse_impossible(plan: Plan) -> None:
 
 
 def carry_out(plan: Plan, client: IndexClient, host: BuildHost, settings: BuildSettings) -> BuildResult:
-    """Fetch or build every distribution, verify each, then place them all (or none).
+    """Fetch or build every distribution, verify each, then place them all (or none) in out_dir.
 
     The first SIGINT/SIGTERM stops every container and subprocess of the run, removes this run's
     scratch data and raises `Interrupted`; scratch left by killed runs is swept before starting.
     """
     refuse_impossible(plan)
-    scratch = run_scratch(settings.cache_dir)
-    scratch.claim()
-    settings.out_dir.mkdir(parents=True, exist_ok=True)
-    staging = scratch.track(settings.out_dir / f".xbuild-staging-{RUN_ID}")
-    staging.mkdir(exist_ok=True)
+    run_scratch(settings.cache_dir).claim()
+    sources = Sources(
+        index=IndexSource(client=client),
+        build=RouteSource(
+            target=plan.target,
+            client=client,
+            host=host,
+            cache_dir=settings.cache_dir,
+            source_date_epoch=settings.source_date_epoch,
+            timeout=settings.build_timeout,
+        ),
+    )
+    destination = WheelDir(root=settings.out_dir, cache_dir=settings.cache_dir, manifest=settings.manifest)
+    run = RunSettings(jobs=settings.jobs, keep_going=settings.keep_going, progress=settings.progress)
     try:
         with signals.trapped():
-            outcomes = _all(plan, client, host, settings, staging)
-            result = _place(plan, outcomes, settings)
+            return orchestrate(plan, sources, destination, Rejects.in_cache(settings.cache_dir), run)
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(settings.cache_dir / "work" / RUN_ID, ignore_errors=True)
-    return result
 
 
-def _all(
-    plan: Plan, client: IndexClient, host: BuildHost, settings: BuildSettings, staging: Path
-) -> list[Outcome]:
-    pool = ThreadPoolExecutor(max_workers=max(1, settings.jobs))
+def orchestrate(
+    plan: Plan, sources: Sources, destination: WheelDestination, rejects: Rejects, run: RunSettings
+) -> BuildResult:
+    """For each distribution: source -> verify; then the destination gets every wheel, or none."""
+    with destination.staging() as staging:
+        outcomes = _all(plan, sources, rejects, run, staging)
+        return _place(plan, outcomes, destination, keep_going=run.keep_going)
+
+
+def _all(plan: Plan, sources: Sources, rejects: Rejects, run: RunSettings, staging: Path) -> list[Outcome]:
+    pool = ThreadPoolExecutor(max_workers=max(1, run.jobs))
     try:
-        futures = [pool.submit(_one, d, plan, client, host, settings, staging) for d in plan.distributions]
+        futures = [
+            pool.submit(_one, d, plan.target, sources, rejects, run, staging) for d in plan.distributions
+        ]
         return [f.result() for f in futures]
     except (KeyboardInterrupt, signals.Interrupted):
         if not signals.stopping():  # raised without a signal: stop the workers' containers too
@@ -150,57 +133,35 @@ def _all(
 
 
 def _one(
-    dist: PlannedDist,
-    plan: Plan,
-    client: IndexClient,
-    host: BuildHost,
-    settings: BuildSettings,
-    staging: Path,
+    dist: PlannedDist, target: Target, sources: Sources, rejects: Rejects, run: RunSettings, staging: Path
 ) -> Outcome:
     signals.check()
     route = dist.route.route if dist.route else "download"
-    settings.progress(dist.name, route, "running")
+    run.progress(dist.name, route, "running")
     try:
-        outcome = (
-            _fetch(dist, client, staging)
-            if dist.action is Action.WHEEL
-            else _build(dist, plan, client, host, settings, staging)
-        )
-        outcome = _verified(outcome, plan.target, settings)
+        outcome = _verified(sources.for_dist(dist).obtain(dist, staging), target, rejects)
     except XbuildError as exc:
         tip = f"\n  TIP {exc.hint}" if exc.hint else ""
         outcome = Outcome(
             name=dist.name,
             version=dist.version,
             wheel=None,
-            origin="built",
+            origin=Origin.INDEX if dist.action is Action.WHEEL else Origin.BUILT,
             route=route,
             error=exc.message + tip,
             exit_code=exc.exit_code,
         )
-    settings.progress(dist.name, route, "done" if outcome.wheel else "failed")
+    run.progress(dist.name, route, "done" if outcome.wheel else "failed")
     return outcome
 
 
-def _fetch(dist: PlannedDist, client: IndexClient, staging: Path) -> Outcome:
-    path = client.download(dist_file(dist), staging)
-    return Outcome(name=dist.name, version=dist.version, wheel=path, origin="index")
-
-
-def _verified(outcome: Outcome, target: Target, settings: BuildSettings) -> Outcome:
+def _verified(outcome: Outcome, target: Target, rejects: Rejects) -> Outcome:
     if outcome.wheel is None:
         return outcome
     report = verify_api.verify_wheel(outcome.wheel, target)
     if report.ok:
         return outcome
-    rejected = settings.cache_dir / "rejected" / RUN_ID
-    rejected.mkdir(parents=True, exist_ok=True)
-    kept = rejected / outcome.wheel.name
-    shutil.move(str(outcome.wheel), kept)
-    findings = [f.__dict__ if not hasattr(f, "to_json") else f.to_json() for f in report.findings]
-    write_text_atomic(
-        rejected / f"{outcome.wheel.name}.findings.json", json.dumps(findings, indent=2, default=str)
-    )
+    kept = rejects.keep(outcome.wheel, report.findings)
     errors = [f for f in report.findings if str(f.severity) == "error"]
     summary = "; ".join(f"{f.check}: {f.member}: {f.message}" for f in errors[:5])
     return replace(
@@ -212,147 +173,22 @@ def _verified(outcome: Outcome, target: Target, settings: BuildSettings) -> Outc
     )
 
 
-# building ----------------------------------------------------------------------------------------
-
-
-def _build(
-    dist: PlannedDist,
-    plan: Plan,
-    client: IndexClient,
-    host: BuildHost,
-    settings: BuildSettings,
-    staging: Path,
-) -> Outcome:
-    assert dist.route is not None
-    verdict = Verdict(
-        route=RouteName(dist.route.route),
-        possible=dist.route.possible,
-        reason=dist.route.reason,
-        image=dist.route.image,
-        engine_url=host.remote_engine(plan.target.arch),
-    )
-    source = _source(dist, client, settings)
-    img_id = verdict_image_id(verdict)
-    requirements = environment_requirements(source, repair=repair_platform(plan.target) is not None)
-    key = _build_key(source, plan.target, img_id, requirements, settings)
-    cached = _cached_wheel(settings, key)
-    logs = settings.cache_dir / "logs" / RUN_ID
-    log_path = logs / f"{dist.name}-{dist.version}.log"
-    base = Outcome(
-        name=dist.name,
-        version=dist.version,
-        wheel=None,
-        origin="built",
-        route=str(verdict.route),
-        image=verdict.image,
-        image_id=img_id,
-        log_path=log_path,
-    )
-    if cached is not None:
-        log.info("%s %s: served from the build cache", dist.name, dist.version)
-        return replace(base, wheel=_copy(cached, staging), origin="cache")
-    find_links = None
-    if verdict.route is not RouteName.NATIVE:
-        find_links = environment_wheels(
-            requirements, plan.target, verdict, img_id, client, host, settings.cache_dir
-        )
-    out = settings.cache_dir / "work" / RUN_ID / f"{dist.name}-{dist.version}"
-    job = BuildJob(
-        name=dist.name,
-        version=dist.version,
-        source=source,
-        target=plan.target,
-        verdict=verdict,
-        find_links=find_links,
-        requirements=requirements,
-        out_dir=out,
-        log_path=log_path,
-        source_date_epoch=settings.source_date_epoch,
-        timeout=settings.build_timeout,
-    )
-    logs.mkdir(parents=True, exist_ok=True)
-    started = time.monotonic()
-    try:
-        wheel = BUILDERS[verdict.route](job)
-        log.info("%s %s: built in %.1f s", dist.name, dist.version, time.monotonic() - started)
-        _store_cached(settings, key, wheel)
-        staged = _copy(wheel, staging)
-    finally:
-        shutil.rmtree(out, ignore_errors=True)
-    return replace(base, wheel=staged)
-
-
-def _source(dist: PlannedDist, client: IndexClient, settings: BuildSettings) -> Path:
-    if dist.file.url.startswith("file:") and not dist.file.sha256:
-        from urllib.parse import unquote, urlparse
-
-        return Path(unquote(urlparse(dist.file.url).path))
-    sdists = settings.cache_dir / "sdists"
-    sdists.mkdir(parents=True, exist_ok=True)
-    return client.download(dist_file(dist), sdists)
-
-
-def _build_key(
-    source: Path, target: Target, img_id: str, requirements: tuple[str, ...], settings: BuildSettings
-) -> str:
-    digest = _tree_digest(source) if source.is_dir() else sha256_file(source)
-    material = json.dumps(
-        [digest, target.to_json(), img_id, requirements, settings.source_date_epoch],
-        sort_keys=True,
-        default=str,
-    )
-    return hashlib.sha256(material.encode()).hexdigest()[:32]
-
-
-def _tree_digest(root: Path) -> str:
-    h = hashlib.sha256()
-    for path in sorted(p for p in root.rglob("*") if p.is_file() and ".git" not in p.parts):
-        h.update(str(path.relative_to(root)).encode())
-        h.update(path.read_bytes())
-    return h.hexdigest()
-
-
-def _cached_wheel(settings: BuildSettings, key: str) -> Path | None:
-    folder = settings.cache_dir / "built" / key
-    wheels = sorted(folder.glob("*.whl")) if folder.is_dir() else []
-    return wheels[0] if len(wheels) == 1 else None
-
-
-def _store_cached(settings: BuildSettings, key: str, wheel: Path) -> None:
-    folder = settings.cache_dir / "built" / key
-    tmp = settings.cache_dir / "built" / f".{key}.{RUN_ID}"
-    tmp.mkdir(parents=True, exist_ok=True)
-    shutil.copy2(wheel, tmp / wheel.name)
-    try:
-        os.replace(tmp, folder)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # another run stored the same key first
-
-
-def _copy(wheel: Path, staging: Path) -> Path:
-    dest = staging / wheel.name
-    shutil.copy2(wheel, dest)
-    return dest
-
-
 # placing ------------------------------------------------------------------------------------------
 
 
-def _place(plan: Plan, outcomes: list[Outcome], settings: BuildSettings) -> BuildResult:
+def _place(
+    plan: Plan, outcomes: list[Outcome], destination: WheelDestination, *, keep_going: bool
+) -> BuildResult:
     failed = [o for o in outcomes if o.wheel is None]
-    placed = [o for o in outcomes if o.wheel is not None]
-    if failed and not settings.keep_going:
-        placed = []  # all or nothing: a refused run ships nothing
-    final: list[Outcome] = []
-    for outcome in placed:
-        assert outcome.wheel is not None
-        dest = settings.out_dir / outcome.wheel.name
-        os.replace(outcome.wheel, dest)
-        final.append(replace(outcome, wheel=dest))
-    manifest = settings.out_dir / "xbuild-manifest.json"
-    result = BuildResult(out_dir=settings.out_dir, manifest=manifest, outcomes=tuple(final + failed))
+    ready = [o for o in outcomes if o.wheel is not None]
+    if failed and not keep_going:
+        ready = []  # all or nothing: a refused run ships nothing
+    placed = destination.place([o.wheel for o in ready if o.wheel is not None])
+    final = [replace(o, wheel=path) for o, path in zip(ready, placed, strict=True)]
+    manifest = destination.root / MANIFEST
+    result = BuildResult(out_dir=destination.root, manifest=manifest, outcomes=(*final, *failed))
     if final or not failed:
-        write_text_atomic(manifest, json.dumps(manifest_document(plan, result), indent=2) + "\n")
+        result = replace(result, manifest=destination.record(manifest_document(plan, result)))
     return result
 
 
@@ -367,10 +203,11 @@ def manifest_document(plan: Plan, result: BuildResult) -> dict[str, Any]:
                 "version": o.version,
                 "filename": o.wheel.name,
                 "sha256": sha256_file(o.wheel),
-                "origin": o.origin,
+                "origin": str(o.origin),
                 "route": o.route,
                 "image": o.image,
                 "image_id": o.image_id,
+                "engine": o.engine,
                 "build_log": str(o.log_path) if o.log_path else None,
             }
             for o in result.outcomes

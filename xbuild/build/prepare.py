@@ -18,13 +18,14 @@ from collections.abc import Callable
 from pathlib import Path
 
 from xbuild.build.buildenv import (
+    build_environment,
     environment_requirements,
-    environment_wheels,
     read_pyproject,
     verdict_image_id,
 )
 from xbuild.build.in_container import prepare_metadata
 from xbuild.build.job import BuildJob
+from xbuild.build.keys import target_material
 from xbuild.errors import EngineError, InputError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import DistFile, IndexClient
@@ -176,7 +177,7 @@ class ContainerMetadataPreparer:
         if file is None or file.sha256 is None or candidate.local_path is not None:
             return None  # a local project changes under our feet: prepare it every time
         material = json.dumps(
-            [file.sha256, verdict.image, self.target.to_json()], sort_keys=True, default=str
+            [file.sha256, verdict.image, target_material(self.target)], sort_keys=True, default=str
         )
         return "prepared-" + hashlib.sha256(material.encode()).hexdigest()
 
@@ -184,25 +185,26 @@ class ContainerMetadataPreparer:
         what = f"{candidate.name} {candidate.version}"
         requirements = environment_requirements(source, repair=False)
         img_id = verdict_image_id(verdict)
-        wheels = environment_wheels(
-            requirements, self.target, verdict, img_id, self.client, self.host(), self.cache_dir
-        )
         logs = self.cache_dir / "logs" / RUN_ID
         logs.mkdir(parents=True, exist_ok=True)
         log.info("%s: preparing metadata in %s (%s route, no network)", what, verdict.image, verdict.route)
-        job = BuildJob(
-            name=candidate.name,
-            version=str(candidate.version),
-            source=source,
-            target=self.target,
-            verdict=verdict,
-            find_links=wheels,
-            requirements=requirements,
-            out_dir=folder / "out",
-            log_path=logs / f"{candidate.name}-{candidate.version}-metadata.log",
-            timeout=self.timeout,
+        env = build_environment(
+            requirements, self.target, verdict, img_id, self.client, self.host(), self.cache_dir
         )
-        return prepare_metadata(job)
+        with env as wheels:
+            job = BuildJob(
+                name=candidate.name,
+                version=str(candidate.version),
+                source=source,
+                target=self.target,
+                verdict=verdict,
+                find_links=wheels,
+                requirements=requirements,
+                out_dir=folder / "out",
+                log_path=logs / f"{candidate.name}-{candidate.version}-metadata.log",
+                timeout=self.timeout,
+            )
+            return prepare_metadata(job)
 
 
 def _file(candidate: Candidate) -> DistFile:

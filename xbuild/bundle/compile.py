@@ -23,8 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from xbuild.build.container import ContainerSpec, Mount, running
-from xbuild.build.process import call
 from xbuild.errors import EngineError
+from xbuild.host._run import call
 from xbuild.host.discover import Discovery, discover_interpreters
 from xbuild.host.facts import detect_build_host
 from xbuild.host.images import with_image_facts

@@ -8,10 +8,11 @@ from pathlib import Path
 
 from xbuild.build.prepare import ContainerMetadataPreparer
 from xbuild.errors import UsageError
+from xbuild.host.cache import default_cache_dir
 from xbuild.host.facts import detect_build_host
 from xbuild.host.images import with_image_facts
 from xbuild.index import IndexClient
-from xbuild.index.cache import HttpCache, default_cache_dir
+from xbuild.index.cache import HttpCache
 from xbuild.options import Options
 from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
 from xbuild.plan.locked import find_lock, plan_lock_file

@@ -1,8 +1,10 @@
-"""The one way host probing runs a program: logged, captured, bounded in time; exit codes are data.
+"""The one subprocess chokepoint: every program xbuild runs is logged, bounded in time, and killed
+with its whole process group on a timeout or an interrupt.
 
-Each program runs in its own session (process group): on a timeout or an interrupt the whole
-group is killed, so a wrapper's children (a `docker run`, a qemu, a shell pipeline) never
-outlive the probe that started them.
+Two faces of the same runner: `run_capture` (host probing: output captured, the exit code is
+data) and `call` (builds: output streamed to a log file, a failure is a typed EngineError).
+Each program runs in its own session (process group), so a wrapper's or a build backend's
+children (a `docker run`, a qemu, a compiler) never outlive the command that started them.
 """
 
 from __future__ import annotations
@@ -16,14 +18,17 @@ import subprocess
 import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
+from xbuild.errors import EngineError
 from xbuild.util import signals
 
 log = logging.getLogger("xbuild.host")
 
 _DRAIN_TIMEOUT = 2.0  # after the kill: a daemonised grandchild may still hold the pipes open
 # Process groups running now: pid -> Popen (plain dict ops are atomic, safe from a signal handler).
-_RUNNING: dict[int, subprocess.Popen[str]] = {}
+_RUNNING: dict[int, subprocess.Popen[Any]] = {}
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -69,7 +74,7 @@ def run_capture(
     return Completed(argv=tuple(argv), returncode=proc.returncode, stdout=stdout, stderr=stderr)
 
 
-def kill_group(proc: subprocess.Popen[str]) -> None:
+def kill_group(proc: subprocess.Popen[Any]) -> None:
     """Kill the program's whole process group (its children too), and reap the program."""
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(proc.pid, signal.SIGKILL)
@@ -77,7 +82,7 @@ def kill_group(proc: subprocess.Popen[str]) -> None:
         proc.wait(timeout=5)
 
 
-def _kill_group_on_exit(proc: subprocess.Popen[str]) -> None:
+def _kill_group_on_exit(proc: subprocess.Popen[Any]) -> None:
     """Once the program exits, kill what it left in its group; WNOWAIT keeps its pid (the group
     id) from being reused until communicate() reaps it."""
     waitid = getattr(os, "waitid", None)
@@ -109,10 +114,60 @@ def stop_all() -> None:
         kill_group(proc)
 
 
-signals.on_interrupt("host probes", stop_all)
+signals.on_interrupt("subprocesses", stop_all)
 
 
 def tail(text: str, lines: int = 5) -> str:
     """The last lines of a program's output, for error messages."""
     kept = [line for line in text.strip().splitlines() if line.strip()][-lines:]
     return "\n".join(kept)
+
+
+def tail_file(path: Path, lines: int = 25) -> str:
+    """The last lines of a log file ("" when it cannot be read), for error messages."""
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.splitlines()[-lines:])
+
+
+def call(
+    cmd: Sequence[str],
+    *,
+    log_path: Path,
+    cwd: Path | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float | None = None,
+    what: str = "command",
+) -> None:
+    """Run cmd with stdout+stderr appended to log_path; EngineError with the log tail on failure."""
+    printable = shlex.join(cmd)
+    log.debug("$ %s", printable)
+    signals.check()
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with log_path.open("a", encoding="utf-8") as sink:
+        sink.write(f"$ {printable}\n")
+        sink.flush()
+        try:
+            proc = subprocess.Popen(
+                cmd, cwd=cwd, env=env, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True
+            )
+        except FileNotFoundError as exc:
+            raise EngineError(f"{what}: {cmd[0]} not found", hint="install it and retry") from exc
+        _RUNNING[proc.pid] = proc
+        try:
+            code = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise EngineError(
+                f"{what} timed out after {timeout:.0f} s", hint=f"raise --build-timeout, or see {log_path}"
+            ) from exc
+        finally:
+            kill_group(proc)  # what the command left running in its group goes with it
+            _RUNNING.pop(proc.pid, None)
+    signals.check()
+    if code != 0:
+        raise EngineError(
+            f"{what} failed (exit {code}); last lines of {log_path}:\n{tail_file(log_path)}",
+            hint=f"full log: {log_path}",
+        )

@@ -14,14 +14,15 @@ import json
 import logging
 import os
 import shutil
-import tempfile
 import threading
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
 
+import platformdirs
 from filelock import FileLock, Timeout
 
+from xbuild.util.atomic import write_text_atomic
 from xbuild.util.signals import after_interrupt
 
 log = logging.getLogger("xbuild.host")
@@ -30,23 +31,35 @@ RUN_ID = uuid.uuid4().hex[:12]
 # Per-run folders under the cache root that only that run uses; swept once the run is gone.
 RUN_FOLDERS = ("work", "bundle-wheels")
 # What else a dead run may have left outside the cache (its containers), removed by run id.
-_SWEEP_HOOKS: dict[str, Callable[[str], object]] = {}
+# A hook gets the dead run's id and the engines it used besides the default one (its record).
+SweepHook = Callable[[str, tuple[str, ...]], object]
+_SWEEP_HOOKS: dict[str, SweepHook] = {}
+# Engines (other than DOCKER_HOST's) this process started containers on.
+_ENGINES: dict[str, None] = {}
 
 
-def on_sweep(name: str, hook: Callable[[str], object]) -> None:
-    """Register a hook called with each dead run's id when its leftovers are swept."""
+def on_sweep(name: str, hook: SweepHook) -> None:
+    """Register a hook called with each dead run's id (and engines) when its leftovers are swept."""
     _SWEEP_HOOKS[name] = hook
 
 
-def cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """`XBUILD_CACHE_DIR`, else the platform's user cache directory for xbuild."""
-    env = os.environ if environ is None else environ
-    override = env.get("XBUILD_CACHE_DIR")
-    if override:
-        return Path(override)
-    import platformdirs
+def note_engine(url: str) -> None:
+    """Record that this run starts containers on the engine at `url` (call before starting one),
+    so that if the run is killed the next one can remove them there too."""
+    with _SCRATCH_GUARD:
+        if url in _ENGINES:
+            return
+        _ENGINES[url] = None
+        scratches = list(_SCRATCH.values())
+    for scratch in scratches:
+        scratch.record_engines((url,))
 
-    return Path(platformdirs.user_cache_dir("xbuild"))
+
+def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
+    """The one cache root: `XBUILD_CACHE_DIR` when set, else the platform's user cache directory."""
+    env = os.environ if environ is None else environ
+    override = env.get("XBUILD_CACHE_DIR", "").strip()
+    return Path(override) if override else Path(platformdirs.user_cache_dir("xbuild"))
 
 
 def probe_key(path: Path, script: str) -> str | None:
@@ -89,19 +102,9 @@ class ProbeCache:
     def put(self, key: str, text: str) -> None:
         # A read-only or full cache only costs a re-probe next time; it must not fail the command.
         try:
-            self.root.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{key}.", suffix=".part", dir=self.root)
+            write_text_atomic(self.root / f"{key}.json", text, make_parents=True)
         except OSError as exc:
             log.debug("cannot write probe cache %s: %s", self.root, exc)
-            return
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                f.write(text)
-            os.replace(tmp, self.root / f"{key}.json")
-        except OSError as exc:
-            log.debug("cannot write probe cache %s: %s", self.root, exc)
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
 
 
 class RunScratch:
@@ -133,7 +136,17 @@ class RunScratch:
             self._lock = lock
             # A run that ends normally leaves nothing to sweep: not even its lock file.
             atexit.register(self.release)
+        self.record_engines(tuple(_ENGINES))
         sweep(self.root, keep=self.run_id)
+
+    def record_engines(self, urls: tuple[str, ...]) -> None:
+        if not urls or self._lock is None:
+            return
+        try:
+            with (self.runs / f"{self.run_id}.engines").open("a", encoding="utf-8") as sink:
+                sink.writelines(f"{url}\n" for url in urls)
+        except OSError as exc:
+            log.debug("cannot record engines %s: %s", urls, exc)
 
     def track(self, path: Path) -> Path:
         """Record a temp path of this run (call before creating it); returns the path."""
@@ -168,7 +181,8 @@ def sweep(root: Path, keep: str = RUN_ID) -> list[str]:
         locks = sorted(runs.glob("*.lock"))
     except OSError:
         return []
-    swept = []
+    swept: list[str] = []
+    engines: dict[str, tuple[str, ...]] = {}
     for path in locks:
         run_id = path.stem
         if run_id == keep:
@@ -179,6 +193,7 @@ def sweep(root: Path, keep: str = RUN_ID) -> list[str]:
         except (Timeout, OSError):
             continue  # alive (or not ours to judge)
         try:
+            engines[run_id] = _engines_of(root, run_id)
             _remove_run(root, run_id)
             with contextlib.suppress(OSError):
                 path.unlink()
@@ -189,12 +204,20 @@ def sweep(root: Path, keep: str = RUN_ID) -> list[str]:
     for run_id in swept:
         for name, hook in list(_SWEEP_HOOKS.items()):
             try:
-                hook(run_id)
+                hook(run_id, engines.get(run_id, ()))
             except Exception as exc:  # e.g. no engine now: nothing of that kind to remove then
                 log.debug("sweeping %s of run %s: %s", name, run_id, exc)
     if swept:
         log.info("removed scratch data left by %d interrupted run(s): %s", len(swept), ", ".join(swept))
     return swept
+
+
+def _engines_of(root: Path, run_id: str) -> tuple[str, ...]:
+    try:
+        lines = (root / "runs" / f"{run_id}.engines").read_text(encoding="utf-8").split()
+    except OSError:
+        return ()
+    return tuple(dict.fromkeys(lines))
 
 
 def _orphans(root: Path, keep: str) -> list[str]:
@@ -235,6 +258,8 @@ def _remove_run(root: Path, run_id: str) -> None:
         shutil.rmtree(root / folder / run_id, ignore_errors=True)
     for partial in (root / "built").glob(f".*.{run_id}"):
         shutil.rmtree(partial, ignore_errors=True)
+    with contextlib.suppress(OSError):
+        (root / "runs" / f"{run_id}.engines").unlink()
     record = root / "runs" / f"{run_id}.paths"
     try:
         paths = record.read_text(encoding="utf-8").splitlines()

@@ -157,11 +157,9 @@ def docker_client(engine_url: str | None = None, timeout: int = 600) -> Any:
     from docker.errors import DockerException
 
     try:
-        client = (
-            docker.DockerClient(base_url=engine_url, timeout=timeout)
-            if engine_url
-            else docker.from_env(timeout=timeout)
-        )
+        # As DOCKER_HOST, so that DOCKER_TLS_VERIFY and DOCKER_CERT_PATH apply to tcp:// engines.
+        environment = {**os.environ, "DOCKER_HOST": engine_url} if engine_url else None
+        client = docker.from_env(timeout=timeout, environment=environment)
         client.ping()
     except DockerException as exc:
         where = engine_url or os.environ.get("DOCKER_HOST") or "the local Docker socket"

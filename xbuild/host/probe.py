@@ -20,7 +20,7 @@ from typing import Any
 from xbuild.errors import EngineError, RefusedError, UsageError
 from xbuild.host._header import Header, header_from_bytes, read_header
 from xbuild.host._run import Runner, run_capture, tail
-from xbuild.host.cache import ProbeCache, cache_dir, probe_key
+from xbuild.host.cache import ProbeCache, default_cache_dir, probe_key
 from xbuild.host.interpreter import (
     InterpreterFacts,
     ProbeFormatError,
@@ -73,7 +73,7 @@ def probe_interpreter(
     """Run the probe in `path` (or reuse its cached answer) and combine it with the binary's header."""
     path = _existing(path)
     script = SCRIPT_PATH.read_text(encoding="utf-8")
-    store = cache if cache is not None else ProbeCache(cache_dir())
+    store = cache if cache is not None else ProbeCache(default_cache_dir())
     key = probe_key(path, script)
     data = _cached(store, key, path)
     if data is None:

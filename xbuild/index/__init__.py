@@ -11,7 +11,7 @@ Credentials come from user:password in index URLs and from ~/.netrc; they never 
 DistFile URLs, the cache or logs (see `redact_url`).
 """
 
-from .cache import CachedPage, HttpCache, default_cache_dir
+from .cache import CachedPage, HttpCache
 from .client import IndexClient
 from .models import DistFile, ProjectPage
 from .urls import index_urls_from_env, redact_url, strip_credentials
@@ -22,7 +22,6 @@ __all__ = [
     "HttpCache",
     "IndexClient",
     "ProjectPage",
-    "default_cache_dir",
     "index_urls_from_env",
     "redact_url",
     "strip_credentials",

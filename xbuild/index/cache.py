@@ -28,11 +28,10 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import platformdirs
 from filelock import FileLock, Timeout
 
 from ..errors import EngineError
-from ._fs import write_bytes_atomic
+from ..util.atomic import write_bytes_atomic
 from .hashing import sha256_file
 from .models import DistFile, Hashes
 
@@ -40,12 +39,6 @@ logger = logging.getLogger(__name__)
 
 _MAGIC = b"xbuild-cache-1\n"
 _LOCK_TIMEOUT = 600.0  # a stuck peer should surface as an error, not hang a build forever
-
-
-def default_cache_dir(environ: Mapping[str, str]) -> Path:
-    """XBUILD_CACHE_DIR when set, else the platform's user cache directory."""
-    override = environ.get("XBUILD_CACHE_DIR", "").strip()
-    return Path(override) if override else Path(platformdirs.user_cache_dir("xbuild"))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -194,7 +187,7 @@ class HttpCache:
         line = json.dumps(full, sort_keys=True).encode()
         try:
             with self.lock(key):
-                write_bytes_atomic(path, _MAGIC + line + b"\n" + body)
+                write_bytes_atomic(path, _MAGIC + line + b"\n" + body, make_parents=True)
         except OSError as exc:
             logger.warning("cannot write cache entry %s (%s); continuing without it", path, exc)
 

@@ -25,7 +25,7 @@ from packaging.utils import InvalidName, NormalizedName
 
 from ..errors import InputError, RefusedError, UsageError
 from ..limits import DEFAULT_LIMITS, Limits
-from ._fs import atomic_path, link_or_copy
+from ..util.atomic import atomic_output, link_or_copy
 from .archives import local_metadata
 from .cache import CachedPage, HttpCache, ParseKey
 from .hashing import copy_hashing, digest_bytes, mismatch
@@ -461,13 +461,13 @@ class IndexClient:
             return path
 
     def _download_verified(self, file: DistFile, final: Path) -> None:
-        with atomic_path(final) as temp:
+        with atomic_output(final, make_parents=True) as temp:
             _verify(file, self._fetcher.download(file.url, temp, file.hashes))
 
     def _copy_verified(self, source: Path, final: Path, file: DistFile) -> None:
         if not source.is_file():
             raise InputError(f"{source} does not exist")
-        with source.open("rb") as stream, atomic_path(final) as temp:
+        with source.open("rb") as stream, atomic_output(final, make_parents=True) as temp:
             chunks = iter(lambda: stream.read(_CHUNK), b"")
             _verify(file, copy_hashing(chunks, temp, file.hashes))
 

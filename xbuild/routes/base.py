@@ -33,7 +33,9 @@ class BuildHost:
     image_facts: tuple[ImageFacts, ...] = ()
 
     def remote_engine(self, arch: Arch) -> str | None:
-        return dict(self.remote_engines).get(arch)
+        """The arch's engine; of a pool (URLs separated by spaces), the first: the one asked."""
+        urls = (dict(self.remote_engines).get(arch) or "").split()
+        return urls[0] if urls else None
 
     def facts_of(self, image: str) -> ImageFacts | None:
         return next((f for f in self.image_facts if f.image == image), None)

@@ -1,4 +1,4 @@
-"""The subprocess chokepoint: a timeout is an engine failure and kills the whole process group."""
+"""The subprocess chokepoint, build face (`call`): a timeout is exit 3 and kills the whole group."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from xbuild.build.process import call
 from xbuild.errors import EngineError, ExitCode
+from xbuild.host._run import call
 
 
 def test_timeout_kills_the_group_and_is_exit_3(tmp_path: Path) -> None:
