@@ -113,7 +113,7 @@ def _route_source(tmp_path: Path, builder: RecordingBuilder, target: Target = PY
         return RouteSource(
             target=target,
             client=client,
-            host=host,
+            host=lambda: host,
             cache_dir=tmp_path / "cache",
             builders={RouteName.NATIVE: builder},
         )

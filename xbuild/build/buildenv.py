@@ -10,11 +10,9 @@ from __future__ import annotations
 import contextlib
 import logging
 import shutil
-import tarfile
 import threading
 import tomllib
 import uuid
-import zipfile
 from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
@@ -32,6 +30,7 @@ from xbuild.plan.inputs import Inputs, parse_requirement
 from xbuild.plan.model import PlannedDist, SourcePolicy
 from xbuild.plan.planner import make_plan
 from xbuild.routes.base import BuildHost, RouteName, Verdict
+from xbuild.sdist import Sdist
 from xbuild.target import Target
 from xbuild.util.atomic import publish_dir, write_text_atomic
 
@@ -55,21 +54,15 @@ def read_pyproject(source: Path) -> dict[str, object] | None:
     if source.is_dir():
         path = source / "pyproject.toml"
         return _loads(path.read_text(encoding="utf-8"), source) if path.is_file() else None
+    sdist = Sdist(source)
+    name = sdist.top_level("pyproject.toml")
+    data = sdist.read(name) if name else None
+    if data is None:
+        return None
     try:
-        if source.name.endswith(".zip"):
-            with zipfile.ZipFile(source) as zf:
-                name = _top_level_pyproject(zf.namelist())
-                return _loads(zf.read(name).decode("utf-8"), source) if name else None
-        with tarfile.open(source) as tf:
-            name = _top_level_pyproject(tf.getnames())
-            member = tf.extractfile(name) if name else None
-            return _loads(member.read().decode("utf-8"), source) if member else None
-    except (OSError, tarfile.TarError, zipfile.BadZipFile, UnicodeDecodeError) as exc:
-        raise InputError(f"{source.name}: unreadable sdist: {exc}") from exc
-
-
-def _top_level_pyproject(names: list[str]) -> str | None:
-    return next((n for n in names if n.count("/") == 1 and n.endswith("/pyproject.toml")), None)
+        return _loads(data.decode("utf-8"), source)
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{source.name}: pyproject.toml is not UTF-8: {exc}") from exc
 
 
 def _loads(text: str, source: Path) -> dict[str, object]:

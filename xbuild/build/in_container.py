@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import shlex
 import shutil
-import tarfile
 import tempfile
-import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -19,6 +17,7 @@ from xbuild.build.container import Container, ContainerSpec, Mount, running
 from xbuild.build.job import BuildJob
 from xbuild.errors import EngineError, InputError
 from xbuild.images import ImageSpec, find_image
+from xbuild.sdist import Sdist
 from xbuild.target import Libc, Target
 
 SRC, WHEELS = "/xbuild/src", "/xbuild/wheels"
@@ -66,19 +65,7 @@ def repair_platform(target: Target) -> str | None:
 
 def source_root(source: Path) -> str:
     """The single top-level directory of an sdist (where its pyproject.toml lives)."""
-    try:
-        if source.name.endswith(".zip"):
-            with zipfile.ZipFile(source) as zf:
-                names = zf.namelist()
-        else:
-            with tarfile.open(source) as tf:
-                names = tf.getnames()
-    except (OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
-        raise InputError(f"{source.name}: unreadable sdist: {exc}") from exc
-    roots = {n.split("/", 1)[0] for n in names if n and not n.startswith("/")}
-    if len(roots) != 1 or any(".." in Path(n).parts for n in names):
-        raise InputError(f"{source.name}: an sdist must hold exactly one top-level directory")
-    return roots.pop()
+    return Sdist(source).root()
 
 
 def build_in_container(job: BuildJob) -> Path:

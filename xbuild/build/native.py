@@ -4,37 +4,20 @@ from __future__ import annotations
 
 import os
 import sys
-import tarfile
 import tempfile
 import time
-import zipfile
 from pathlib import Path
 
 from xbuild.build.in_container import repair_platform
 from xbuild.build.job import BuildJob
-from xbuild.errors import InputError
 from xbuild.host._run import call
+from xbuild.sdist import Sdist
 from xbuild.target import OS
 
 
 def extract_sdist(archive: Path, dest: Path) -> Path:
     """Unpack an sdist with traversal protection; return the project root inside dest."""
-    if archive.name.endswith(".zip"):
-        with zipfile.ZipFile(archive) as zf:
-            for name in zf.namelist():
-                if name.startswith("/") or ".." in Path(name).parts:
-                    raise InputError(f"{archive.name}: member {name!r} escapes the archive")
-            zf.extractall(dest)
-    else:
-        try:
-            with tarfile.open(archive) as tf:
-                tf.extractall(dest, filter="data")
-        except (tarfile.TarError, OSError) as exc:
-            raise InputError(f"{archive.name}: unreadable sdist: {exc}") from exc
-    roots = [p for p in dest.iterdir() if p.is_dir()]
-    if len(roots) != 1:
-        raise InputError(f"{archive.name}: expected one top-level directory, found {len(roots)}")
-    return roots[0]
+    return Sdist(archive).extract(dest)
 
 
 class _Clock:

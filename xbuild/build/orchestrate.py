@@ -13,6 +13,7 @@ import shutil
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -79,7 +80,9 @@ def refuse_impossible(plan: Plan) -> None:
     )
 
 
-def carry_out(plan: Plan, client: IndexClient, host: BuildHost, settings: BuildSettings) -> BuildResult:
+def carry_out(
+    plan: Plan, client: IndexClient, host: BuildHost | Callable[[], BuildHost], settings: BuildSettings
+) -> BuildResult:
     """Fetch or build every distribution, verify each, then place them all (or none) in out_dir.
 
     The first SIGINT/SIGTERM stops every container and subprocess of the run, removes this run's
@@ -92,7 +95,8 @@ def carry_out(plan: Plan, client: IndexClient, host: BuildHost, settings: BuildS
         build=RouteSource(
             target=plan.target,
             client=client,
-            host=host,
+            # Host facts cost interpreter probes and an engine round-trip: asked for on the first build.
+            host=cache(host) if callable(host) else (lambda: host),
             cache_dir=settings.cache_dir,
             source_date_epoch=settings.source_date_epoch,
             timeout=settings.build_timeout,

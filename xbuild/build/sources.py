@@ -10,7 +10,7 @@ import logging
 import shutil
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Protocol
@@ -131,7 +131,7 @@ class RouteSource:
 
     target: Target
     client: IndexClient
-    host: BuildHost
+    host: Callable[[], BuildHost]  # asked for only when something is built (probes, engine)
     cache_dir: Path
     source_date_epoch: int = 315532800
     timeout: float | None = DEFAULT_BUILD_TIMEOUT
@@ -183,7 +183,7 @@ class RouteSource:
             reason=dist.route.reason,
             image=dist.route.image,
             # The arch's whole pool: obtain() picks one engine of it per build.
-            engine_url=dict(self.host.remote_engines).get(self.target.arch),
+            engine_url=dict(self.host().remote_engines).get(self.target.arch),
         )
 
     def _build(
@@ -216,7 +216,7 @@ class RouteSource:
             wheel = builder(job)
         else:
             env = build_environment(
-                requirements, self.target, verdict, img_id, self.client, self.host, self.cache_dir
+                requirements, self.target, verdict, img_id, self.client, self.host(), self.cache_dir
             )
             with env as links:  # the wheel set enters the cache only if this build succeeds
                 wheel = builder(replace(job, find_links=links))

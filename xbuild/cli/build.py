@@ -70,7 +70,7 @@ def _carry_out(
             progress=report,
             build_timeout=options.build_timeout,
         )
-        return carry_out(plan, client, build_host(options, plan.target), settings)
+        return carry_out(plan, client, lambda: build_host(options, plan.target), settings)
 
 
 def render(result: BuildResult) -> None:

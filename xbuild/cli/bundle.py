@@ -122,8 +122,9 @@ def bundle_command(
                     jobs=jobs,
                     progress=report,
                     build_timeout=options.build_timeout,
+                    manifest=False,  # the bundle writes its own manifest beside the zip
                 )
-                built = carry_out(plan, client, build_host(options, plan.target), steps)
+                built = carry_out(plan, client, lambda: build_host(options, plan.target), steps)
         if not built.ok:
             render_build(built)
             raise typer.Exit(int(built.exit_code))

@@ -60,9 +60,11 @@ def project_build(options: Options, with_deps: bool | None) -> Options:
             f"{options.project} is not a project directory (no pyproject.toml or setup.py)",
             hint="point --project at the directory holding pyproject.toml",
         )
+    # `name @ file:///...`: a path text would read brackets in a directory name as extras.
+    wanted = f"{options.config.name} @ {project.as_uri()}" if options.config.name else str(project)
     return replace(
         options,
-        requirements=(*options.requirements, str(project)),
+        requirements=(*options.requirements, wanted),
         project=None,  # its [tool.xbuild] is already in options.config
         no_deps=with_deps is not True,
     )
