@@ -187,31 +187,24 @@ def resolution_flags(command: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+# CLI parameter names that differ from the Flags field they fill (typer names a parameter after
+# its flag: `-r/--requirement` fills requirement_files).
+_FIELD = {
+    "requirement": "requirement_files",
+    "constraint": "constraint_files",
+    "extra": "extras",
+    "group": "groups",
+    "extra_index_url": "extra_index_urls",
+}
+
+
 def _flags(shared: dict[str, Any]) -> Flags:
-    return Flags(
-        requirements=tuple(shared["requirements"] or ()),
-        requirement_files=tuple(shared["requirement"]),
-        constraint_files=tuple(shared["constraint"]),
-        project=shared["project"],
-        extras=tuple(shared["extra"]),
-        groups=tuple(shared["group"]),
-        python_platform=shared["python_platform"],
-        python_version=shared["python_version"],
-        python=shared["python"],
-        source_policy=shared["source_policy"],
-        prerelease=shared["prerelease"],
-        pre=shared["pre"],
-        only_binary=tuple(shared["only_binary"]),
-        no_binary=tuple(shared["no_binary"]),
-        index_url=shared["index_url"],
-        extra_index_urls=tuple(shared["extra_index_url"]),
-        find_links=tuple(shared["find_links"]),
-        no_index=shared["no_index"],
-        offline=shared["offline"],
-        image=shared["image"],
-        route=shared["route"],
-        build_timeout=shared["build_timeout"],
-    )
+    """Lists become tuples (Flags is frozen); a missing positional list is ()."""
+    values: dict[str, Any] = {}
+    for name, value in shared.items():
+        field = _FIELD.get(name, name)
+        values[field] = tuple(value or ()) if isinstance(value, list) or field == "requirements" else value
+    return Flags(**values)
 
 
 def options_from(flags: Flags, plan_file: Path | None = None) -> Options:
