@@ -54,7 +54,10 @@ _SPEC: tuple[tuple[str, Any, Any], ...] = (
         "project",
         Path | None,
         typer.Option(
-            None, "--project", metavar="DIR", help="Project directory: its dependencies and [tool.xbuild]."
+            None,
+            "--project",
+            metavar="DIR",
+            help="Project directory: its [tool.xbuild] and dependencies (`build` makes its own wheel).",
         ),
     ),
     (

@@ -20,7 +20,12 @@ PythonPlatform = typer.Option(
     metavar="TARGET",
     help="Target platform: a named target (xbuild targets), a uv triple, a wheel platform tag, or `host`.",
 )
-PythonVersion = typer.Option(None, "--python-version", metavar="X.Y[.Z]", help="Target Python version.")
+PythonVersion = typer.Option(
+    None,
+    "--python-version",
+    metavar="X.Y[.Z]",
+    help="Target Python: X.Y (its newest patch release), X.Y.Z, or X.Yt (free-threaded).",
+)
 PythonInterp = typer.Option(
     None,
     "--python",
