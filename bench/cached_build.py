@@ -66,25 +66,16 @@ def commands(work: Path, out: Path) -> dict[str, list[str]]:
             sys.executable,
             *REQS,
         ],
-        "pip download": [
-            str(BIN / "pip"),
-            "download",
-            "-q",
-            "-d",
-            str(out),
-            "--no-index",
-            "--find-links",
-            str(work / "wheels"),
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--platform",
-            "manylinux2014_x86_64",
-            "--python-version",
-            "3.12",
-            *REQS,
-        ],
+        "pip download": _pip_download(out, "--no-index", "--find-links", str(work / "wheels")),
     }
+
+
+def _pip_download(dest: Path, *source: str) -> list[str]:
+    """pip's fetch of the same wheels for the same target (the index, or `source` options)."""
+    return [
+        str(BIN / "pip"), "download", "-q", "-d", str(dest), *source, "--no-deps", "--only-binary",
+        ":all:", "--platform", "manylinux2014_x86_64", "--python-version", "3.12", *REQS,
+    ]  # fmt: skip
 
 
 def _env(work: Path) -> dict[str, str]:
@@ -106,21 +97,7 @@ def warm(work: Path) -> None:
     uv = [a for a in online["uv pip install --target"] if a != "--offline"]
     subprocess.run(uv, env=env, check=True, capture_output=True)
     subprocess.run(
-        [
-            str(BIN / "pip"),
-            "download",
-            "-q",
-            "-d",
-            str(work / "wheels"),
-            "--no-deps",
-            "--only-binary",
-            ":all:",
-            "--platform",
-            "manylinux2014_x86_64",
-            "--python-version",
-            "3.12",
-            *REQS,
-        ],
+        _pip_download(work / "wheels"),
         env=env,
         check=True,
         capture_output=True,

@@ -60,7 +60,7 @@ def plan_lock_file(
     target: Target,
     *,
     host: BuildHost | Callable[[], BuildHost],
-    policy: SourcePolicy = SourcePolicy.PREFER_BINARY,
+    policy: SourcePolicy | None = None,
     only_binary: frozenset[str] = frozenset(),
     no_binary: frozenset[str] = frozenset(),
     extras: Iterable[str] = (),
@@ -68,9 +68,13 @@ def plan_lock_file(
     image: str | None = None,
     route: RouteName | None = None,
 ) -> Plan:
-    """read_lock + plan_from_lock: what `-r pylock.toml` / `-r uv.lock` plans."""
+    """read_lock + plan_from_lock: what `-r pylock.toml` / `-r uv.lock` plans. With no `policy`,
+    the one the lock records (xbuild's own locks do), else prefer-binary."""
     extras, groups = tuple(extras), tuple(groups)
     lock = read_lock(path, target, extras=extras, groups=groups)
+    if policy is None:
+        recorded = lock.source_policy
+        policy = SourcePolicy(recorded) if recorded in set(SourcePolicy) else SourcePolicy.PREFER_BINARY
     return plan_from_lock(lock, target, host=host, policy=policy, only_binary=only_binary,
                           no_binary=no_binary, extras=extras, groups=groups, image=image, route=route)
 

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from xbuild.errors import InputError, UsageError
-from xbuild.plan.locked import plan_from_lock, read_lock, route_plan
+from xbuild.plan.locked import plan_lock_file, route_plan
 from xbuild.plan.lockfile import UV_LOCK
 from xbuild.plan.model import Action, Plan, PlannedDist, PlannedFile, SourcePolicy
 from xbuild.plan.pylock import read_pylock
@@ -122,15 +122,11 @@ def _from_lock(
     extras: tuple[str, ...],
     groups: tuple[str, ...],
 ) -> Plan:
-    if target is None:
-        target = _recorded_target(path)
-    lock = read_lock(path, target, extras=extras, groups=groups)
-    recorded = SourcePolicy(lock.source_policy) if lock.source_policy in set(SourcePolicy) else None
-    return plan_from_lock(
-        lock,
-        target,
+    return plan_lock_file(
+        path,
+        target or _recorded_target(path),
         host=host,
-        policy=policy or recorded or SourcePolicy.PREFER_BINARY,
+        policy=policy,
         only_binary=only_binary,
         no_binary=no_binary,
         extras=extras,
