@@ -168,7 +168,9 @@ def main(argv: list[str] | None = None) -> int:
     console.capture_warnings()  # from here on, also while command modules are imported
     try:
         name = _command(args)
-        with signals.trapped():  # the first Ctrl-C/SIGTERM stops containers, cleans up, exits 130/143
+        # The first Ctrl-C/SIGTERM stops containers, cleans up, exits 130/143. The process's own
+        # entry point (no argv given) ignores signals once the command has returned.
+        with signals.trapped(final=argv is None):
             build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
     except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
         if isinstance(exc, signals.Interrupted):  # signals.trapped() has said "interrupted"

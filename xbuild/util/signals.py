@@ -83,11 +83,13 @@ def _handle(signum: int, frame: FrameType | None) -> None:
 
 
 @contextmanager
-def trapped() -> Iterator[None]:
+def trapped(*, final: bool = False) -> Iterator[None]:
     """SIGINT and SIGTERM raise Interrupted inside this block (main thread; nesting is fine).
 
     The `after_interrupt` cleanups run when the outermost block ends by an interrupt, after the
-    stack has unwound.
+    stack has unwound. With `final` (the process's entry point), the outermost block ends by
+    ignoring both signals instead of restoring the default: the work is done and its output
+    placed, so a signal in the last milliseconds before exit must not kill the process with it.
     """
     if threading.current_thread() is not threading.main_thread():
         yield
@@ -118,4 +120,4 @@ def trapped() -> Iterator[None]:
         _DEPTH[0] -= 1
         if outermost:
             for signum, handler in previous.items():
-                signal.signal(signum, handler)
+                signal.signal(signum, signal.SIG_IGN if final else handler)
