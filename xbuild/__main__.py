@@ -1,3 +1,3 @@
-from xbuild.cli.main import run
+from xbuild.cli.entry import run
 
 run()

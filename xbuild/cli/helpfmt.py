@@ -1,22 +1,18 @@
 """Help pages a human reads: `-r, --requirement FILE`, never typer's `<list[Path]>` or `<str>`.
 
-typer 0.2x appends the Python type of every parameter to its help line (`<list[str]>`), and after
+typer appends the Python type of every parameter to its help line (`<list[str]>`), and after
 an argument's metavar too. These command and group classes write the options section themselves:
 the metavar the command declared (FILE, DIR, URL, PACKAGE, ...) or, when it declared none, a word
-derived from the type. Set on every command by `xbuild.cli.main.build_app`.
+derived from the click type typer made for it. Set on every command by `xbuild.cli.main.build_app`.
 """
 
 from __future__ import annotations
 
-import enum
-from pathlib import Path
-from typing import Any, get_args, get_origin
-
 from typer import _click
 from typer.core import TyperCommand, TyperGroup
 
-_WORDS: dict[Any, str] = {str: "TEXT", int: "N", float: "NUMBER", Path: "PATH"}
-_PATH_WORDS = {"file": "FILE", "directory": "DIR"}
+# By the name of the parameter's click type.
+_WORDS = {"str": "TEXT", "text": "TEXT", "int": "N", "integer": "N", "float": "NUMBER", "boolean": "BOOL"}
 
 
 def metavar(param: _click.Parameter) -> str:
@@ -26,15 +22,15 @@ def metavar(param: _click.Parameter) -> str:
         return name if param.nargs == 1 or name.endswith("...") else name + "..."
     if param.metavar:
         return param.metavar
-    descriptor = getattr(param, "type_descriptor", None)
-    annotation = getattr(descriptor, "annotation", str)
-    if get_origin(annotation) is list:
-        annotation = get_args(annotation)[0]
-    if isinstance(annotation, type) and issubclass(annotation, enum.Enum):
-        return "|".join(str(m.value) for m in annotation)
-    if annotation is Path:
-        return _PATH_WORDS.get(str(getattr(descriptor, "path_type", "")), "PATH")
-    return _WORDS.get(annotation, "VALUE")
+    kind = param.type
+    choices = getattr(kind, "choices", None)
+    if choices:  # an Enum option: its values are the words to type
+        return "|".join(str(getattr(c, "value", c)) for c in choices)
+    name = str(getattr(kind, "name", ""))
+    if name == "path":
+        files, dirs = getattr(kind, "file_okay", True), getattr(kind, "dir_okay", True)
+        return "DIR" if dirs and not files else "FILE" if files and not dirs else "PATH"
+    return _WORDS.get(name.split()[0] if name else "", "VALUE")
 
 
 def help_name(param: _click.Parameter) -> str:

@@ -13,7 +13,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from xbuild import __version__
-from xbuild.cli import console
+from xbuild.cli import console, replay
 from xbuild.errors import ExitCode, XbuildError
 from xbuild.util import signals
 from xbuild.util.oserror import user_os_error
@@ -160,8 +160,22 @@ def _interrupt_in(exc: BaseException) -> KeyboardInterrupt | None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the CLI; the only place that turns exceptions into exit codes."""
-    args = _verbosity_first(sys.argv[1:] if argv is None else argv)
+    """Run the CLI; the only place that turns exceptions into exit codes.
+
+    A process's own command line (no `argv`) that `replay` may answer next time is recorded.
+    """
+    raw = sys.argv[1:] if argv is None else argv
+    if argv is not None or not replay.eligible(raw):
+        return _main(raw, final=argv is None)
+    replay.install()
+    with replay.recording(raw) as done:
+        code = _main(raw, final=True)
+        done(code)
+    return code
+
+
+def _main(raw: list[str], *, final: bool) -> int:
+    args = _verbosity_first(raw)
     if "--version" in args and _ROOT_FLAGS.issuperset(args):
         sys.stdout.write(f"xbuild {__version__}\n")  # before typer and rich are even imported
         return 0
@@ -169,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         name = _command(args)
         # The first Ctrl-C/SIGTERM stops containers, cleans up, exits 130/143. The process's own
-        # entry point (no argv given) ignores signals once the command has returned.
-        with signals.trapped(final=argv is None):
+        # entry point (`final`) ignores signals once the command has returned.
+        with signals.trapped(final=final):
             build_app(name, listing=name not in COMMANDS)(args=args, prog_name="xbuild")
     except SystemExit as exc:  # typer's standalone mode: usage errors exit 2 with a message
         if isinstance(exc, signals.Interrupted):  # signals.trapped() has said "interrupted"
