@@ -27,7 +27,7 @@ HOST = BuildHost(
 @pytest.fixture(autouse=True)
 def _isolated(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XBUILD_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setattr("xbuild.cli.planning.detect_build_host", lambda engines=(): HOST)
+    monkeypatch.setattr("xbuild.host.facts.detect_build_host", lambda engines=(): HOST)
     for var in ("UV_INDEX_URL", "PIP_INDEX_URL", "UV_EXTRA_INDEX_URL", "PIP_EXTRA_INDEX_URL"):
         monkeypatch.delenv(var, raising=False)
 

@@ -17,17 +17,16 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
-from packaging.utils import canonicalize_name
-
 from xbuild.build.container import image_id
 from xbuild.build.keys import environment_key
+from xbuild.build.sources import dist_file
 from xbuild.errors import InputError, RefusedError
 from xbuild.host.cache import RUN_ID
 from xbuild.host.engine import docker_client
 from xbuild.images import find_image
-from xbuild.index import DistFile, IndexClient
+from xbuild.index import IndexClient
 from xbuild.plan.inputs import Inputs, parse_requirement
-from xbuild.plan.model import PlannedDist, SourcePolicy
+from xbuild.plan.model import SourcePolicy
 from xbuild.plan.planner import make_plan
 from xbuild.routes.base import BuildHost, RouteName, Verdict
 from xbuild.sdist import Sdist
@@ -90,16 +89,6 @@ def environment_requirements(source: Path, *, repair: bool, extra: tuple[str, ..
     return tuple(dict.fromkeys(reqs))
 
 
-def dist_file(dist: PlannedDist) -> DistFile:
-    hashes = (("sha256", dist.file.sha256),) if dist.file.sha256 else ()
-    return DistFile(
-        project=canonicalize_name(dist.name),
-        filename=dist.file.filename,
-        url=dist.file.url,
-        hashes=hashes,
-        size=dist.file.size,
-        index_url=dist.file.index_url or "",
-    )
 
 
 def verdict_image_id(verdict: Verdict) -> str:

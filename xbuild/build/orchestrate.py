@@ -20,7 +20,7 @@ from typing import Any
 import xbuild.verify as verify_api
 from xbuild.build.destinations import MANIFEST, Rejects, WheelDestination, WheelDir
 from xbuild.build.outcome import BuildResult, Origin, Outcome
-from xbuild.build.sources import BUILDERS, IndexSource, RouteSource, Sources
+from xbuild.build.sources import IndexSource, Sources, WheelSource
 from xbuild.errors import EngineError, ExitCode, RefusedError, XbuildError
 from xbuild.host.cache import RUN_ID, run_scratch
 from xbuild.index import IndexClient
@@ -32,7 +32,7 @@ from xbuild.util import signals
 
 log = logging.getLogger(__name__)
 
-__all__ = ["BUILDERS", "BuildResult", "BuildSettings", "Outcome", "carry_out", "orchestrate"]
+__all__ = ["BuildResult", "BuildSettings", "Outcome", "carry_out", "orchestrate"]
 
 Progress = Callable[[str, str, str], None]  # (package, route, state)
 
@@ -90,17 +90,10 @@ def carry_out(
     """
     refuse_impossible(plan)
     run_scratch(settings.cache_dir).claim()
+    builds = any(d.action is not Action.WHEEL for d in plan.distributions)
     sources = Sources(
         index=IndexSource(client=client),
-        build=RouteSource(
-            target=plan.target,
-            client=client,
-            # Host facts cost interpreter probes and an engine round-trip: asked for on the first build.
-            host=cache(host) if callable(host) else (lambda: host),
-            cache_dir=settings.cache_dir,
-            source_date_epoch=settings.source_date_epoch,
-            timeout=settings.build_timeout,
-        ),
+        build=_route_source(plan, client, host, settings) if builds else _NoBuilds(),
     )
     destination = WheelDir(root=settings.out_dir, cache_dir=settings.cache_dir, manifest=settings.manifest)
     run = RunSettings(jobs=settings.jobs, keep_going=settings.keep_going, progress=settings.progress)
@@ -109,6 +102,31 @@ def carry_out(
             return orchestrate(plan, sources, destination, Rejects.in_cache(settings.cache_dir), run)
     finally:
         shutil.rmtree(settings.cache_dir / "work" / RUN_ID, ignore_errors=True)
+
+
+def _route_source(
+    plan: Plan, client: IndexClient, host: BuildHost | Callable[[], BuildHost], settings: BuildSettings
+) -> WheelSource:
+    # Imported here: the build machinery (engine client, build environments, builders) is a third
+    # of a cached run's start-up, and a plan that only downloads wheels never needs it.
+    from xbuild.build.routed import RouteSource
+
+    return RouteSource(
+        target=plan.target,
+        client=client,
+        # Host facts cost interpreter probes and an engine round-trip: asked for on the first build.
+        host=cache(host) if callable(host) else (lambda: host),
+        cache_dir=settings.cache_dir,
+        source_date_epoch=settings.source_date_epoch,
+        timeout=settings.build_timeout,
+    )
+
+
+class _NoBuilds:
+    """The build source of a plan with nothing to build."""
+
+    def obtain(self, dist: PlannedDist, staging: Path) -> Outcome:
+        raise AssertionError(f"{dist.name}: the plan was checked to hold only wheels")
 
 
 def orchestrate(

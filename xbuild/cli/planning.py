@@ -6,18 +6,17 @@ import logging
 from dataclasses import replace
 from pathlib import Path
 
-from xbuild.build.prepare import ContainerMetadataPreparer
 from xbuild.errors import UsageError
 from xbuild.host.cache import default_cache_dir
-from xbuild.host.facts import detect_build_host
-from xbuild.host.images import with_image_facts
 from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache
 from xbuild.options import Options
+from xbuild.plan.candidates import Candidate
 from xbuild.plan.inputs import Inputs, binary_names, collect_inputs
 from xbuild.plan.locked import find_lock, plan_lock_file
 from xbuild.plan.model import Plan, PrereleaseMode
 from xbuild.plan.planner import make_plan
+from xbuild.plan.provider import MetadataPreparer
 from xbuild.plan.serial import load_plan
 from xbuild.routes.base import BuildHost
 from xbuild.target import Target
@@ -73,23 +72,43 @@ def project_build(options: Options, with_deps: bool | None) -> Options:
 def build_host(options: Options, target: Target | None = None) -> BuildHost:
     """This host, with the per-arch engines the options chose and the facts of the image to use
     for `target` (the plan's, which a --plan file or lock may set; else the options')."""
+    # Imported here, as below: probing the host and the engine is for plans that build, and
+    # their modules are a large share of a cached run's start-up.
+    from xbuild.host.facts import detect_build_host
+    from xbuild.host.images import with_image_facts
+
     chosen = target or options.target
     return with_image_facts(detect_build_host(options.engines), chosen, options.image)
 
 
+def _preparer(options: Options, client: IndexClient, cache_dir: Path) -> MetadataPreparer:
+    """The sandboxed metadata preparer, made when the first sdist without static metadata needs it."""
+    made: list[MetadataPreparer] = []
+
+    def prepare(candidate: Candidate) -> bytes:
+        if not made:
+            from xbuild.build.prepare import ContainerMetadataPreparer
+
+            made.append(
+                ContainerMetadataPreparer(
+                    client,
+                    target=options.target,
+                    host=lambda: build_host(options),
+                    cache_dir=cache_dir,
+                    image=options.image,
+                    route=options.route,
+                    cache=HttpCache(cache_dir),
+                    offline=options.offline,
+                    timeout=options.build_timeout,
+                )
+            )
+        return made[0](candidate)
+
+    return prepare
+
+
 def _plan_with(options: Options, inputs: Inputs, client: IndexClient, urls: tuple[str, ...]) -> Plan:
-    cache_dir = default_cache_dir(dict(options.environ))
-    preparer = ContainerMetadataPreparer(
-        client,
-        target=options.target,
-        host=lambda: build_host(options),
-        cache_dir=cache_dir,
-        image=options.image,
-        route=options.route,
-        cache=HttpCache(cache_dir),
-        offline=options.offline,
-        timeout=options.build_timeout,
-    )
+    preparer = _preparer(options, client, default_cache_dir(dict(options.environ)))
     return make_plan(
         inputs,
         options.target,

@@ -29,7 +29,7 @@ from support.packages import make_wheel
 
 from xbuild.build.job import BuildJob
 from xbuild.build.outcome import Origin
-from xbuild.build.sources import BuildCache, EnginePool, RouteSource, engine_urls
+from xbuild.build.routed import BuildCache, EnginePool, RouteSource, engine_urls
 from xbuild.cli.main import main
 from xbuild.errors import EngineError
 from xbuild.host.cache import sweep
