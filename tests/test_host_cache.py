@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from xbuild.host.cache import RUN_ID, RunScratch, default_cache_dir, on_sweep, scratch_dir, sweep
+from xbuild.host.cache import RUN_ID, RunScratch, on_sweep, scratch_dir, sweep
+from xbuild.host.cacheroot import default_cache_dir
 
 
 def _dead_run(root: Path, run_id: str, beside: Path) -> list[Path]:

@@ -15,7 +15,8 @@ from xbuild.bundle.compile import Compiled, Compiler, CompileSettings, compile_t
 from xbuild.bundle.install import Installed, Layout, install_wheels, site_root
 from xbuild.bundle.size import Limits, check_limits, tree_size
 from xbuild.errors import InputError, RefusedError, UsageError
-from xbuild.host.cache import RUN_ID, default_cache_dir, scratch_dir
+from xbuild.host.cache import RUN_ID, scratch_dir
+from xbuild.host.cacheroot import default_cache_dir
 from xbuild.index.hashing import sha256_file
 from xbuild.target import Target
 from xbuild.util.oserror import user_os_error

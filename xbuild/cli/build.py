@@ -10,7 +10,7 @@ from xbuild.build.orchestrate import BuildResult, BuildSettings, carry_out, refu
 from xbuild.cli import console, progress
 from xbuild.cli.flags import options_from, resolution_flags
 from xbuild.cli.planning import build_host, plan_for_build, project_build
-from xbuild.host.cache import default_cache_dir
+from xbuild.host.cacheroot import default_cache_dir
 from xbuild.index import IndexClient
 from xbuild.options import Flags, Options
 from xbuild.plan.model import Plan

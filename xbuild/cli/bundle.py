@@ -24,7 +24,7 @@ from xbuild.cli.build import render as render_build
 from xbuild.cli.flags import options_from, resolution_flags
 from xbuild.cli.planning import build_host, plan_for_build
 from xbuild.errors import UsageError
-from xbuild.host.cache import default_cache_dir
+from xbuild.host.cacheroot import default_cache_dir
 from xbuild.options import Flags
 
 

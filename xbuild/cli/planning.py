@@ -7,7 +7,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from xbuild.errors import UsageError
-from xbuild.host.cache import default_cache_dir
+from xbuild.host.cacheroot import default_cache_dir
 from xbuild.index import IndexClient
 from xbuild.index.cache import HttpCache
 from xbuild.options import Options

@@ -220,15 +220,9 @@ def _version() -> str:
 
 
 def _record_dir() -> str:
-    root = os.environ.get("XBUILD_CACHE_DIR", "").strip()
-    if not root:  # platformdirs' user_cache_dir on Linux and macOS alike, without importing it
-        base = os.environ.get("XDG_CACHE_HOME", "").strip() or os.path.expanduser("~/.cache")
-        root = (
-            os.path.join(base, "xbuild")
-            if sys.platform != "darwin"
-            else os.path.expanduser("~/Library/Caches/xbuild")
-        )
-    return os.path.join(root, "replay")
+    from xbuild.host.cacheroot import default_cache_dir  # a small module: os and pathlib only
+
+    return os.path.join(default_cache_dir(), "replay")
 
 
 def _record_path(key: tuple[Any, ...]) -> str:

@@ -12,14 +12,12 @@ import contextlib
 import hashlib
 import json
 import logging
-import os
 import shutil
 import threading
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-import platformdirs
 from filelock import FileLock, Timeout
 
 from xbuild.util.atomic import write_text_atomic
@@ -53,13 +51,6 @@ def note_engine(url: str) -> None:
         scratches = list(_SCRATCH.values())
     for scratch in scratches:
         scratch.record_engines((url,))
-
-
-def default_cache_dir(environ: Mapping[str, str] | None = None) -> Path:
-    """The one cache root: `XBUILD_CACHE_DIR` when set, else the platform's user cache directory."""
-    env = os.environ if environ is None else environ
-    override = env.get("XBUILD_CACHE_DIR", "").strip()
-    return Path(override) if override else Path(platformdirs.user_cache_dir("xbuild"))
 
 
 def probe_key(path: Path, script: str) -> str | None:

@@ -23,7 +23,8 @@ from typing import Any
 
 from xbuild.errors import EngineError, UsageError
 from xbuild.host._run import tail
-from xbuild.host.cache import RUN_ID, default_cache_dir
+from xbuild.host.cache import RUN_ID
+from xbuild.host.cacheroot import default_cache_dir
 from xbuild.host.engine import LABEL_OWNER, LABEL_RUN, docker_client
 from xbuild.host.libc import glibc_version_from_confstr, glibc_version_from_ldd, musl_version_from_banner
 from xbuild.images import ImageFacts, ImagePython

@@ -20,7 +20,8 @@ from typing import Any
 from xbuild.errors import EngineError, RefusedError, UsageError
 from xbuild.host._header import Header, header_from_bytes, read_header
 from xbuild.host._run import Runner, run_capture, tail
-from xbuild.host.cache import ProbeCache, default_cache_dir, probe_key
+from xbuild.host.cache import ProbeCache, probe_key
+from xbuild.host.cacheroot import default_cache_dir
 from xbuild.host.interpreter import (
     InterpreterFacts,
     ProbeFormatError,
