@@ -3,19 +3,28 @@
 
 from __future__ import annotations
 
+import signal
 import sys
+from types import FrameType
 
 from xbuild.cli import replay
 
 
 def run() -> None:
-    argv = sys.argv[1:]
+    # Until `cli.main` traps them itself, a Ctrl-C or SIGTERM while modules load ends the process
+    # with one line and 130/143, not a KeyboardInterrupt traceback or a death by signal.
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _early_signal)
+    try:
+        _run(sys.argv[1:])
+    except KeyboardInterrupt:
+        _early_signal(signal.SIGINT, None)
+
+
+def _run(argv: list[str]) -> None:
     if replay.eligible(argv):
         try:
             code = replay.replay(argv)
-        except KeyboardInterrupt:
-            sys.stderr.write("interrupted\n")
-            sys.exit(130)
         except OSError as exc:  # stdout or stderr closed under us (a pipe reader that quit)
             sys.stderr.write(f"ERROR cannot write the output: {exc.strerror}\n")
             sys.exit(1)
@@ -25,3 +34,8 @@ def run() -> None:
     from xbuild.cli.main import run as run_cli
 
     run_cli()
+
+
+def _early_signal(signum: int, frame: FrameType | None) -> None:
+    sys.stderr.write("interrupted\n")
+    sys.exit(128 + signum)
