@@ -19,6 +19,7 @@ for indexes that send no ETag or Last-Modified: their pages are fetched in full 
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import itertools
 import json
@@ -51,6 +52,11 @@ class CachedPage:
     etag: str | None
     last_modified: str | None
     body: bytes
+
+    @functools.cached_property
+    def body_sha256(self) -> str:
+        """Hashed once per page: the page validator, the parse key and the stored entry share it."""
+        return _sha256(self.body)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,8 +108,22 @@ class HttpCache:
         return header if isinstance(header, dict) else None
 
     def store_page(self, url: str, page: CachedPage) -> None:
-        header = {k: v for k, v in asdict(page).items() if k != "body"}
-        self._store_framed(f"page-{_url_key(url)}", self._page_path(url), header, page.body)
+        path = self._page_path(url)
+        self._store_framed(f"page-{_url_key(url)}", path, _page_header(page), page.body, page.body_sha256)
+
+    def holds_page(self, url: str, page: CachedPage) -> bool:
+        """Whether the entry for `url` is byte for byte what store_page(page) would write: a
+        page fetched again unchanged is then neither hashed twice nor written again, and a
+        damaged entry never passes for it."""
+        prefix = _page_prefix(page)
+        path = self._page_path(url)
+        try:
+            if path.stat().st_size != len(prefix) + len(page.body):
+                return False
+            raw = path.read_bytes()
+        except OSError:
+            return False
+        return raw.startswith(prefix) and raw.endswith(page.body) and len(raw) == len(prefix) + len(page.body)
 
     def load_files(self, url: str, key: ParseKey) -> tuple[DistFile, ...] | None:
         """The files parsed from the page at `url`, if they were parsed from exactly `key`."""
@@ -180,14 +200,15 @@ class HttpCache:
     def _metadata_path(self, sha256: str) -> Path:
         return self.root / "metadata" / sha256[:2] / sha256
 
-    def _store_framed(self, key: str, path: Path, header: Mapping[str, object], body: bytes) -> None:
+    def _store_framed(
+        self, key: str, path: Path, header: Mapping[str, object], body: bytes, body_sha256: str | None = None
+    ) -> None:
         """Best effort: pages and metadata can always be fetched again, so a cache that cannot
         be written (read-only, disk full) costs speed, not the run."""
-        full = {**header, "body_sha256": _sha256(body)}
-        line = json.dumps(full, sort_keys=True).encode()
+        prefix = _frame_prefix(header, body_sha256 or _sha256(body))
         try:
             with self.lock(key):
-                write_bytes_atomic(path, _MAGIC + line + b"\n" + body, make_parents=True)
+                write_bytes_atomic(path, prefix + body, make_parents=True)
         except OSError as exc:
             logger.warning("cannot write cache entry %s (%s); continuing without it", path, exc)
 
@@ -203,6 +224,20 @@ class HttpCache:
         if framed is None:
             logger.warning("cache entry %s is damaged; treating it as a miss", path)
         return framed
+
+
+def _frame_prefix(header: Mapping[str, object], body_sha256: str) -> bytes:
+    """What precedes the body in an entry: the magic line and the header, with the body's digest."""
+    line = json.dumps({**header, "body_sha256": body_sha256}, sort_keys=True).encode()
+    return _MAGIC + line + b"\n"
+
+
+def _page_header(page: CachedPage) -> dict[str, object]:
+    return {k: v for k, v in asdict(page).items() if k != "body"}
+
+
+def _page_prefix(page: CachedPage) -> bytes:
+    return _frame_prefix(_page_header(page), page.body_sha256)
 
 
 def _page_from_header(header: dict[str, object], body: bytes) -> CachedPage | None:

@@ -224,7 +224,7 @@ class IndexClient:
                 return None
             return final, status, kind, body
         page = self._page(url)
-        return page.url, page.status, page.content_type, digest_bytes(page.body)["sha256"]
+        return page.url, page.status, page.content_type, page.body_sha256
 
     def _page(self, url: str) -> CachedPage:
         return self._fetched.get(url, lambda: self._fetcher.page(url))
@@ -281,7 +281,7 @@ class IndexClient:
         if self._cache is None:
             return _parse_page(page, index_url, project)
         key = ParseKey(
-            page_sha256=digest_bytes(page.body)["sha256"],
+            page_sha256=page.body_sha256,
             content_type=page.content_type,
             page_url=page.url,
             index_url=index_url,

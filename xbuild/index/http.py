@@ -163,18 +163,31 @@ class Fetcher:
 
     def page(self, url: str) -> CachedPage:
         """The page (status 200 or 404), revalidated against the cache; not stored here."""
-        cached = self._cache.load_page(url) if self._cache is not None else None
         if self.offline:
+            cached = self._cache.load_page(url) if self._cache is not None else None
             if cached is None:
                 raise not_cached(url)
             logger.info("cache hit (offline): %s", redact_url(url))
             return cached
-        page = self._retrying(url, lambda: self._page_once(url, cached))
-        if cached is not None and page == cached:  # 304, or the same page again without validators
-            self._unchanged[url] = cached
-            logger.info("cache hit (unchanged on the index): %s", redact_url(url))
-            return cached
-        logger.info("cache %s: %s", "stale, fetched again" if cached else "miss, fetched", redact_url(url))
+        # Only the stored header is read up front: its validators go with the request, and a
+        # body that comes back the same is compared with the entry, not hashed and parsed again.
+        stored = self._cache.load_page_header(url) if self._cache is not None else None
+        page = self._retrying(url, lambda: self._page_once(url, stored))
+        if page is None:  # 304
+            page = self._cache.load_page(url) if self._cache is not None else None
+            if page is not None:
+                return self._unchanged_page(url, page)
+            logger.info("cache entry for %s is unreadable; fetching the page whole", redact_url(url))
+            page = self._retrying(url, lambda: self._page_once(url, None))
+            assert page is not None  # no validators sent: nothing can answer 304 for us
+        if stored is not None and self._cache is not None and self._cache.holds_page(url, page):
+            return self._unchanged_page(url, page)  # the same page again without validators
+        logger.info("cache %s: %s", "stale, fetched again" if stored else "miss, fetched", redact_url(url))
+        return page
+
+    def _unchanged_page(self, url: str, page: CachedPage) -> CachedPage:
+        self._unchanged[url] = page
+        logger.info("cache hit (unchanged on the index): %s", redact_url(url))
         return page
 
     def store_page(self, url: str, page: CachedPage) -> None:
@@ -183,12 +196,13 @@ class Fetcher:
         if self._cache is not None and not self.offline and not unchanged:
             self._cache.store_page(url, page)
 
-    def _page_once(self, url: str, cached: CachedPage | None) -> CachedPage:
-        headers = {"Accept": ACCEPT, **_conditional_headers(cached)}
+    def _page_once(self, url: str, stored: Mapping[str, object] | None) -> CachedPage | None:
+        """The page, or None when the index answers 304 to the stored entry's validators."""
+        headers = {"Accept": ACCEPT, **_conditional_headers(stored)}
         with self._stream(url, headers) as response:
-            if response.status_code == 304 and cached is not None:
+            if response.status_code == 304 and stored is not None:
                 logger.debug("%s not modified; reusing the cached page", redact_url(url))
-                return cached
+                return None
             if response.status_code in (404, 410):
                 return _negative_page(url)
             _check_status(response, url)
@@ -396,12 +410,14 @@ def _check_status(response: httpx.Response, url: str) -> None:
         raise InputError(f"{redact_url(url)} answered HTTP {status}")
 
 
-def _conditional_headers(cached: CachedPage | None) -> dict[str, str]:
-    if cached is None or cached.status != 200:
+def _conditional_headers(stored: Mapping[str, object] | None) -> dict[str, str]:
+    """From a stored page's header (HttpCache.load_page_header); fields of the wrong type are ignored."""
+    if stored is None or stored.get("status") != 200:
         return {}
-    headers = {"If-None-Match": cached.etag} if cached.etag else {}
-    if cached.last_modified:
-        headers["If-Modified-Since"] = cached.last_modified
+    etag, last_modified = stored.get("etag"), stored.get("last_modified")
+    headers = {"If-None-Match": etag} if isinstance(etag, str) and etag else {}
+    if isinstance(last_modified, str) and last_modified:
+        headers["If-Modified-Since"] = last_modified
     return headers
 
 
