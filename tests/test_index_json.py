@@ -103,7 +103,7 @@ def test_unknown_major_api_version_is_refused() -> None:
 
 
 def test_keep_drops_files_before_they_are_built_but_never_a_local_link() -> None:
-    entries = [
+    entries: list[dict[str, object]] = [
         {"filename": "foo-1.0-cp312-cp312-win_amd64.whl", "url": "https://x.org/a.whl", "hashes": {}},
         {"filename": "foo-1.0-py3-none-any.whl", "url": "b/foo-1.0-py3-none-any.whl", "hashes": {}},
         {"filename": "foo-1.0-cp312-cp312-win32.whl", "url": "file:///etc/passwd", "hashes": {}},
