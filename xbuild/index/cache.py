@@ -29,8 +29,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from ..errors import EngineError
 from ..util.atomic import write_bytes_atomic
 from .hashing import sha256_file
@@ -172,6 +170,8 @@ class HttpCache:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Exclusive across threads and processes; EngineError if a peer holds it too long."""
+        from filelock import FileLock, Timeout  # 15 ms of imports, for runs that write the cache
+
         path = self.root / "locks" / f"{key}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(path, timeout=_LOCK_TIMEOUT)

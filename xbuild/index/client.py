@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import tempfile
 import threading
 import zipfile
@@ -18,9 +19,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
-import httpx
 from packaging.utils import InvalidName, NormalizedName
 
 from ..errors import InputError, RefusedError, UsageError
@@ -45,6 +45,9 @@ from .urls import (
     strip_credentials,
     url_credentials,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -488,11 +491,23 @@ class IndexClient:
             _verify(file, copy_hashing(chunks, temp, file.hashes))
 
 
+# URLs that httpx.URL takes as they are, told apart without importing httpx: printable ASCII,
+# http(s) with a plain host name (not an IP address, which httpx checks) or file://.
+_PLAIN_URL = re.compile(
+    r"(?:https?://(?:[\w.~%!$&'()*+,;=:-]*@)?(?![\d.]+(?:[:/?#]|$))[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?"
+    r"(?::\d{1,5})?(?:[/?#][!-~]*)?|file:///(?!/)[!-~]*)",
+    re.ASCII,
+)
+
+
 def _location_url(location: str) -> str:
     try:
         url = location_to_url(location)
-        httpx.URL(url)  # the parse every request makes, done once up front
-    except (ValueError, httpx.InvalidURL) as exc:
+        if len(url) > 2000 or not _PLAIN_URL.fullmatch(url):
+            from .wire import check_url  # anything unusual: ask httpx itself, as a request would
+
+            check_url(url)  # the parse every request makes, done once up front
+    except ValueError as exc:  # httpx.InvalidURL is one
         shown = "***@" + location.rsplit("@", 1)[1] if "@" in location else location
         raise UsageError(
             f"invalid index or find-links URL {shown[:200]!r}: {exc}",

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urljoin, urlsplit, urlunsplit
-from urllib.request import url2pathname
 
 from packaging.utils import NormalizedName
 
@@ -60,6 +59,8 @@ def is_remote_url(url: str) -> bool:
 
 
 def file_url_path(url: str) -> Path:
+    from urllib.request import url2pathname  # urllib.request imports http.client and ssl: 10 ms
+
     return Path(url2pathname(urlsplit(url).path))
 
 
