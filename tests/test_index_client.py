@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -344,3 +347,29 @@ def test_missing_credentials_are_input_error_with_hint(index_server: IndexServer
     ):
         client.project("foo")
     assert caught.value.hint is not None and "netrc" in caught.value.hint
+
+
+def test_runs_the_cache_serves_never_import_httpx(index_server: IndexServer, cache: HttpCache) -> None:
+    """httpx costs ~80 ms of imports: --offline runs and the index package itself go without it."""
+    make_wheel(index_server.dist_dir, "Foo_Bar.x", "1.0")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        client.project("foo-bar-x")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from xbuild.errors import InputError
+        from xbuild.index import HttpCache, IndexClient
+        assert "httpx" not in sys.modules
+        with IndexClient([{index_server.index_url!r}, "https://h.example/s p'[x]/"],
+                         cache=HttpCache(Path({str(cache.root)!r})), offline=True) as client:
+            assert client.project("foo-bar-x").files
+            try:
+                client.project("not-cached")
+            except InputError as exc:
+                assert "not in the cache" in exc.message
+        assert "httpx" not in sys.modules, "httpx was imported"
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
