@@ -373,3 +373,28 @@ def test_runs_the_cache_serves_never_import_httpx(index_server: IndexServer, cac
     )
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://pypi.org/simple/",
+        "http://127.0.0.1:8080/simple/?q=[x]#'f'",
+        "https://u%20s:p@ss@h.example/s/",
+        "file:///tmp/a%20b/",
+        "https://1.2.3.999/simple/",
+        "http://01.2.3.4/",
+        "https://ex.org:abc/",
+        "https://h.org/\x7f",
+        "https://bücher.example/",
+        "https://a b/",
+        "file:////tmp",
+        "http://[::1]:8080/",
+    ],
+)
+def test_urls_passed_without_httpx_are_ones_httpx_takes(url: str) -> None:
+    from xbuild.index.client import _PLAIN_URL
+    from xbuild.index.wire import check_url
+
+    if _PLAIN_URL.fullmatch(url):
+        check_url(url)

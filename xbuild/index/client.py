@@ -492,9 +492,12 @@ class IndexClient:
 
 
 # URLs that httpx.URL takes as they are, told apart without importing httpx: printable ASCII,
-# http(s) with a plain host name (not an IP address, which httpx checks) or file://.
+# http(s) with a host name or a valid IPv4 address (httpx checks any host of digits and dots),
+# or file:///.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _PLAIN_URL = re.compile(
-    r"(?:https?://(?:[\w.~%!$&'()*+,;=:-]*@)?(?![\d.]+(?:[:/?#]|$))[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?"
+    rf"(?:https?://(?:[\w.~%!$&'()*+,;=:-]*@)?"
+    rf"(?:{_OCTET}(?:\.{_OCTET}){{3}}|(?![\d.]+(?:[:/?#]|$))[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?)"
     r"(?::\d{1,5})?(?:[/?#][!-~]*)?|file:///(?!/)[!-~]*)",
     re.ASCII,
 )
@@ -507,7 +510,7 @@ def _location_url(location: str) -> str:
             from .wire import check_url  # anything unusual: ask httpx itself, as a request would
 
             check_url(url)  # the parse every request makes, done once up front
-    except ValueError as exc:  # httpx.InvalidURL is one
+    except ValueError as exc:
         shown = "***@" + location.rsplit("@", 1)[1] if "@" in location else location
         raise UsageError(
             f"invalid index or find-links URL {shown[:200]!r}: {exc}",
