@@ -115,8 +115,8 @@ def _json_file(
     filename, url = entry.get("filename"), entry.get("url")
     if not isinstance(filename, str) or not isinstance(url, str):
         raise PageFormatError("unreadable JSON", "a file entry lacks filename or url")
-    if keep is not None and not keep(filename) and is_remote_url(resolver.join(url)):
-        return None
+    if keep is not None and not keep(filename) and (is_remote_url(url) or is_remote_url(resolver.join(url))):
+        return None  # never built: most files of a big page are for other platforms
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     return make_dist_file(

@@ -96,10 +96,13 @@ class TagsFit:
     def __call__(self, filename: str) -> bool:
         if not filename.endswith(".whl"):
             return True
-        parts = filename[:-4].rsplit("-", 3)
-        if len(parts) != 4:
-            return True
-        text = "-".join(parts[1:])
+        # The last three dash-separated fields, found without splitting: asked of every file.
+        dash = len(filename)
+        for _ in range(3):
+            dash = filename.rfind("-", 0, dash)
+            if dash <= 0:
+                return True  # not name-version-python-abi-platform: for `fitting` to judge
+        text = filename[dash + 1 : -4]
         fit = self._known.get(text)
         if fit is None:
             fit = self._known[text] = self._fits(text)
