@@ -19,7 +19,6 @@ for indexes that send no ETag or Last-Modified: their pages are fetched in full 
 from __future__ import annotations
 
 import contextlib
-import functools
 import hashlib
 import itertools
 import json
@@ -51,10 +50,15 @@ class CachedPage:
     last_modified: str | None
     body: bytes
 
-    @functools.cached_property
+    @property
     def body_sha256(self) -> str:
-        """Hashed once per page: the page validator, the parse key and the stored entry share it."""
-        return _sha256(self.body)
+        """Hashed once per page: the page validator, the parse key and the stored entry share it.
+        Kept in the instance's __dict__ by hand: functools.cached_property takes one lock for
+        every instance before Python 3.12, which would make threads hash pages one at a time."""
+        digest = self.__dict__.get("_body_sha256")
+        if not isinstance(digest, str):
+            digest = self.__dict__["_body_sha256"] = _sha256(self.body)
+        return digest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -247,7 +251,7 @@ def _page_from_header(header: dict[str, object], body: bytes) -> CachedPage | No
         return None
     if not all(v is None or isinstance(v, str) for v in (etag, last_modified)):
         return None
-    return CachedPage(
+    page = CachedPage(
         url=url,
         status=status,
         content_type=content_type,
@@ -255,6 +259,8 @@ def _page_from_header(header: dict[str, object], body: bytes) -> CachedPage | No
         last_modified=last_modified if isinstance(last_modified, str) else None,
         body=body,
     )
+    page.__dict__["_body_sha256"] = header["body_sha256"]  # _unframe checked it against the body
+    return page
 
 
 # Parsed files as JSON columns, one list per DistFile field, each checked by the set of the
