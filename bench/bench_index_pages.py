@@ -168,7 +168,7 @@ def main() -> None:
         for mode, label in MODES.items():
             argv = ["--pages", str(args.pages), "--worker", mode, "--cache", scratch, *projects]
             seconds, count = best_of(args.repeat, argv)
-            print(f"{label:28} {count:7,} files  {seconds:6.3f} s  ({seconds / count * 1e6:.1f} us/file)")
+            print(f"{label:34} {count:7,} files  {seconds:6.3f} s  ({seconds / count * 1e6:.1f} us/file)")
 
 
 if __name__ == "__main__":
