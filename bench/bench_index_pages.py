@@ -8,9 +8,10 @@ with the index client's Accept header (JSON when the index offers it) into DIR (
 ~/.cache/xbuild-bench/pages, or under XBUILD_BENCH_DIR), once; later runs reuse them, so the
 figures stay comparable across code changes. Each pass parses every page once, as a project page
 (project known), as a find-links page (project=None), and read back from the parsed-files cache
-(what a warm run does when the body has not changed). Every pass runs in a new process, as
-`xbuild plan` does, so memoised filename parts and the like start cold; the best of --repeat
-passes (in CPU seconds of the parsing process) is shown.
+(what a warm run does when the body has not changed), and as a cold plan for
+x86_64-manylinux2014 / 3.12 parses it (judged: wheels whose tags miss the target are never
+built). Every pass runs in a new process, as `xbuild plan` does, so memoised filename parts and
+the like start cold; the best of --repeat passes (in CPU seconds of the parsing process) is shown.
 """
 
 from __future__ import annotations
@@ -30,6 +31,8 @@ from packaging.utils import canonicalize_name
 
 from xbuild.index.cache import HttpCache, ParseKey
 from xbuild.index.pages import ACCEPT, PARSER_VERSION, parse_page
+from xbuild.plan.candidate_cache import TagsFit
+from xbuild.target import parse_target
 
 PROJECTS = (
     *("annotated-doc", "annotated-types", "anyio", "boto3", "botocore", "certifi", "cffi"),
@@ -39,6 +42,7 @@ PROJECTS = (
     *("typing-inspection", "tzdata", "urllib3"),
 )
 PYPI = "https://pypi.org/simple/"
+JUDGED_TARGET = "x86_64-manylinux2014"  # Python 3.12, as plan_vs_uv.py
 
 Page = tuple[str, str, str, bytes]  # project, content type, final URL, body
 
@@ -73,7 +77,12 @@ def parse_all(pages: list[Page], mode: str, cache: HttpCache | None) -> int:
     count = 0
     for project, content_type, url, body in pages:
         name = canonicalize_name(project) if mode != "find-links" else None
-        if cache is None:
+        if mode == "judged":  # what a cold plan parses: files whose tags miss the target never built
+            keep = TagsFit(parse_target(JUDGED_TARGET, python_version="3.12", environ={}))
+            files = parse_page(
+                content_type=content_type, body=body, page_url=url, index_url=PYPI, project=name, keep=keep
+            )
+        elif cache is None:
             files = parse_page(
                 content_type=content_type, body=body, page_url=url, index_url=PYPI, project=name
             )
@@ -130,6 +139,7 @@ MODES = {
     "project": "project pages",
     "find-links": "find-links (project=None)",
     "cached": "project pages, cache hit",
+    "judged": f"judged for {JUDGED_TARGET}",
 }
 
 
@@ -158,7 +168,7 @@ def main() -> None:
         for mode, label in MODES.items():
             argv = ["--pages", str(args.pages), "--worker", mode, "--cache", scratch, *projects]
             seconds, count = best_of(args.repeat, argv)
-            print(f"{label:28} {count:7,} files  {seconds:6.3f} s  ({seconds / count * 1e6:.1f} us/file)")
+            print(f"{label:34} {count:7,} files  {seconds:6.3f} s  ({seconds / count * 1e6:.1f} us/file)")
 
 
 if __name__ == "__main__":

@@ -154,8 +154,9 @@ def _bin(venv: Path, name: str) -> Path:
 
 
 def xbuild_argv() -> tuple[str, ...]:
-    script = Path(sys.executable).with_name("xbuild")
-    return (str(script),) if script.exists() else (sys.executable, "-m", "xbuild")
+    # Not the venv's console script: it names an entry point of whatever tree was installed
+    # last, while PYTHONPATH picks the tree under test.
+    return (sys.executable, "-m", "xbuild")
 
 
 def version_of(argv: Sequence[str]) -> str:

@@ -343,3 +343,45 @@ def test_damaged_page_entry_is_refetched_without_validators(
         assert client.project("foo").files
     again = index_server.requests("/simple/foo/")[1]
     assert (again.status, "if-none-match" in again.headers) == (200, False)
+
+
+def damage_page_bodies(cache: HttpCache) -> None:
+    """Flip the last byte of every stored page, leaving its header line readable."""
+    for path in entry_files(cache, "pages"):
+        if path.suffix != ".files":
+            raw = path.read_bytes()
+            path.write_bytes(raw[:-1] + bytes([raw[-1] ^ 1]))
+
+
+def test_damaged_page_body_answered_304_is_fetched_whole(index_server: IndexServer, cache: HttpCache) -> None:
+    make_wheel(index_server.dist_dir, "foo", "1.0")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        first = client.project("foo")
+    damage_page_bodies(cache)
+    with quick_client([index_server.index_url], cache=cache) as client:
+        assert client.project("foo") == first
+    statuses = [(r.status, "if-none-match" in r.headers) for r in index_server.requests("/simple/foo/")]
+    assert statuses == [(200, False), (304, True), (200, False)]
+    with quick_client([index_server.index_url], cache=cache, offline=True) as client:
+        assert client.project("foo") == first  # the entry was written again
+
+
+def test_damaged_page_body_fetched_again_unchanged_is_rewritten(
+    no_validators: IndexServer, cache: HttpCache
+) -> None:
+    make_wheel(no_validators.dist_dir, "foo", "1.0")
+    with quick_client([no_validators.index_url], cache=cache) as client:
+        first = client.project("foo")
+    damage_page_bodies(cache)
+    with quick_client([no_validators.index_url], cache=cache) as client:
+        assert client.project("foo") == first
+    with quick_client([no_validators.index_url], cache=cache, offline=True) as client:
+        assert client.project("foo") == first
+
+
+def test_holds_page_only_for_the_same_bytes(cache: HttpCache) -> None:
+    cache.store_page(URL, page(b'{"files": ["\xc3\xa9 <a href=\'x\'>"]}'))
+    assert cache.holds_page(URL, page(b'{"files": ["\xc3\xa9 <a href=\'x\'>"]}'))
+    assert not cache.holds_page(URL, page(b'{"files": ["\xc3\xa9 <a href=\'y\'>"]}'))
+    assert not cache.holds_page(URL, page(b'{"files": ["\xc3\xa9 <a href=\'x\'>"]}', etag='"v2"'))
+    assert not cache.holds_page("https://example.org/simple/other/", page())

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import logging
 import socket
+import subprocess
+import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -344,3 +347,54 @@ def test_missing_credentials_are_input_error_with_hint(index_server: IndexServer
     ):
         client.project("foo")
     assert caught.value.hint is not None and "netrc" in caught.value.hint
+
+
+def test_runs_the_cache_serves_never_import_httpx(index_server: IndexServer, cache: HttpCache) -> None:
+    """httpx costs ~80 ms of imports: --offline runs and the index package itself go without it."""
+    make_wheel(index_server.dist_dir, "Foo_Bar.x", "1.0")
+    with quick_client([index_server.index_url], cache=cache) as client:
+        client.project("foo-bar-x")
+    script = textwrap.dedent(
+        f"""
+        import sys
+        from pathlib import Path
+        from xbuild.errors import InputError
+        from xbuild.index import HttpCache, IndexClient
+        assert "httpx" not in sys.modules
+        with IndexClient([{index_server.index_url!r}], cache=HttpCache(Path({str(cache.root)!r})),
+                         offline=True) as client:
+            assert client.project("Foo.Bar_X").files
+            try:
+                client.project("not-cached")
+            except InputError as exc:
+                assert "not in the cache" in exc.message
+        assert "httpx" not in sys.modules, "httpx was imported"
+        """
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://pypi.org/simple/",
+        "http://127.0.0.1:8080/simple/?q=[x]#'f'",
+        "https://u%20s:p@ss@h.example/s/",
+        "file:///tmp/a%20b/",
+        "https://1.2.3.999/simple/",
+        "http://01.2.3.4/",
+        "https://ex.org:abc/",
+        "https://h.org/\x7f",
+        "https://bücher.example/",
+        "https://a b/",
+        "file:////tmp",
+        "http://[::1]:8080/",
+    ],
+)
+def test_urls_passed_without_httpx_are_ones_httpx_takes(url: str) -> None:
+    from xbuild.index.client import _PLAIN_URL
+    from xbuild.index.wire import check_url
+
+    if _PLAIN_URL.fullmatch(url):
+        check_url(url)

@@ -231,3 +231,19 @@ def test_base_tag_in_any_case_and_relative_to_the_page() -> None:
 def test_links_resolve_as_urljoin_resolves_them(href: str, url: str) -> None:
     [file] = parse(f'<a href="{href}#sha256=aa">x</a>')
     assert (file["url"], file["hashes"]) == (url, (("sha256", "aa"),))
+
+
+def test_keep_drops_anchors_before_they_are_built_but_never_a_local_link() -> None:
+    text = (
+        '<a href="https://x.org/foo-1.0-cp312-cp312-win_amd64.whl">w</a>'
+        "<a href='foo-1.0-py3-none-any.whl#sha256=AB'>p</a>"
+        '<a href="file:///etc/foo-1.0-cp312-cp312-win32.whl">l</a>'
+    )
+    files = parse_html_page(
+        text,
+        page_url=PAGE_URL,
+        index_url="https://example.org/simple/",
+        project=canonicalize_name("foo"),
+        keep=lambda filename: "win" not in filename,
+    )
+    assert [f.filename for f in files] == ["foo-1.0-py3-none-any.whl", "foo-1.0-cp312-cp312-win32.whl"]

@@ -100,3 +100,20 @@ def test_garbage_is_a_page_format_error(body: bytes) -> None:
 def test_unknown_major_api_version_is_refused() -> None:
     with pytest.raises(PageFormatError, match="API version"):
         parse({"meta": {"api-version": "2.0"}, "files": []})
+
+
+def test_keep_drops_files_before_they_are_built_but_never_a_local_link() -> None:
+    entries: list[dict[str, object]] = [
+        {"filename": "foo-1.0-cp312-cp312-win_amd64.whl", "url": "https://x.org/a.whl", "hashes": {}},
+        {"filename": "foo-1.0-py3-none-any.whl", "url": "b/foo-1.0-py3-none-any.whl", "hashes": {}},
+        {"filename": "foo-1.0-cp312-cp312-win32.whl", "url": "file:///etc/passwd", "hashes": {}},
+    ]
+    files = parse_page(
+        content_type=JSON_TYPE,
+        body=json.dumps(page(*entries)).encode(),
+        page_url=PAGE_URL,
+        index_url="https://example.org/simple/",
+        project=canonicalize_name("foo"),
+        keep=lambda filename: "win" not in filename,
+    )
+    assert [f.url for f in files] == [PAGE_URL + "b/foo-1.0-py3-none-any.whl", "file:///etc/passwd"]

@@ -16,7 +16,7 @@ from support.packages import make_sdist, make_wheel
 from xbuild.errors import RefusedError
 from xbuild.index import HttpCache, IndexClient
 from xbuild.index.urls import project_url
-from xbuild.plan.candidate_cache import CandidateStore, JudgedKey, JudgedProjects
+from xbuild.plan.candidate_cache import CandidateStore, JudgedKey, JudgedProjects, TagsFit
 from xbuild.plan.candidates import GroupedFiles, by_version, fitting, select
 from xbuild.plan.inputs import collect_inputs
 from xbuild.plan.model import Plan, SourcePolicy
@@ -233,3 +233,24 @@ def test_the_resolver_reuses_what_the_lookahead_read(index_server: IndexServer, 
         plan_with(client, ["zebra-lib"])
     metadata = [r.path for r in index_server.requests() if r.path.endswith(".metadata")]
     assert metadata and len(metadata) == len(set(metadata))  # each read once, by one of them
+
+
+@pytest.mark.parametrize("page_format", ["html", "json"])
+def test_tags_fit_keeps_what_fitting_keeps(index_server: IndexServer, page_format: str) -> None:
+    a_world(index_server.dist_dir)
+    index_server.config.page_format = page_format  # type: ignore[assignment]
+    with quick_client([index_server.index_url], cache=None) as client:
+        files = client.project("zebra-lib").files
+        for target in (X86_312, ARM_312):
+            kept = client.project_files("Zebra.Lib", TagsFit(target)).files
+            assert fitting(kept, target) == fitting(files, target)
+            assert len(kept) < len(files)
+
+
+def test_a_cold_judged_project_stores_no_parsed_page(index_server: IndexServer, tmp_path: Path) -> None:
+    a_world(index_server.dist_dir)
+    with quick_client([index_server.index_url], cache=HttpCache(tmp_path)) as client:
+        cold = plan_with(client, ["zebra-lib"])
+    assert not list((tmp_path / "pages").rglob("*.files"))
+    with quick_client([index_server.index_url], cache=HttpCache(tmp_path), offline=True) as client:
+        assert pins(plan_with(client, ["zebra-lib"])) == pins(cold)

@@ -28,8 +28,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from filelock import FileLock, Timeout
-
 from ..errors import EngineError
 from ..util.atomic import write_bytes_atomic
 from .hashing import sha256_file
@@ -51,6 +49,16 @@ class CachedPage:
     etag: str | None
     last_modified: str | None
     body: bytes
+
+    @property
+    def body_sha256(self) -> str:
+        """Hashed once per page: the page validator, the parse key and the stored entry share it.
+        Kept in the instance's __dict__ by hand: functools.cached_property takes one lock for
+        every instance before Python 3.12, which would make threads hash pages one at a time."""
+        digest = self.__dict__.get("_body_sha256")
+        if not isinstance(digest, str):
+            digest = self.__dict__["_body_sha256"] = _sha256(self.body)
+        return digest
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -102,8 +110,22 @@ class HttpCache:
         return header if isinstance(header, dict) else None
 
     def store_page(self, url: str, page: CachedPage) -> None:
-        header = {k: v for k, v in asdict(page).items() if k != "body"}
-        self._store_framed(f"page-{_url_key(url)}", self._page_path(url), header, page.body)
+        path = self._page_path(url)
+        self._store_framed(f"page-{_url_key(url)}", path, _page_header(page), page.body, page.body_sha256)
+
+    def holds_page(self, url: str, page: CachedPage) -> bool:
+        """Whether the entry for `url` is byte for byte what store_page(page) would write: a
+        page fetched again unchanged is then neither hashed twice nor written again, and a
+        damaged entry never passes for it."""
+        prefix = _page_prefix(page)
+        path = self._page_path(url)
+        try:
+            if path.stat().st_size != len(prefix) + len(page.body):
+                return False
+            raw = path.read_bytes()
+        except OSError:
+            return False
+        return raw.startswith(prefix) and raw.endswith(page.body) and len(raw) == len(prefix) + len(page.body)
 
     def load_files(self, url: str, key: ParseKey) -> tuple[DistFile, ...] | None:
         """The files parsed from the page at `url`, if they were parsed from exactly `key`."""
@@ -152,6 +174,8 @@ class HttpCache:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Exclusive across threads and processes; EngineError if a peer holds it too long."""
+        from filelock import FileLock, Timeout  # 15 ms of imports, for runs that write the cache
+
         path = self.root / "locks" / f"{key}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
         lock = FileLock(path, timeout=_LOCK_TIMEOUT)
@@ -180,14 +204,15 @@ class HttpCache:
     def _metadata_path(self, sha256: str) -> Path:
         return self.root / "metadata" / sha256[:2] / sha256
 
-    def _store_framed(self, key: str, path: Path, header: Mapping[str, object], body: bytes) -> None:
+    def _store_framed(
+        self, key: str, path: Path, header: Mapping[str, object], body: bytes, body_sha256: str | None = None
+    ) -> None:
         """Best effort: pages and metadata can always be fetched again, so a cache that cannot
         be written (read-only, disk full) costs speed, not the run."""
-        full = {**header, "body_sha256": _sha256(body)}
-        line = json.dumps(full, sort_keys=True).encode()
+        prefix = _frame_prefix(header, body_sha256 or _sha256(body))
         try:
             with self.lock(key):
-                write_bytes_atomic(path, _MAGIC + line + b"\n" + body, make_parents=True)
+                write_bytes_atomic(path, prefix + body, make_parents=True)
         except OSError as exc:
             logger.warning("cannot write cache entry %s (%s); continuing without it", path, exc)
 
@@ -205,6 +230,20 @@ class HttpCache:
         return framed
 
 
+def _frame_prefix(header: Mapping[str, object], body_sha256: str) -> bytes:
+    """What precedes the body in an entry: the magic line and the header, with the body's digest."""
+    line = json.dumps({**header, "body_sha256": body_sha256}, sort_keys=True).encode()
+    return _MAGIC + line + b"\n"
+
+
+def _page_header(page: CachedPage) -> dict[str, object]:
+    return {k: v for k, v in asdict(page).items() if k != "body"}
+
+
+def _page_prefix(page: CachedPage) -> bytes:
+    return _frame_prefix(_page_header(page), page.body_sha256)
+
+
 def _page_from_header(header: dict[str, object], body: bytes) -> CachedPage | None:
     url, status, content_type = header.get("url"), header.get("status"), header.get("content_type")
     etag, last_modified = header.get("etag"), header.get("last_modified")
@@ -212,7 +251,7 @@ def _page_from_header(header: dict[str, object], body: bytes) -> CachedPage | No
         return None
     if not all(v is None or isinstance(v, str) for v in (etag, last_modified)):
         return None
-    return CachedPage(
+    page = CachedPage(
         url=url,
         status=status,
         content_type=content_type,
@@ -220,6 +259,8 @@ def _page_from_header(header: dict[str, object], body: bytes) -> CachedPage | No
         last_modified=last_modified if isinstance(last_modified, str) else None,
         body=body,
     )
+    page.__dict__["_body_sha256"] = header["body_sha256"]  # _unframe checked it against the body
+    return page
 
 
 # Parsed files as JSON columns, one list per DistFile field, each checked by the set of the

@@ -11,6 +11,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import tempfile
 import threading
 import zipfile
@@ -18,9 +19,8 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Generic, TypeVar, overload
+from typing import TYPE_CHECKING, Generic, TypeVar, overload
 
-import httpx
 from packaging.utils import InvalidName, NormalizedName
 
 from ..errors import InputError, RefusedError, UsageError
@@ -33,17 +33,21 @@ from .http import Fetcher, RetryPolicy, not_cached
 from .local import directory_files, local_index_files
 from .metadata_match import metadata_differences
 from .models import DistFile, ProjectPage, canonical_project, merge_files
-from .pages import PARSER_VERSION, PageFormatError, parse_page
+from .pages import PARSER_VERSION, Keep, PageFormatError, parse_page
 from .remote_zip import RangesUnsupported, metadata_over_ranges
 from .urls import (
     file_url_path,
     is_file_url,
+    is_remote_url,
     location_to_url,
     project_url,
     redact_url,
     strip_credentials,
     url_credentials,
 )
+
+if TYPE_CHECKING:
+    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -173,6 +177,12 @@ class IndexClient:
         project = _project_name(name)
         return self._pages.get(project, lambda: self._load_project(project))
 
+    def project_files(self, name: str, keep: Keep) -> ProjectPage:
+        """project(name) with only the files whose filename `keep` accepts, asked before any
+        DistFile is built; neither memoised nor stored parsed, for a caller that keeps its own
+        judged copy (plan.candidate_cache). The page itself is fetched once, as for project()."""
+        return self._load_project(_project_name(name), keep)
+
     def prefetch(self, names: Iterable[str]) -> None:
         """Start fetching these pages in the background; errors surface from project()."""
         for name in names:
@@ -217,27 +227,30 @@ class IndexClient:
                 return None
             return final, status, kind, body
         page = self._page(url)
-        return page.url, page.status, page.content_type, digest_bytes(page.body)["sha256"]
+        return page.url, page.status, page.content_type, page.body_sha256
 
     def _page(self, url: str) -> CachedPage:
         return self._fetched.get(url, lambda: self._fetcher.page(url))
 
-    def _load_project(self, project: NormalizedName) -> ProjectPage:
-        listed = [(url, self._index_files(url, project)) for url in self._indexes]
+    def _load_project(self, project: NormalizedName, keep: Keep | None = None) -> ProjectPage:
+        listed = [(url, self._index_files(url, project, keep)) for url in self._indexes]
         found = [(url, files) for url, files in listed if files is not None]
-        linked = [self._find_links_files(url, project) for url in self._find_links]
+        linked = [_kept(self._find_links_files(url, project), keep) for url in self._find_links]
         if not found and not any(linked):
             raise _not_found(project, self._indexes, self._find_links)
         sources = [*(files for _, files in found), *linked]
         first = found[0][0] if found else next(f[0].index_url for f in linked if f)
         return ProjectPage(project, merge_files(sources), first)
 
-    def _index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
+    def _index_files(
+        self, index_url: str, project: NormalizedName, keep: Keep | None
+    ) -> tuple[DistFile, ...] | None:
         """The index's files for the project, or None when it answers 404."""
         try:
             if is_file_url(index_url):
-                return local_index_files(file_url_path(index_url), project, index_url)
-            return self._remote_index_files(index_url, project)
+                local = local_index_files(file_url_path(index_url), project, index_url)
+                return None if local is None else _kept(local, keep)
+            return self._remote_index_files(index_url, project, keep)
         except PageFormatError as exc:
             detail = f": {exc.detail}" if exc.detail else ""
             raise InputError(
@@ -245,10 +258,16 @@ class IndexClient:
                 hint="check that the URL points at a PEP 503/691 simple index",
             ) from exc
 
-    def _remote_index_files(self, index_url: str, project: NormalizedName) -> tuple[DistFile, ...] | None:
+    def _remote_index_files(
+        self, index_url: str, project: NormalizedName, keep: Keep | None
+    ) -> tuple[DistFile, ...] | None:
         url = project_url(index_url, project)
         page = self._page(url)
-        files = self._parse(url, page, index_url, project) if page.status == 200 else None
+        files: tuple[DistFile, ...] | None = None
+        if page.status == 200 and keep is not None:
+            files = _parse_page(page, index_url, project, keep)
+        elif page.status == 200:
+            files = self._parse(url, page, index_url, project)
         if files is not None:
             _refuse_local_links(files, url)
         self._fetcher.store_page(url, page)
@@ -265,7 +284,7 @@ class IndexClient:
         if self._cache is None:
             return _parse_page(page, index_url, project)
         key = ParseKey(
-            page_sha256=digest_bytes(page.body)["sha256"],
+            page_sha256=page.body_sha256,
             content_type=page.content_type,
             page_url=page.url,
             index_url=index_url,
@@ -472,11 +491,26 @@ class IndexClient:
             _verify(file, copy_hashing(chunks, temp, file.hashes))
 
 
+# URLs that httpx.URL takes as they are, told apart without importing httpx: printable ASCII,
+# http(s) with a host name or a valid IPv4 address (httpx checks any host of digits and dots),
+# or file:///.
+_OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
+_PLAIN_URL = re.compile(
+    rf"(?:https?://(?:[\w.~%!$&'()*+,;=:-]*@)?"
+    rf"(?:{_OCTET}(?:\.{_OCTET}){{3}}|(?![\d.]+(?:[:/?#]|$))[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.?)"
+    r"(?::\d{1,5})?(?:[/?#][!-~]*)?|file:///(?!/)[!-~]*)",
+    re.ASCII,
+)
+
+
 def _location_url(location: str) -> str:
     try:
         url = location_to_url(location)
-        httpx.URL(url)  # the parse every request makes, done once up front
-    except (ValueError, httpx.InvalidURL) as exc:
+        if len(url) > 2000 or not _PLAIN_URL.fullmatch(url):
+            from .wire import check_url  # anything unusual: ask httpx itself, as a request would
+
+            check_url(url)  # the parse every request makes, done once up front
+    except ValueError as exc:
         shown = "***@" + location.rsplit("@", 1)[1] if "@" in location else location
         raise UsageError(
             f"invalid index or find-links URL {shown[:200]!r}: {exc}",
@@ -487,7 +521,7 @@ def _location_url(location: str) -> str:
 
 def _refuse_local_links(files: Iterable[DistFile], page_url: str) -> None:
     """A remote page must not make xbuild read this machine's files."""
-    local = next((f for f in files if not f.url[:8].lower().startswith(("http://", "https://"))), None)
+    local = next((f for f in files if not is_remote_url(f.url)), None)
     if local is not None:
         raise RefusedError(
             f"remote page {redact_url(page_url)} links {local.filename} at {redact_url(local.url)}, "
@@ -501,14 +535,21 @@ def _all_files(body: bytes, content_type: str, page_url: str, source: str) -> tu
     return parse_page(content_type=content_type, body=body, page_url=page_url, index_url=source, project=None)
 
 
-def _parse_page(page: CachedPage, index_url: str, project: NormalizedName | None) -> tuple[DistFile, ...]:
+def _parse_page(
+    page: CachedPage, index_url: str, project: NormalizedName | None, keep: Keep | None = None
+) -> tuple[DistFile, ...]:
     return parse_page(
         content_type=page.content_type,
         body=page.body,
         page_url=page.url,
         index_url=index_url,
         project=project,
+        keep=keep,
     )
+
+
+def _kept(files: tuple[DistFile, ...], keep: Keep | None) -> tuple[DistFile, ...]:
+    return files if keep is None else tuple(f for f in files if keep(f.filename))
 
 
 def _verify(file: DistFile, digests: dict[str, str]) -> None:

@@ -1,33 +1,35 @@
-"""The HTTP edge: one shared httpx.Client with retries, credentials and page revalidation.
+"""The HTTP edge: retries, limits and page revalidation over one shared connection pool.
 
-Everything above this module sees CachedPage values, bytes and files on disk, never httpx.
+Everything above this module sees CachedPage values, bytes and files on disk, never httpx; the
+pool itself and httpx's errors live in wire.py, imported when the first request is made.
 """
 
 from __future__ import annotations
 
-import base64
 import functools
 import logging
-import netrc
 import re
-import ssl
 import threading
 import time
-from collections.abc import Callable, Generator, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-import httpx
-
-from .. import __version__
 from ..errors import EngineError, InputError, RefusedError, UsageError
 from ..limits import DEFAULT_LIMITS, Limits
 from .cache import CachedPage, HttpCache
 from .hashing import Hashers
 from .models import Hashes
 from .pages import ACCEPT
+from .transient import Transient
 from .urls import redact_url, strip_credentials
+
+if TYPE_CHECKING:
+    import httpx
+
+    from .wire import Connection
 
 logger = logging.getLogger(__name__)
 
@@ -37,18 +39,7 @@ Credentials = Mapping[str, tuple[str, str]]  # "host" or "host:port" -> (user, p
 _OFFLINE_HINT = "run once without --offline to fill the cache"
 _CREDENTIALS_HINT = "put user:password in the index URL or add the host to ~/.netrc"
 _CONTENT_RANGE = re.compile(r"bytes (\d+)-(\d+)/(\d+)")
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """Loading the CA bundle costs ~50 ms, so every client in the process shares one context.
-    trust_env keeps SSL_CERT_FILE/SSL_CERT_DIR working, as httpx does by default."""
-    return httpx.create_ssl_context(trust_env=True)
-
-
-def _user_agent() -> str:
-    # Not importlib.metadata: the distribution is named xbuild-wheels (PyPI's xbuild is another project).
-    return f"xbuild/{__version__}"
+_CLOSED = "the index client was closed"
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -64,55 +55,6 @@ class RangeReply:
     start: int
     total: int
     body: bytes
-
-
-class _Transient(Exception):
-    """A failure worth retrying; `truncated` failures end as RefusedError, others EngineError."""
-
-    def __init__(self, why: str, *, truncated: bool = False) -> None:
-        super().__init__(why)
-        self.why = why
-        self.truncated = truncated
-
-
-class _HostAuth(httpx.Auth):
-    """Basic auth per host: credentials from the index URLs first, then ~/.netrc.
-
-    httpx's trust_env does not read ~/.netrc (only its opt-in NetRCAuth does, and that one would
-    override URL credentials), so netrc lookup lives here.
-    """
-
-    def __init__(self, credentials: Credentials, netrc_path: Path | None) -> None:
-        self._credentials = dict(credentials)
-        self._netrc = _load_netrc(netrc_path)
-
-    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
-        found = self._lookup(request.url.host, request.url.port)
-        if found is not None and "Authorization" not in request.headers:
-            token = base64.b64encode(f"{found[0]}:{found[1]}".encode()).decode()
-            request.headers["Authorization"] = f"Basic {token}"
-        yield request
-
-    def _lookup(self, host: str, port: int | None) -> tuple[str, str] | None:
-        host = host.lower()
-        key = f"{host}:{port}" if port is not None else host
-        found = self._credentials.get(key) or self._credentials.get(host)
-        if found is None and self._netrc is not None:
-            entry = self._netrc.authenticators(host)
-            if entry is not None:
-                found = (entry[0], entry[2])
-        return found
-
-
-def _load_netrc(path: Path | None) -> netrc.netrc | None:
-    path = path if path is not None else Path.home() / ".netrc"
-    if not path.is_file():
-        return None
-    try:
-        return netrc.netrc(str(path))
-    except (OSError, netrc.NetrcParseError) as exc:
-        logger.warning("ignoring unreadable %s: %s", path, exc)
-        return None
 
 
 class Fetcher:
@@ -137,18 +79,16 @@ class Fetcher:
         self._limits = limits
         self._cancelled = threading.Event()
         self._unchanged: dict[str, CachedPage] = {}  # fetched pages identical to their entry, until stored
-        self._client = httpx.Client(
-            # HTTP/1.1: httpcore's HTTP/2 connection is not thread-safe (encode/httpcore#1062: two
-            # prefetch threads got the same stream id, KeyError); forcing 1.1 measured no slower here.
-            http2=False,
-            verify=_ssl_context(),
-            transport=transport,
+        self._open_connection: Callable[[], Connection] = functools.partial(
+            _connect,
             timeout=timeout,
-            follow_redirects=True,
-            headers={"User-Agent": _user_agent()},
-            auth=_HostAuth(credentials, netrc_path),
-            limits=httpx.Limits(max_connections=max_connections),
+            transport=transport,
+            credentials=credentials,
+            netrc_path=netrc_path,
+            max_connections=max_connections,
         )
+        self._connection: Connection | None = None
+        self._connection_lock = threading.Lock()
 
     def cancel(self) -> None:
         """Make every transfer in flight fail at its next chunk (Ctrl-C must not wait for a
@@ -157,24 +97,49 @@ class Fetcher:
 
     def close(self) -> None:
         self._cancelled.set()
-        self._client.close()
+        with self._connection_lock:
+            if self._connection is not None:
+                self._connection.close()
+
+    def _pool(self, url: str) -> Connection:
+        """The connection pool, opened by the first request: a run the cache serves, and any
+        --offline run, never imports httpx."""
+        with self._connection_lock:
+            if self._cancelled.is_set():
+                raise UsageError(f"stopped fetching {redact_url(url)}: {_CLOSED}")
+            if self._connection is None:
+                self._connection = self._open_connection()
+            return self._connection
 
     # --- pages ---------------------------------------------------------------------------
 
     def page(self, url: str) -> CachedPage:
         """The page (status 200 or 404), revalidated against the cache; not stored here."""
-        cached = self._cache.load_page(url) if self._cache is not None else None
         if self.offline:
+            cached = self._cache.load_page(url) if self._cache is not None else None
             if cached is None:
                 raise not_cached(url)
             logger.info("cache hit (offline): %s", redact_url(url))
             return cached
-        page = self._retrying(url, lambda: self._page_once(url, cached))
-        if cached is not None and page == cached:  # 304, or the same page again without validators
-            self._unchanged[url] = cached
-            logger.info("cache hit (unchanged on the index): %s", redact_url(url))
-            return cached
-        logger.info("cache %s: %s", "stale, fetched again" if cached else "miss, fetched", redact_url(url))
+        # Only the stored header is read up front: its validators go with the request, and a
+        # body that comes back the same is compared with the entry, not hashed and parsed again.
+        stored = self._cache.load_page_header(url) if self._cache is not None else None
+        page = self._retrying(url, lambda: self._page_once(url, stored))
+        if page is None:  # 304
+            page = self._cache.load_page(url) if self._cache is not None else None
+            if page is not None:
+                return self._unchanged_page(url, page)
+            logger.info("cache entry for %s is unreadable; fetching the page whole", redact_url(url))
+            page = self._retrying(url, lambda: self._page_once(url, None))
+            assert page is not None  # no validators sent: nothing can answer 304 for us
+        if stored is not None and self._cache is not None and self._cache.holds_page(url, page):
+            return self._unchanged_page(url, page)  # the same page again without validators
+        logger.info("cache %s: %s", "stale, fetched again" if stored else "miss, fetched", redact_url(url))
+        return page
+
+    def _unchanged_page(self, url: str, page: CachedPage) -> CachedPage:
+        self._unchanged[url] = page
+        logger.info("cache hit (unchanged on the index): %s", redact_url(url))
         return page
 
     def store_page(self, url: str, page: CachedPage) -> None:
@@ -183,12 +148,13 @@ class Fetcher:
         if self._cache is not None and not self.offline and not unchanged:
             self._cache.store_page(url, page)
 
-    def _page_once(self, url: str, cached: CachedPage | None) -> CachedPage:
-        headers = {"Accept": ACCEPT, **_conditional_headers(cached)}
+    def _page_once(self, url: str, stored: Mapping[str, object] | None) -> CachedPage | None:
+        """The page, or None when the index answers 304 to the stored entry's validators."""
+        headers = {"Accept": ACCEPT, **_conditional_headers(stored)}
         with self._stream(url, headers) as response:
-            if response.status_code == 304 and cached is not None:
+            if response.status_code == 304 and stored is not None:
                 logger.debug("%s not modified; reusing the cached page", redact_url(url))
-                return cached
+                return None
             if response.status_code in (404, 410):
                 return _negative_page(url)
             _check_status(response, url)
@@ -273,60 +239,27 @@ class Fetcher:
         _check_length(response, url, len(body))
         return body
 
-    def _stream(self, url: str, headers: Mapping[str, str]) -> _StreamContext:
+    def _stream(self, url: str, headers: Mapping[str, str]) -> AbstractContextManager[httpx.Response]:
         logger.debug("GET %s (streamed, %s)", redact_url(url), headers.get("Range", "whole"))
-        return _StreamContext(self._client, url, headers)
+        return self._pool(url).stream(url, headers)
 
     def _retrying(self, url: str, attempt: Callable[[], T]) -> T:
-        failure = _Transient("no attempt made")
+        failure = Transient("no attempt made")
         for n in range(self._retry.tries):
             if n:
                 time.sleep(self._retry.backoff * 2 ** (n - 1))
             try:
                 return attempt()
-            except _Transient as exc:
+            except Transient as exc:
                 failure = exc
                 logger.debug("try %d for %s failed: %s", n + 1, redact_url(url), exc.why)
         raise _final_error(url, failure, self._retry.tries)
 
 
-class _StreamContext:
-    """client.stream() with transport errors turned into _Transient (or InputError)."""
-
-    def __init__(self, client: httpx.Client, url: str, headers: Mapping[str, str]) -> None:
-        self._context = client.stream("GET", url, headers=dict(headers))
-        self._url = url
-
-    def __enter__(self) -> httpx.Response:
-        try:
-            return self._context.__enter__()
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            shown = redact_url(self._url) if len(self._url) < 2000 else self._url[:200] + "..."
-            raise InputError(
-                f"cannot fetch {shown}: {exc}",
-                hint="check the index URL and the project name",
-            ) from exc
-        except httpx.TooManyRedirects as exc:
-            raise InputError(
-                f"{redact_url(self._url)} redirects too often (a redirect loop?)",
-                hint="check the index URL; open it in a browser to see where it leads",
-            ) from exc
-        except httpx.TransportError as exc:
-            raise _Transient(f"{type(exc).__name__}: {exc}") from exc
-
-    def __exit__(self, *exc_info: object) -> None:
-        self._context.__exit__(None, None, None)
-
-
 def _chunks_or_transient(response: httpx.Response, url: str) -> Iterator[bytes]:
-    identity = response.headers.get("Content-Encoding", "identity") == "identity"
-    chunks = response.iter_raw() if identity else response.iter_bytes()
-    try:
-        yield from chunks
-    except httpx.TransportError as exc:
-        raise _Transient(f"{redact_url(url)} was truncated: {exc}", truncated=True) from exc
-    except httpx.DecodingError as exc:
-        raise _Transient(f"{redact_url(url)} arrived undecodable: {exc}", truncated=True) from exc
+    from .wire import chunks  # loaded with the pool that made this response
+
+    return chunks(response, url)
 
 
 class _Budget:
@@ -355,7 +288,7 @@ class _Budget:
     def spend(self, size: int) -> None:
         self.received += size
         if self._cancelled.is_set():
-            raise UsageError(f"stopped fetching {self._shown}: the index client was closed")
+            raise UsageError(f"stopped fetching {self._shown}: {_CLOSED}")
         if self.received > self._max_bytes:
             raise RefusedError(
                 f"{self._shown} is larger than the {self._max_bytes:,}-byte limit (after decompression)",
@@ -383,25 +316,27 @@ def _check_length(response: httpx.Response, url: str, received: int) -> None:
     expected = response.headers.get("Content-Length")
     if expected is not None and expected.isdigit() and int(expected) != received:
         why = f"{redact_url(url)} was truncated: got {received} of {expected} bytes"
-        raise _Transient(why, truncated=True)
+        raise Transient(why, truncated=True)
 
 
 def _check_status(response: httpx.Response, url: str) -> None:
     status = response.status_code
     if status >= 500 or status == 429:
-        raise _Transient(f"HTTP {status}")
+        raise Transient(f"HTTP {status}")
     if status in (401, 403):
         raise InputError(f"{redact_url(url)} refused access (HTTP {status})", hint=_CREDENTIALS_HINT)
     if status >= 400:
         raise InputError(f"{redact_url(url)} answered HTTP {status}")
 
 
-def _conditional_headers(cached: CachedPage | None) -> dict[str, str]:
-    if cached is None or cached.status != 200:
+def _conditional_headers(stored: Mapping[str, object] | None) -> dict[str, str]:
+    """From a stored page's header (HttpCache.load_page_header); fields of the wrong type are ignored."""
+    if stored is None or stored.get("status") != 200:
         return {}
-    headers = {"If-None-Match": cached.etag} if cached.etag else {}
-    if cached.last_modified:
-        headers["If-Modified-Since"] = cached.last_modified
+    etag, last_modified = stored.get("etag"), stored.get("last_modified")
+    headers = {"If-None-Match": etag} if isinstance(etag, str) and etag else {}
+    if isinstance(last_modified, str) and last_modified:
+        headers["If-Modified-Since"] = last_modified
     return headers
 
 
@@ -409,7 +344,7 @@ def _negative_page(url: str) -> CachedPage:
     return CachedPage(url=url, status=404, content_type="", etag=None, last_modified=None, body=b"")
 
 
-def _final_error(url: str, failure: _Transient, tries: int) -> Exception:
+def _final_error(url: str, failure: Transient, tries: int) -> Exception:
     shown = redact_url(url)
     if failure.truncated:
         return RefusedError(
@@ -419,6 +354,25 @@ def _final_error(url: str, failure: _Transient, tries: int) -> Exception:
     return EngineError(
         f"{shown} is unreachable after {tries} tries ({failure.why})",
         hint="check the index URL, your network and proxy settings; --offline plans from the cache alone",
+    )
+
+
+def _connect(
+    *,
+    timeout: float,
+    transport: httpx.BaseTransport | None,
+    credentials: Credentials,
+    netrc_path: Path | None,
+    max_connections: int,
+) -> Connection:
+    from .wire import Connection  # httpx: ~80 ms of imports, paid only by a run that fetches
+
+    return Connection(
+        timeout=timeout,
+        transport=transport,
+        credentials=credentials,
+        netrc_path=netrc_path,
+        max_connections=max_connections,
     )
 
 

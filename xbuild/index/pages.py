@@ -7,6 +7,7 @@ import html
 import json
 import logging
 import re
+from collections.abc import Callable
 from email.message import Message
 from typing import Any
 from urllib.parse import unquote, urldefrag, urljoin
@@ -15,6 +16,7 @@ import packaging
 from packaging.utils import NormalizedName
 
 from .models import DistFile, Hashes, make_dist_file, normalize_hashes
+from .urls import is_remote_url
 
 logger = logging.getLogger(__name__)
 
@@ -25,6 +27,11 @@ _SUPPORTED_MAJOR = 1
 # Names what parse_page's answer depends on besides its arguments, for caches of that answer:
 # bump the number whenever a change here could turn the same page into different DistFiles.
 PARSER_VERSION = f"xbuild-pages-2 packaging-{packaging.__version__}"
+
+# Asked about each filename before its DistFile is built: a caller that will throw most files
+# away (those whose tags can never fit its target) spares building them. A file whose URL is
+# not http(s) is kept whatever it says, so the client's refusal of local links still sees it.
+Keep = Callable[[str], bool]
 
 
 class PageFormatError(ValueError):
@@ -43,17 +50,18 @@ def parse_page(
     page_url: str,
     index_url: str,
     project: NormalizedName | None,
+    keep: Keep | None = None,
 ) -> tuple[DistFile, ...]:
     """Dispatch on the response's media type. project=None keeps files of every project."""
     media_type, charset = _split_content_type(content_type)
     if media_type == JSON_TYPE:
-        return parse_json_page(body, page_url=page_url, index_url=index_url, project=project)
+        return parse_json_page(body, page_url=page_url, index_url=index_url, project=project, keep=keep)
     if media_type in HTML_TYPES:
         try:
             text = body.decode(charset or "utf-8")
         except (UnicodeDecodeError, LookupError) as exc:
             raise PageFormatError("unreadable HTML", str(exc)) from exc
-        return parse_html_page(text, page_url=page_url, index_url=index_url, project=project)
+        return parse_html_page(text, page_url=page_url, index_url=index_url, project=project, keep=keep)
     raise PageFormatError(f"an unsupported content type {content_type!r}")
 
 
@@ -77,7 +85,7 @@ def _check_api_version(version: object) -> None:
 
 
 def parse_json_page(
-    body: bytes, *, page_url: str, index_url: str, project: NormalizedName | None
+    body: bytes, *, page_url: str, index_url: str, project: NormalizedName | None, keep: Keep | None = None
 ) -> tuple[DistFile, ...]:
     # CPython bounds both hostile shapes itself, at no cost to real pages (a parse_int hook
     # would add a quarter to the parse): integers longer than sys.get_int_max_str_digits()
@@ -95,18 +103,20 @@ def parse_json_page(
     meta = data.get("meta")
     _check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
     resolver = _Resolver(page_url)
-    files = (_json_file(entry, resolver, index_url, project) for entry in data["files"])
+    files = (_json_file(entry, resolver, index_url, project, keep) for entry in data["files"])
     return tuple(file for file in files if file is not None)
 
 
 def _json_file(
-    entry: Any, resolver: _Resolver, index_url: str, project: NormalizedName | None
+    entry: Any, resolver: _Resolver, index_url: str, project: NormalizedName | None, keep: Keep | None
 ) -> DistFile | None:
     if not isinstance(entry, dict):
         raise PageFormatError("unreadable JSON", "a file entry is not an object")
     filename, url = entry.get("filename"), entry.get("url")
     if not isinstance(filename, str) or not isinstance(url, str):
         raise PageFormatError("unreadable JSON", "a file entry lacks filename or url")
+    if keep is not None and not keep(filename) and (is_remote_url(url) or is_remote_url(resolver.join(url))):
+        return None  # never built: most files of a big page are for other platforms
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     return make_dist_file(
@@ -160,7 +170,7 @@ _unescape = functools.lru_cache(maxsize=4096)(html.unescape)  # Requires-Python 
 
 
 def parse_html_page(
-    text: str, *, page_url: str, index_url: str, project: NormalizedName | None
+    text: str, *, page_url: str, index_url: str, project: NormalizedName | None, keep: Keep | None = None
 ) -> tuple[DistFile, ...]:
     """Attribute values are unescaped here (e.g. '&gt;=3.8' -> '>=3.8'), as html.parser would."""
     anchors: list[dict[str, str | None]] = []
@@ -182,7 +192,7 @@ def parse_html_page(
             api_version = attributes.get("content")
     _check_api_version(api_version)
     resolver = _Resolver(urljoin(page_url, base) if base else page_url)
-    files = (_html_file(anchor, resolver, index_url, project) for anchor in anchors)
+    files = (_html_file(anchor, resolver, index_url, project, keep) for anchor in anchors)
     return tuple(file for file in files if file is not None)
 
 
@@ -201,10 +211,16 @@ def _attribute_value(raw: str) -> str:
 
 
 def _html_file(
-    anchor: dict[str, str | None], resolver: _Resolver, index_url: str, project: NormalizedName | None
+    anchor: dict[str, str | None],
+    resolver: _Resolver,
+    index_url: str,
+    project: NormalizedName | None,
+    keep: Keep | None,
 ) -> DistFile | None:
     url, fragment = resolver.split(anchor["href"] or "")
     filename = url.rstrip("/").rsplit("/", 1)[-1]
+    if keep is not None and is_remote_url(url) and not keep(unquote(filename)):
+        return None
     metadata = anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata", "false"))
     return make_dist_file(
         filename=unquote(filename),

@@ -1,0 +1,13 @@
+"""A failure worth retrying: raised by the httpx half of the HTTP edge (wire.py), retried by the
+other half (http.py), which must not import httpx before a request is made."""
+
+from __future__ import annotations
+
+
+class Transient(Exception):
+    """`truncated` failures end as RefusedError once the tries are spent, others as EngineError."""
+
+    def __init__(self, why: str, *, truncated: bool = False) -> None:
+        super().__init__(why)
+        self.why = why
+        self.truncated = truncated
