@@ -17,24 +17,29 @@ import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import IO, BinaryIO
 
 from xbuild.binary import BinaryFormat, BinaryParseError, claimed_format, parse, sniff
 from xbuild.errors import InputError
+from xbuild.verify import schedule
 from xbuild.verify.contents import Archive, Member
 from xbuild.verify.layout import site_roots
 from xbuild.verify.model import Check, Finding, Limits, error
 from xbuild.verify.record import STRONG_ALGORITHMS, installed_name, parse_record
+from xbuild.verify.schedule import Work
 
 # The dist-info files verify reads as text, under each root (a wheel's is its top).
 _METADATA = r"[^/]+\.dist-info/(?:WHEEL|METADATA|RECORD)$"
 # sniff() needs the DOS header and whatever e_lfanew points at; the whole first chunk is passed.
 _SNIFF_BYTES = 4096
-# Below this many compressed bytes an archive is read by one thread.
+# Below this many compressed bytes a tree is read by one thread (split_runs).
 _PARALLEL_BYTES = 4 << 20
+# Compressed bytes per unit of work a thread takes (about 10 ms of inflating): small enough that
+# threads finish together, large enough that taking one costs nothing in comparison.
+_BATCH_BYTES = 1 << 20
 # What a damaged or hostile archive can raise while being read; each becomes a `zip` finding.
 _READ_ERRORS = (
     zipfile.BadZipFile,
@@ -55,38 +60,49 @@ def read_archive(path: Path, limits: Limits, *, workers: int = 1, installed: boo
     """Read `path` as a wheel, or with `installed` as a zip of installed distributions (a Lambda
     function or layer). Raises InputError only when the file itself cannot be opened.
 
-    With `workers` > 1 a large archive is read by that many threads, each taking a contiguous run
-    of members; zlib and hashlib release the GIL, so one big wheel uses several cores.
+    With `workers` > 1 the member batches are read by that many threads (see `schedule`).
     """
+    return schedule.run([path], partial(open_archive, limits=limits, installed=installed), workers)[0]
+
+
+def open_archive(path: Path, *, limits: Limits, installed: bool = False) -> Work[Archive]:
+    """Open `path` and read its RECORDs (so digests are known before any other member is
+    read); the work returned reads the members in batches, any thread each, and `finish`
+    assembles the Archive. Raises InputError only when the file itself cannot be opened."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    with handle:
-        try:
-            zf = zipfile.ZipFile(handle)
-        except _READ_ERRORS as exc:
-            return Archive(
-                path=path,
-                members=(),
-                readable=False,
-                complete=False,
-                findings=(
-                    error(
-                        Check.ZIP,
-                        "",
-                        f"not a readable zip archive ({_describe(exc)}); "
-                        + (
-                            "pass a Lambda function or layer zip, or a directory of installed packages"
-                            if installed
-                            else "a wheel is a zip file: rebuild it with `xbuild build` or "
-                            "`python -m build --wheel`"
-                        ),
-                    ),
-                ),
-            )
-        with zf:
-            return _Reader(path, zf, handle, limits, installed=installed).run(workers)
+    try:
+        zf = zipfile.ZipFile(handle)
+    except _READ_ERRORS as exc:
+        handle.close()
+        return _done(_unreadable(path, exc, installed=installed))
+    try:
+        return _Reader(path, zf, handle, limits, installed=installed).work()
+    except BaseException:
+        zf.close()
+        handle.close()
+        raise
+
+
+def _done(archive: Archive) -> Work[Archive]:
+    return Work(tasks=(), finish=lambda: archive)
+
+
+def _unreadable(path: Path, exc: BaseException, *, installed: bool) -> Archive:
+    advice = (
+        "pass a Lambda function or layer zip, or a directory of installed packages"
+        if installed
+        else "a wheel is a zip file: rebuild it with `xbuild build` or `python -m build --wheel`"
+    )
+    return Archive(
+        path=path,
+        members=(),
+        readable=False,
+        complete=False,
+        findings=(error(Check.ZIP, "", f"not a readable zip archive ({_describe(exc)}); {advice}"),),
+    )
 
 
 class _Reader:
@@ -100,46 +116,56 @@ class _Reader:
         self.roots: tuple[str, ...] = ("",)
         self.metadata = metadata_pattern(self.roots)
         self.zf = zf
+        self.handle = handle
         self.limits = limits
         self.archive_size = _file_size(handle)
+        # Shared by worker threads: list.append and item assignment are atomic.
         self.findings: list[Finding] = []
-        # Shared by worker threads: list.append and dict item assignment are atomic.
         self.texts: dict[str, bytes] = {}
         # RECORDs, read (and CRC-checked) before the main pass, by id() of their ZipInfo.
         self.prepassed: dict[int, Member] = {}
+        self.infos: list[zipfile.ZipInfo] = []
+        self.algorithms: dict[str, tuple[str, ...]] = {}
+        self.members: list[Member | None] = []
 
-    def run(self, workers: int) -> Archive:
-        infos = self.zf.infolist()
+    def work(self) -> Work[Archive]:
+        infos = self.infos = self.zf.infolist()
         if not self._within_limits(infos):
+            self.close()
             headers = tuple(_header(i) for i in infos[: self.limits.max_members])
-            return Archive(path=self.path, members=headers, findings=tuple(self.findings), complete=False)
+            return _done(
+                Archive(path=self.path, members=headers, findings=tuple(self.findings), complete=False)
+            )
         if self.installed:
             self.roots = site_roots(i.filename for i in infos)
             self.metadata = metadata_pattern(self.roots)
-        algorithms = self._record_algorithms(infos)
+        self.algorithms = self._record_algorithms(infos)
+        self.members = [None] * len(infos)
         ordered = sorted(range(len(infos)), key=lambda i: infos[i].header_offset)
-        members: list[Member | None] = [None] * len(infos)
+        runs = batches(ordered, [infos[i].compress_size for i in ordered], _BATCH_BYTES)
+        return Work(tasks=tuple(partial(self._read, r) for r in runs), finish=self.finish, close=self.close)
 
-        def read(indexes: list[int]) -> None:
-            for index in indexes:
-                members[index] = self._member(infos[index], algorithms.get(infos[index].filename, ()))
+    def _read(self, indexes: list[int]) -> None:
+        infos, members, algorithms = self.infos, self.members, self.algorithms
+        for index in indexes:
+            info = infos[index]
+            members[index] = self._member(info, algorithms.get(info.filename, ()))
 
-        runs = split_runs(ordered, [infos[i].compress_size for i in ordered], workers)
-        if len(runs) == 1:
-            read(runs[0])
-        else:
-            with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="xbuild-unzip") as pool:
-                list(pool.map(read, runs))
-        done = tuple(m for m in members if m is not None)
-        complete = all(m.read or m.is_dir for m in done)
+    def finish(self) -> Archive:
+        self.close()
+        done = tuple(m for m in self.members if m is not None)
         return Archive(
             path=self.path,
             members=done,
             texts=self.texts,
             findings=tuple(self.findings),
-            complete=complete,
+            complete=all(m.read or m.is_dir for m in done),
             roots=self.roots,
         )
+
+    def close(self) -> None:
+        self.zf.close()
+        self.handle.close()
 
     def _within_limits(self, infos: list[zipfile.ZipInfo]) -> bool:
         lim = self.limits
@@ -320,6 +346,20 @@ def parse_member(member: Member, data: bytes | None, limits: Limits) -> tuple[Me
         return replace(member, info=parse(data)), None
     except BinaryParseError as exc:
         return replace(member, parse_error=str(exc) or "malformed header"), None
+
+
+def batches(indexes: list[int], weights: list[int], size: int) -> list[list[int]]:
+    """Contiguous runs (contiguous keeps each read sequential on disk) of at least `size`
+    weight each, the last excepted."""
+    runs: list[list[int]] = [[]]
+    acc = 0
+    for index, weight in zip(indexes, weights, strict=True):
+        if acc >= size:
+            runs.append([])
+            acc = 0
+        runs[-1].append(index)
+        acc += weight
+    return [r for r in runs if r]
 
 
 def split_runs(indexes: list[int], weights: list[int], workers: int) -> list[list[int]]:
