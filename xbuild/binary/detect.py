@@ -16,6 +16,7 @@ BinaryInfo = ElfInfo | MachOInfo | PeInfo | WasmInfo
 
 _BE_U32: Final = struct.Struct(">I")
 _LE_U32: Final = struct.Struct("<I")
+_MACHO_MAGICS: Final = frozenset((FAT_MAGIC, FAT_MAGIC_64, *THIN_MAGICS))
 
 
 class BinaryFormat(StrEnum):
@@ -48,7 +49,7 @@ def claimed_format(head: bytes) -> BinaryFormat | None:
         return BinaryFormat.PE
     if head[:4] == WASM_MAGIC:
         return BinaryFormat.WASM
-    if len(head) >= 4 and _BE_U32.unpack_from(head)[0] in (FAT_MAGIC, FAT_MAGIC_64, *THIN_MAGICS):
+    if len(head) >= 4 and _BE_U32.unpack_from(head)[0] in _MACHO_MAGICS:
         return BinaryFormat.MACHO
     return None
 

@@ -40,6 +40,7 @@ _PARALLEL_BYTES = 4 << 20
 # Compressed bytes per unit of work a thread takes (about 10 ms of inflating): small enough that
 # threads finish together, large enough that taking one costs nothing in comparison.
 _BATCH_BYTES = 1 << 20
+_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 # What a damaged or hostile archive can raise while being read; each becomes a `zip` finding.
 _READ_ERRORS = (
     zipfile.BadZipFile,
@@ -302,7 +303,7 @@ def read_stream(
 
     The data comes back None for text larger than the metadata limit (the caller reports it).
     """
-    hashers = [hashlib.new(a) for a in algorithms]
+    hashers = [_hasher(a) for a in algorithms]
     kind: BinaryFormat | None = None
     claimed: BinaryFormat | None = None
     cap = limits.max_metadata_bytes if text else -1
@@ -324,10 +325,21 @@ def read_stream(
         if kept_size <= cap:  # keep one byte past the cap, to tell "too large" apart
             kept.append(chunk)
             kept_size += len(chunk)
-    digests = tuple((a, _b64(h.digest())) for a, h in zip(algorithms, hashers, strict=True))
-    member = replace(base, read=True, size=size, digests=digests, claimed=claimed, binary=kind)
+    member = Member(
+        name=base.name,
+        declared_size=base.declared_size,
+        mode=base.mode,
+        is_dir=base.is_dir,
+        encrypted=base.encrypted,
+        read=True,
+        size=size,
+        digests=tuple((a, _b64(h.digest())) for a, h in zip(algorithms, hashers, strict=True)),
+        claimed=claimed,
+        binary=kind,
+    )
     if text and kept_size > cap:
         return member, None
+    # One chunk (nearly every member) is kept as it is; join copies only a member over chunk_bytes.
     return member, b"".join(kept) if (kind is not None or text) else None
 
 
@@ -399,6 +411,12 @@ def _file_size(handle: BinaryIO) -> int:
         return handle.seek(0, 2)
     finally:
         handle.seek(0)
+
+
+def _hasher(algorithm: str) -> hashlib._Hash:
+    # The named constructors skip hashlib.new's lookup, a few microseconds on every member.
+    constructor = _CONSTRUCTORS.get(algorithm)
+    return constructor() if constructor is not None else hashlib.new(algorithm)
 
 
 def _b64(digest: bytes) -> str:
