@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 
 from xbuild.binary._read import (
     MAX_DYNAMIC_ENTRIES,
@@ -23,9 +23,8 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.binary.magic import ELF_MAGIC, BinaryFormat
 from xbuild.target.arch import Arch
-
-ELF_MAGIC: Final = b"\x7fELF"
 
 _PT_LOAD: Final = 1
 _PT_DYNAMIC: Final = 2
@@ -79,6 +78,8 @@ class ElfInfo:
     `weak_symbols` are those of them bound STB_WEAK, which the loader leaves null when no library
     defines them, so they are optional (auditwheel's symbol blacklist ignores them too).
     """
+
+    FORMAT: ClassVar[BinaryFormat] = BinaryFormat.ELF
 
     elf_class: Literal[32, 64]
     endian: Literal["little", "big"]
