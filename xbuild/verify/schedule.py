@@ -16,7 +16,7 @@ from __future__ import annotations
 import threading
 from collections import deque
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 from typing import Generic, TypeVar
 
@@ -36,25 +36,30 @@ class Work(Generic[R]):
     close: Callable[[], None] = lambda: None
 
 
-@dataclass(eq=False)
 class _Job(Generic[R]):
-    index: int
-    work: Work[R]
-    queue: deque[Callable[[], None]]
-    left: int  # tasks not yet run to the end
-    done: bool = False
+    __slots__ = ("done", "index", "left", "queue", "work")
+
+    def __init__(self, index: int, work: Work[R]) -> None:
+        self.index = index
+        self.work = work
+        self.queue = deque(work.tasks)
+        self.left = len(work.tasks)  # tasks not yet run to the end
+        self.done = False
 
 
-@dataclass(eq=False)
 class _Board(Generic[T, R]):
-    items: Sequence[T]
-    start: Callable[[T], Work[R]]
-    lock: threading.Lock = field(default_factory=threading.Lock)
-    pending: deque[int] = field(default_factory=deque)
-    open: deque[_Job[R]] = field(default_factory=deque)
-    started: list[_Job[R]] = field(default_factory=list)
-    results: dict[int, R] = field(default_factory=dict)
-    failure: BaseException | None = None
+    """The shared state of one run; plain classes, not dataclasses, as they are private and
+    mutable (and cost less to import, which every `xbuild build` pays)."""
+
+    def __init__(self, items: Sequence[T], start: Callable[[T], Work[R]]) -> None:
+        self.items = items
+        self.start = start
+        self.lock = threading.Lock()
+        self.pending = deque(range(len(items)))
+        self.open: deque[_Job[R]] = deque()
+        self.started: list[_Job[R]] = []
+        self.results: dict[int, R] = {}
+        self.failure: BaseException | None = None
 
     def work(self) -> None:
         try:
@@ -77,7 +82,7 @@ class _Board(Generic[T, R]):
 
     def _open(self, index: int) -> None:
         work = self.start(self.items[index])
-        job = _Job(index, work, deque(work.tasks), len(work.tasks))
+        job = _Job(index, work)
         if not work.tasks:
             self._finish(job)
             return
@@ -102,7 +107,7 @@ def run(items: Sequence[T], start: Callable[[T], Work[R]], workers: int) -> list
     """`start` each item (in the order given) and run its tasks on `workers` threads, the
     calling thread among them; results come in item order. The first exception any thread
     raises stops the others after their current batch and is raised here."""
-    board: _Board[T, R] = _Board(items, start, pending=deque(range(len(items))))
+    board: _Board[T, R] = _Board(items, start)
     helpers = [
         threading.Thread(target=board.work, name=f"xbuild-verify-{n}", daemon=True)
         for n in range(workers - 1 if items else 0)
@@ -118,3 +123,8 @@ def run(items: Sequence[T], start: Callable[[T], Work[R]], workers: int) -> list
                 job.work.close()
         raise board.failure
     return [board.results[i] for i in range(len(items))]
+
+
+def run_tasks(tasks: Sequence[Callable[[], None]], workers: int) -> None:
+    """Run independent tasks on `workers` threads (the calling one among them)."""
+    run([tuple(tasks)], lambda batch: Work(tasks=batch, finish=lambda: None), workers)
