@@ -1,7 +1,8 @@
 """The I/O edge of verify: one streaming pass over a wheel's members, never extracting to disk.
 
-Every member is decompressed once, in chunks, with its RECORD digest computed on the way and its
-first bytes sniffed for a binary magic. Only binaries are held in memory whole (to parse their
+Every member is decompressed once, with its RECORD digest computed on the way and its first
+bytes sniffed for a binary magic: a plain member up to `Limits.chunk_bytes` in one zlib call on
+bytes read with pread (`_Reader._inflate`), anything else through zipfile in chunks. Only binaries are held in memory whole (to parse their
 headers) and only dist-info metadata is kept as text. Everything past `Limits` becomes a `zip`
 finding instead of a read, and no exception from a malformed archive escapes.
 """
@@ -11,6 +12,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import lzma
+import os
 import re
 import stat
 import struct
@@ -20,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from functools import partial
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import BinaryIO, Protocol
 
 from xbuild.binary import BinaryFormat, BinaryParseError, claimed_format, parse, sniff
 from xbuild.errors import InputError
@@ -40,6 +42,13 @@ _PARALLEL_BYTES = 4 << 20
 # Compressed bytes per unit of work a thread takes (about 10 ms of inflating): small enough that
 # threads finish together, large enough that taking one costs nothing in comparison.
 _BATCH_BYTES = 1 << 20
+# A zip local file header (zipfile.structFileHeader) and the fields the fast path reads.
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_LOCAL_MAGIC = b"PK\x03\x04"
+_FLAGS, _NAME_LENGTH, _EXTRA_LENGTH = 3, 10, 11
+_UTF8_NAME = 0x800
+# Encrypted, compressed-patched or strongly encrypted: zipfile refuses or needs a password.
+_NOT_PLAIN = 0x1 | 0x20 | 0x40
 _CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 # What a damaged or hostile archive can raise while being read; each becomes a `zip` finding.
 _READ_ERRORS = (
@@ -118,6 +127,8 @@ class _Reader:
         self.metadata = metadata_pattern(self.roots)
         self.zf = zf
         self.handle = handle
+        # pread needs no shared file position, so threads read members without a lock.
+        self.fd: int | None = handle.fileno() if hasattr(os, "pread") else None
         self.limits = limits
         self.archive_size = _file_size(handle)
         # Shared by worker threads: list.append and item assignment are atomic.
@@ -257,8 +268,12 @@ class _Reader:
 
     def _stream(self, info: zipfile.ZipInfo, base: Member, algorithms: tuple[str, ...]) -> Member:
         text = self.metadata.match(info.filename) is not None and info.filename not in self.texts
-        with self.zf.open(info) as stream:
-            member, data = read_stream(stream, base, algorithms, self.limits, text=text)
+        whole = self._inflate(info) if self.fd is not None else None
+        if whole is not None:
+            member, data = read_stream(_Whole(whole), base, algorithms, self.limits, text=text)
+        else:
+            with self.zf.open(info) as stream:
+                member, data = read_stream(stream, base, algorithms, self.limits, text=text)
         if text and data is None:
             self._zip(
                 f"is larger than the metadata limit of {_mib(self.limits.max_metadata_bytes)}; not parsed",
@@ -270,6 +285,44 @@ class _Reader:
         if problem:
             self._zip(problem, info.filename)
         return parsed
+
+    def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The bytes zipfile would read from a plain member up to chunk_bytes, read with pread
+        (no lock, no seek) and inflated in one call; None whenever anything differs from the
+        plain case, so that zipfile reads the member and words the problem as it always did.
+
+        It makes the calls ZipExtFile makes for such a member (one decompress of all the input
+        with the same max_length, a flush at the end of the stream, output cut at file_size)
+        and checks what ZipFile.open checks, then the size and the CRC.
+        """
+        limits, fd = self.limits, self.fd
+        if (
+            fd is None
+            or info.flag_bits & _NOT_PLAIN
+            or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or max(info.file_size, info.compress_size) > min(limits.chunk_bytes, limits.max_member_bytes)
+        ):
+            return None
+        try:
+            head = os.pread(fd, _LOCAL.size + len(info.orig_filename) * 4, info.header_offset)
+            fields = _LOCAL.unpack_from(head)
+            name_end = _LOCAL.size + fields[_NAME_LENGTH]
+            encoding = "utf-8" if fields[_FLAGS] & _UTF8_NAME else "cp437"
+            name = head[_LOCAL.size : name_end].decode(encoding)
+            if fields[0] != _LOCAL_MAGIC or name != info.orig_filename:
+                return None
+            start = info.header_offset + name_end + fields[_EXTRA_LENGTH]
+            end = getattr(info, "_end_offset", None)  # Python 3.12+ refuses overlapping entries
+            if end is not None and start + info.compress_size > end:
+                return None
+            raw = os.pread(fd, info.compress_size, start)
+            if len(raw) != info.compress_size:
+                return None
+            data = raw if info.compress_type == zipfile.ZIP_STORED else _inflate_all(raw, limits.chunk_bytes)
+        except (OSError, ValueError, zlib.error, struct.error):
+            return None
+        data = data[: info.file_size]
+        return data if len(data) == info.file_size and zlib.crc32(data) == info.CRC else None
 
     def _zip(self, message: str, member: str = "") -> None:
         self.findings.append(error(Check.ZIP, member, message))
@@ -295,8 +348,29 @@ def wanted_digests(records: Mapping[str, bytes], *, installed: bool) -> dict[str
     return {name: tuple(sorted(algos)) for name, algos in wanted.items()}
 
 
+class _Whole:
+    """One member already inflated, as the stream read_stream expects."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def _inflate_all(raw: bytes, max_length: int) -> bytes:
+    # ZipExtFile._read1's calls for a member read whole: n = max(n, MIN_READ_SIZE) of output,
+    # then flush once the stream has ended or the input is used up.
+    inflater = zlib.decompressobj(-15)
+    data = inflater.decompress(raw, max(max_length, 4096))
+    if inflater.eof or not inflater.unconsumed_tail:
+        data += inflater.flush()
+    return data
+
+
 def read_stream(
-    stream: IO[bytes], base: Member, algorithms: tuple[str, ...], limits: Limits, *, text: bool
+    stream: _Readable, base: Member, algorithms: tuple[str, ...], limits: Limits, *, text: bool
 ) -> tuple[Member, bytes | None]:
     """Read one file's bytes in chunks: digests, the binary sniff, and the bytes worth keeping
     (a binary's, or metadata text's when `text`); raises LimitExceeded past max_member_bytes.
@@ -388,6 +462,10 @@ def split_runs(indexes: list[int], weights: list[int], workers: int) -> list[lis
         runs[-1].append(index)
         acc += weight
     return [r for r in runs if r]
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class LimitExceeded(Exception):
