@@ -18,12 +18,40 @@ The libraries stay as cross-checks: `xbuild.binary.reference` gives their answer
 dataclasses, and the tests require agreement on every fixture.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from xbuild.binary._read import BinaryParseError
 from xbuild.binary.detect import BinaryFormat, BinaryInfo, claimed_format, parse, sniff
 from xbuild.binary.elf import ElfInfo, VersionNeed, parse_elf
-from xbuild.binary.macho import MachOInfo, MachOPlatform, MachOSlice, parse_macho
-from xbuild.binary.pe import PeInfo, parse_pe
-from xbuild.binary.wasm import WasmInfo, parse_wasm
+
+if TYPE_CHECKING:
+    from xbuild.binary.macho import MachOInfo, MachOPlatform, MachOSlice, parse_macho
+    from xbuild.binary.pe import PeInfo, parse_pe
+    from xbuild.binary.wasm import WasmInfo, parse_wasm
+
+# Loaded on first use (PEP 562): verifying Linux wheels needs none of them.
+_LAZY = {
+    "MachOInfo": "macho",
+    "MachOPlatform": "macho",
+    "MachOSlice": "macho",
+    "parse_macho": "macho",
+    "PeInfo": "pe",
+    "parse_pe": "pe",
+    "WasmInfo": "wasm",
+    "parse_wasm": "wasm",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    from importlib import import_module
+
+    value = getattr(import_module(f"{__name__}.{module}"), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "BinaryFormat",

@@ -3,26 +3,25 @@
 from __future__ import annotations
 
 import struct
-from enum import StrEnum
-from typing import Final
+from typing import TYPE_CHECKING, Final, TypeAlias
 
 from xbuild.binary._read import MAX_FAT_SLICES, BinaryParseError
-from xbuild.binary.elf import ELF_MAGIC, ElfInfo, parse_elf
-from xbuild.binary.macho import FAT_MAGIC, FAT_MAGIC_64, THIN_MAGICS, MachOInfo, parse_macho
-from xbuild.binary.pe import PeInfo, parse_pe
-from xbuild.binary.wasm import WASM_MAGIC, WasmInfo, parse_wasm
+from xbuild.binary.elf import ElfInfo, parse_elf
+from xbuild.binary.magic import ELF_MAGIC, FAT_MAGIC, FAT_MAGIC_64, THIN_MAGICS, WASM_MAGIC, BinaryFormat
 
-BinaryInfo = ElfInfo | MachOInfo | PeInfo | WasmInfo
+if TYPE_CHECKING:
+    from xbuild.binary.macho import MachOInfo
+    from xbuild.binary.pe import PeInfo
+    from xbuild.binary.wasm import WasmInfo
+
+# A string, so the Mach-O, PE and wasm modules load only when a member needs their parser.
+BinaryInfo: TypeAlias = "ElfInfo | MachOInfo | PeInfo | WasmInfo"
 
 _BE_U32: Final = struct.Struct(">I")
 _LE_U32: Final = struct.Struct("<I")
+_MACHO_MAGICS: Final = frozenset((FAT_MAGIC, FAT_MAGIC_64, *THIN_MAGICS))
 
-
-class BinaryFormat(StrEnum):
-    ELF = "elf"
-    MACHO = "macho"
-    PE = "pe"
-    WASM = "wasm"  # WebAssembly: Pyodide's extension modules
+__all__ = ["BinaryFormat", "BinaryInfo", "claimed_format", "parse", "sniff"]
 
 
 def sniff(head: bytes) -> BinaryFormat | None:
@@ -48,7 +47,7 @@ def claimed_format(head: bytes) -> BinaryFormat | None:
         return BinaryFormat.PE
     if head[:4] == WASM_MAGIC:
         return BinaryFormat.WASM
-    if len(head) >= 4 and _BE_U32.unpack_from(head)[0] in (FAT_MAGIC, FAT_MAGIC_64, *THIN_MAGICS):
+    if len(head) >= 4 and _BE_U32.unpack_from(head)[0] in _MACHO_MAGICS:
         return BinaryFormat.MACHO
     return None
 
@@ -69,10 +68,17 @@ def parse(data: bytes) -> BinaryInfo:
     claimed = claimed_format(data)
     if claimed is BinaryFormat.ELF:
         return parse_elf(data)
+    # Imported here, not at the top: a Linux-only run never loads these parsers.
     if claimed is BinaryFormat.MACHO:
+        from xbuild.binary.macho import parse_macho
+
         return parse_macho(data)
     if claimed is BinaryFormat.PE:
+        from xbuild.binary.pe import parse_pe
+
         return parse_pe(data)
     if claimed is BinaryFormat.WASM:
+        from xbuild.binary.wasm import parse_wasm
+
         return parse_wasm(data)
     raise BinaryParseError(f"not an ELF, Mach-O or PE file: starts with {data[:8].hex(' ')!r}")

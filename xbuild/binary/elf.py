@@ -9,11 +9,12 @@ from __future__ import annotations
 import struct
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 
 from xbuild.binary._read import (
     MAX_DYNAMIC_ENTRIES,
     MAX_PROGRAM_HEADERS,
+    MAX_STRING,
     MAX_SYMBOLS,
     MAX_VERSION_NEEDS,
     BinaryParseError,
@@ -22,9 +23,8 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.binary.magic import ELF_MAGIC, BinaryFormat
 from xbuild.target.arch import Arch
-
-ELF_MAGIC: Final = b"\x7fELF"
 
 _PT_LOAD: Final = 1
 _PT_DYNAMIC: Final = 2
@@ -78,6 +78,8 @@ class ElfInfo:
     `weak_symbols` are those of them bound STB_WEAK, which the loader leaves null when no library
     defines them, so they are optional (auditwheel's symbol blacklist ignores them too).
     """
+
+    FORMAT: ClassVar[BinaryFormat] = BinaryFormat.ELF
 
     elf_class: Literal[32, 64]
     endian: Literal["little", "big"]
@@ -395,9 +397,17 @@ def _undefined_symbols(
     shndx, info = layout.sym_shndx, layout.sym_info
     undefined: list[str] = []
     weak: list[str] = []
+    # strings.get inlined for the common case (a name ending inside the table); anything else
+    # goes through it for the same checks and messages. Tens of thousands of names per wheel.
+    text, base, limit, find = strings.data, strings.start, strings.end, strings.data.find
     for sym in layout.sym.iter_unpack(table):
         if sym[shndx] == 0 and sym[0] != 0:
-            name = strings.get(sym[0], "symbol name")
+            at = base + sym[0]
+            end = find(b"\0", at, min(limit, at + MAX_STRING)) if at < limit else -1
+            if end >= 0:
+                name = text[at:end].decode("utf-8", "backslashreplace")
+            else:
+                name = strings.get(sym[0], "symbol name")
             undefined.append(name)
             if sym[info] >> 4 == _STB_WEAK:  # st_info: binding in the high nibble, type in the low
                 weak.append(name)

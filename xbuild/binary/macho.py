@@ -9,7 +9,7 @@ from __future__ import annotations
 import struct
 from dataclasses import dataclass
 from enum import IntEnum
-from typing import Final
+from typing import ClassVar, Final
 
 from xbuild.binary._read import (
     MAX_FAT_SLICES,
@@ -20,17 +20,8 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.binary.magic import FAT_MAGIC, FAT_MAGIC_64, THIN_MAGICS, BinaryFormat
 from xbuild.target.arch import Arch
-
-FAT_MAGIC: Final = 0xCAFEBABE
-FAT_MAGIC_64: Final = 0xCAFEBABF
-# The first four bytes read big-endian; the byte order of the rest follows from which one matched.
-THIN_MAGICS: Final = {
-    0xFEEDFACE: (">", 32),
-    0xFEEDFACF: (">", 64),
-    0xCEFAEDFE: ("<", 32),
-    0xCFFAEDFE: ("<", 64),
-}
 
 _LC_REQ_DYLD: Final = 0x80000000
 _LC_ID_DYLIB: Final = 0xD
@@ -104,6 +95,8 @@ class MachOSlice:
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MachOInfo:
     """A thin file is one slice with `is_fat` False."""
+
+    FORMAT: ClassVar[BinaryFormat] = BinaryFormat.MACHO
 
     slices: tuple[MachOSlice, ...]
     is_fat: bool

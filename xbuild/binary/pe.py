@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 from dataclasses import dataclass
-from typing import Final, Literal
+from typing import ClassVar, Final, Literal
 
 from xbuild.binary._read import (
     MAX_IMPORTS,
@@ -14,6 +14,7 @@ from xbuild.binary._read import (
     cstring,
     unpack,
 )
+from xbuild.binary.magic import BinaryFormat
 from xbuild.target.arch import Arch
 
 _DOS_LFANEW: Final = struct.Struct("<I")
@@ -42,6 +43,8 @@ _OTHER_MACHINES: Final = {0xA641: "arm64ec", 0xA64E: "arm64x", 0x200: "ia64"}
 @dataclass(frozen=True, kw_only=True, slots=True)
 class PeInfo:
     """The image's machine and the DLLs its import directories name, in file order."""
+
+    FORMAT: ClassVar[BinaryFormat] = BinaryFormat.PE
 
     machine: int
     arch: str

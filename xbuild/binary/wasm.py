@@ -9,11 +9,11 @@ costs as little as a 1 KB one (the tool-conventions DynamicLinking.md puts it fi
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Final
+from typing import ClassVar, Final
 
 from xbuild.binary._read import MAX_IMPORTS, BinaryParseError, check_count, check_span, decode
+from xbuild.binary.magic import WASM_MAGIC, BinaryFormat
 
-WASM_MAGIC: Final = b"\0asm"
 _CUSTOM_SECTION: Final = 0
 _DYLINK_NAMES: Final = ("dylink.0", "dylink")
 _DYLINK_NEEDED: Final = 2  # WASM_DYLINK_NEEDED subsection of dylink.0
@@ -23,6 +23,8 @@ _MAX_LEB_BYTES: Final = 5  # a u32 takes at most 5 LEB128 bytes
 @dataclass(frozen=True, kw_only=True, slots=True)
 class WasmInfo:
     """One wasm module. `dylink` names its dynamic-linking section, None when it is no side module."""
+
+    FORMAT: ClassVar[BinaryFormat] = BinaryFormat.WASM
 
     version: int
     dylink: str | None

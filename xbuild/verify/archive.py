@@ -1,7 +1,8 @@
 """The I/O edge of verify: one streaming pass over a wheel's members, never extracting to disk.
 
-Every member is decompressed once, in chunks, with its RECORD digest computed on the way and its
-first bytes sniffed for a binary magic. Only binaries are held in memory whole (to parse their
+Every member is decompressed once, with its RECORD digest computed on the way and its first
+bytes sniffed for a binary magic: a plain member up to `Limits.chunk_bytes` in one zlib call on
+bytes read with pread (`_Reader._inflate`), anything else through zipfile in chunks. Only binaries are held in memory whole (to parse their
 headers) and only dist-info metadata is kept as text. Everything past `Limits` becomes a `zip`
 finding instead of a read, and no exception from a malformed archive escapes.
 """
@@ -11,30 +12,44 @@ from __future__ import annotations
 import base64
 import hashlib
 import lzma
+import os
 import re
 import stat
 import struct
 import zipfile
 import zlib
 from collections.abc import Mapping
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
-from typing import IO, BinaryIO
+from typing import BinaryIO, Protocol
 
 from xbuild.binary import BinaryFormat, BinaryParseError, claimed_format, parse, sniff
 from xbuild.errors import InputError
+from xbuild.verify import schedule
 from xbuild.verify.contents import Archive, Member
 from xbuild.verify.layout import site_roots
 from xbuild.verify.model import Check, Finding, Limits, error
 from xbuild.verify.record import STRONG_ALGORITHMS, installed_name, parse_record
+from xbuild.verify.schedule import Work
 
 # The dist-info files verify reads as text, under each root (a wheel's is its top).
 _METADATA = r"[^/]+\.dist-info/(?:WHEEL|METADATA|RECORD)$"
 # sniff() needs the DOS header and whatever e_lfanew points at; the whole first chunk is passed.
 _SNIFF_BYTES = 4096
-# Below this many compressed bytes an archive is read by one thread.
+# Below this many compressed bytes a tree is read by one thread (split_runs).
 _PARALLEL_BYTES = 4 << 20
+# Compressed bytes per unit of work a thread takes (about 10 ms of inflating): small enough that
+# threads finish together, large enough that taking one costs nothing in comparison.
+_BATCH_BYTES = 1 << 20
+# A zip local file header (zipfile.structFileHeader) and the fields the fast path reads.
+_LOCAL = struct.Struct("<4s2B4HL2L2H")
+_LOCAL_MAGIC = b"PK\x03\x04"
+_FLAGS, _NAME_LENGTH, _EXTRA_LENGTH = 3, 10, 11
+_UTF8_NAME = 0x800
+# Encrypted, compressed-patched or strongly encrypted: zipfile refuses or needs a password.
+_NOT_PLAIN = 0x1 | 0x20 | 0x40
+_CONSTRUCTORS = {"sha256": hashlib.sha256, "sha384": hashlib.sha384, "sha512": hashlib.sha512}
 # What a damaged or hostile archive can raise while being read; each becomes a `zip` finding.
 _READ_ERRORS = (
     zipfile.BadZipFile,
@@ -55,38 +70,49 @@ def read_archive(path: Path, limits: Limits, *, workers: int = 1, installed: boo
     """Read `path` as a wheel, or with `installed` as a zip of installed distributions (a Lambda
     function or layer). Raises InputError only when the file itself cannot be opened.
 
-    With `workers` > 1 a large archive is read by that many threads, each taking a contiguous run
-    of members; zlib and hashlib release the GIL, so one big wheel uses several cores.
+    With `workers` > 1 the member batches are read by that many threads (see `schedule`).
     """
+    return schedule.run([path], partial(open_archive, limits=limits, installed=installed), workers)[0]
+
+
+def open_archive(path: Path, *, limits: Limits, installed: bool = False) -> Work[Archive]:
+    """Open `path` and read its RECORDs (so digests are known before any other member is
+    read); the work returned reads the members in batches, any thread each, and `finish`
+    assembles the Archive. Raises InputError only when the file itself cannot be opened."""
     try:
         handle = path.open("rb")
     except OSError as exc:
         raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    with handle:
-        try:
-            zf = zipfile.ZipFile(handle)
-        except _READ_ERRORS as exc:
-            return Archive(
-                path=path,
-                members=(),
-                readable=False,
-                complete=False,
-                findings=(
-                    error(
-                        Check.ZIP,
-                        "",
-                        f"not a readable zip archive ({_describe(exc)}); "
-                        + (
-                            "pass a Lambda function or layer zip, or a directory of installed packages"
-                            if installed
-                            else "a wheel is a zip file: rebuild it with `xbuild build` or "
-                            "`python -m build --wheel`"
-                        ),
-                    ),
-                ),
-            )
-        with zf:
-            return _Reader(path, zf, handle, limits, installed=installed).run(workers)
+    try:
+        zf = zipfile.ZipFile(handle)
+    except _READ_ERRORS as exc:
+        handle.close()
+        return _done(_unreadable(path, exc, installed=installed))
+    try:
+        return _Reader(path, zf, handle, limits, installed=installed).work()
+    except BaseException:
+        zf.close()
+        handle.close()
+        raise
+
+
+def _done(archive: Archive) -> Work[Archive]:
+    return Work(tasks=(), finish=lambda: archive)
+
+
+def _unreadable(path: Path, exc: BaseException, *, installed: bool) -> Archive:
+    advice = (
+        "pass a Lambda function or layer zip, or a directory of installed packages"
+        if installed
+        else "a wheel is a zip file: rebuild it with `xbuild build` or `python -m build --wheel`"
+    )
+    return Archive(
+        path=path,
+        members=(),
+        readable=False,
+        complete=False,
+        findings=(error(Check.ZIP, "", f"not a readable zip archive ({_describe(exc)}); {advice}"),),
+    )
 
 
 class _Reader:
@@ -100,46 +126,58 @@ class _Reader:
         self.roots: tuple[str, ...] = ("",)
         self.metadata = metadata_pattern(self.roots)
         self.zf = zf
+        self.handle = handle
+        # pread needs no shared file position, so threads read members without a lock.
+        self.fd: int | None = handle.fileno() if hasattr(os, "pread") else None
         self.limits = limits
         self.archive_size = _file_size(handle)
+        # Shared by worker threads: list.append and item assignment are atomic.
         self.findings: list[Finding] = []
-        # Shared by worker threads: list.append and dict item assignment are atomic.
         self.texts: dict[str, bytes] = {}
         # RECORDs, read (and CRC-checked) before the main pass, by id() of their ZipInfo.
         self.prepassed: dict[int, Member] = {}
+        self.infos: list[zipfile.ZipInfo] = []
+        self.algorithms: dict[str, tuple[str, ...]] = {}
+        self.members: list[Member | None] = []
 
-    def run(self, workers: int) -> Archive:
-        infos = self.zf.infolist()
+    def work(self) -> Work[Archive]:
+        infos = self.infos = self.zf.infolist()
         if not self._within_limits(infos):
+            self.close()
             headers = tuple(_header(i) for i in infos[: self.limits.max_members])
-            return Archive(path=self.path, members=headers, findings=tuple(self.findings), complete=False)
+            return _done(
+                Archive(path=self.path, members=headers, findings=tuple(self.findings), complete=False)
+            )
         if self.installed:
             self.roots = site_roots(i.filename for i in infos)
             self.metadata = metadata_pattern(self.roots)
-        algorithms = self._record_algorithms(infos)
+        self.algorithms = self._record_algorithms(infos)
+        self.members = [None] * len(infos)
         ordered = sorted(range(len(infos)), key=lambda i: infos[i].header_offset)
-        members: list[Member | None] = [None] * len(infos)
+        runs = batches(ordered, [infos[i].compress_size for i in ordered], _BATCH_BYTES)
+        return Work(tasks=tuple(partial(self._read, r) for r in runs), finish=self.finish, close=self.close)
 
-        def read(indexes: list[int]) -> None:
-            for index in indexes:
-                members[index] = self._member(infos[index], algorithms.get(infos[index].filename, ()))
+    def _read(self, indexes: list[int]) -> None:
+        infos, members, algorithms = self.infos, self.members, self.algorithms
+        for index in indexes:
+            info = infos[index]
+            members[index] = self._member(info, algorithms.get(info.filename, ()))
 
-        runs = split_runs(ordered, [infos[i].compress_size for i in ordered], workers)
-        if len(runs) == 1:
-            read(runs[0])
-        else:
-            with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="xbuild-unzip") as pool:
-                list(pool.map(read, runs))
-        done = tuple(m for m in members if m is not None)
-        complete = all(m.read or m.is_dir for m in done)
+    def finish(self) -> Archive:
+        self.close()
+        done = tuple(m for m in self.members if m is not None)
         return Archive(
             path=self.path,
             members=done,
             texts=self.texts,
             findings=tuple(self.findings),
-            complete=complete,
+            complete=all(m.read or m.is_dir for m in done),
             roots=self.roots,
         )
+
+    def close(self) -> None:
+        self.zf.close()
+        self.handle.close()
 
     def _within_limits(self, infos: list[zipfile.ZipInfo]) -> bool:
         lim = self.limits
@@ -230,8 +268,12 @@ class _Reader:
 
     def _stream(self, info: zipfile.ZipInfo, base: Member, algorithms: tuple[str, ...]) -> Member:
         text = self.metadata.match(info.filename) is not None and info.filename not in self.texts
-        with self.zf.open(info) as stream:
-            member, data = read_stream(stream, base, algorithms, self.limits, text=text)
+        whole = self._inflate(info) if self.fd is not None else None
+        if whole is not None:
+            member, data = read_stream(_Whole(whole), base, algorithms, self.limits, text=text)
+        else:
+            with self.zf.open(info) as stream:
+                member, data = read_stream(stream, base, algorithms, self.limits, text=text)
         if text and data is None:
             self._zip(
                 f"is larger than the metadata limit of {_mib(self.limits.max_metadata_bytes)}; not parsed",
@@ -243,6 +285,44 @@ class _Reader:
         if problem:
             self._zip(problem, info.filename)
         return parsed
+
+    def _inflate(self, info: zipfile.ZipInfo) -> bytes | None:
+        """The bytes zipfile would read from a plain member up to chunk_bytes, read with pread
+        (no lock, no seek) and inflated in one call; None whenever anything differs from the
+        plain case, so that zipfile reads the member and words the problem as it always did.
+
+        It makes the calls ZipExtFile makes for such a member (one decompress of all the input
+        with the same max_length, a flush at the end of the stream, output cut at file_size)
+        and checks what ZipFile.open checks, then the size and the CRC.
+        """
+        limits, fd = self.limits, self.fd
+        if (
+            fd is None
+            or info.flag_bits & _NOT_PLAIN
+            or info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED)
+            or max(info.file_size, info.compress_size) > min(limits.chunk_bytes, limits.max_member_bytes)
+        ):
+            return None
+        try:
+            head = os.pread(fd, _LOCAL.size + len(info.orig_filename) * 4, info.header_offset)
+            fields = _LOCAL.unpack_from(head)
+            name_end = _LOCAL.size + fields[_NAME_LENGTH]
+            encoding = "utf-8" if fields[_FLAGS] & _UTF8_NAME else "cp437"
+            name = head[_LOCAL.size : name_end].decode(encoding)
+            if fields[0] != _LOCAL_MAGIC or name != info.orig_filename:
+                return None
+            start = info.header_offset + name_end + fields[_EXTRA_LENGTH]
+            end = getattr(info, "_end_offset", None)  # Python 3.12+ refuses overlapping entries
+            if end is not None and start + info.compress_size > end:
+                return None
+            raw = os.pread(fd, info.compress_size, start)
+            if len(raw) != info.compress_size:
+                return None
+            data = raw if info.compress_type == zipfile.ZIP_STORED else _inflate_all(raw, limits.chunk_bytes)
+        except (OSError, ValueError, zlib.error, struct.error):
+            return None
+        data = data[: info.file_size]
+        return data if len(data) == info.file_size and zlib.crc32(data) == info.CRC else None
 
     def _zip(self, message: str, member: str = "") -> None:
         self.findings.append(error(Check.ZIP, member, message))
@@ -268,15 +348,36 @@ def wanted_digests(records: Mapping[str, bytes], *, installed: bool) -> dict[str
     return {name: tuple(sorted(algos)) for name, algos in wanted.items()}
 
 
+class _Whole:
+    """One member already inflated, as the stream read_stream expects."""
+
+    def __init__(self, data: bytes) -> None:
+        self.data = data
+
+    def read(self, size: int = -1) -> bytes:
+        data, self.data = self.data, b""
+        return data
+
+
+def _inflate_all(raw: bytes, max_length: int) -> bytes:
+    # ZipExtFile._read1's calls for a member read whole: n = max(n, MIN_READ_SIZE) of output,
+    # then flush once the stream has ended or the input is used up.
+    inflater = zlib.decompressobj(-15)
+    data = inflater.decompress(raw, max(max_length, 4096))
+    if inflater.eof or not inflater.unconsumed_tail:
+        data += inflater.flush()
+    return data
+
+
 def read_stream(
-    stream: IO[bytes], base: Member, algorithms: tuple[str, ...], limits: Limits, *, text: bool
+    stream: _Readable, base: Member, algorithms: tuple[str, ...], limits: Limits, *, text: bool
 ) -> tuple[Member, bytes | None]:
     """Read one file's bytes in chunks: digests, the binary sniff, and the bytes worth keeping
     (a binary's, or metadata text's when `text`); raises LimitExceeded past max_member_bytes.
 
     The data comes back None for text larger than the metadata limit (the caller reports it).
     """
-    hashers = [hashlib.new(a) for a in algorithms]
+    hashers = [_hasher(a) for a in algorithms]
     kind: BinaryFormat | None = None
     claimed: BinaryFormat | None = None
     cap = limits.max_metadata_bytes if text else -1
@@ -298,10 +399,21 @@ def read_stream(
         if kept_size <= cap:  # keep one byte past the cap, to tell "too large" apart
             kept.append(chunk)
             kept_size += len(chunk)
-    digests = tuple((a, _b64(h.digest())) for a, h in zip(algorithms, hashers, strict=True))
-    member = replace(base, read=True, size=size, digests=digests, claimed=claimed, binary=kind)
+    member = Member(
+        name=base.name,
+        declared_size=base.declared_size,
+        mode=base.mode,
+        is_dir=base.is_dir,
+        encrypted=base.encrypted,
+        read=True,
+        size=size,
+        digests=tuple((a, _b64(h.digest())) for a, h in zip(algorithms, hashers, strict=True)),
+        claimed=claimed,
+        binary=kind,
+    )
     if text and kept_size > cap:
         return member, None
+    # One chunk (nearly every member) is kept as it is; join copies only a member over chunk_bytes.
     return member, b"".join(kept) if (kind is not None or text) else None
 
 
@@ -322,6 +434,20 @@ def parse_member(member: Member, data: bytes | None, limits: Limits) -> tuple[Me
         return replace(member, parse_error=str(exc) or "malformed header"), None
 
 
+def batches(indexes: list[int], weights: list[int], size: int) -> list[list[int]]:
+    """Contiguous runs (contiguous keeps each read sequential on disk) of at least `size`
+    weight each, the last excepted."""
+    runs: list[list[int]] = [[]]
+    acc = 0
+    for index, weight in zip(indexes, weights, strict=True):
+        if acc >= size:
+            runs.append([])
+            acc = 0
+        runs[-1].append(index)
+        acc += weight
+    return [r for r in runs if r]
+
+
 def split_runs(indexes: list[int], weights: list[int], workers: int) -> list[list[int]]:
     """Contiguous runs of roughly equal compressed size (contiguous keeps each thread's reads
     sequential on disk); one run when the archive is too small for threads to pay off."""
@@ -336,6 +462,10 @@ def split_runs(indexes: list[int], weights: list[int], workers: int) -> list[lis
         runs[-1].append(index)
         acc += weight
     return [r for r in runs if r]
+
+
+class _Readable(Protocol):
+    def read(self, size: int = -1, /) -> bytes: ...
 
 
 class LimitExceeded(Exception):
@@ -359,6 +489,12 @@ def _file_size(handle: BinaryIO) -> int:
         return handle.seek(0, 2)
     finally:
         handle.seek(0)
+
+
+def _hasher(algorithm: str) -> hashlib._Hash:
+    # The named constructors skip hashlib.new's lookup, a few microseconds on every member.
+    constructor = _CONSTRUCTORS.get(algorithm)
+    return constructor() if constructor is not None else hashlib.new(algorithm)
 
 
 def _b64(digest: bytes) -> str:

@@ -9,14 +9,20 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, cast
 
-from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo, MachOInfo, WasmInfo
+from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo
 from xbuild.target import OS, Arch, Libc, Target
 from xbuild.target.defaults import load_defaults
 from xbuild.target.tags import Family
 from xbuild.verify.hints import build_command, build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
 from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
+
+if TYPE_CHECKING:
+    from xbuild.binary.macho import MachOInfo
+    from xbuild.binary.pe import PeInfo
+    from xbuild.binary.wasm import WasmInfo
 
 # The OSes whose loader takes each format (Android's is ELF, iOS's Mach-O, Pyodide's wasm).
 FORMAT_OS: dict[BinaryFormat, tuple[OS, ...]] = {
@@ -109,8 +115,12 @@ def check_unparsed(member: str, kind: BinaryFormat, problem: str) -> list[Findin
 
 def check_arch(member: str, info: BinaryInfo, expect: Expectations) -> list[Finding]:
     """`arch`: ELF machine/class/byte order, every Mach-O slice and PE Machine fit tags and target."""
-    if isinstance(info, MachOInfo):
-        return _macho_arch(member, info, expect)
+    if info.FORMAT is BinaryFormat.MACHO:
+        return _macho_arch(member, cast("MachOInfo", info), expect)
+    return _one_arch(member, cast("ElfInfo | PeInfo | WasmInfo", info), expect)
+
+
+def _one_arch(member: str, info: ElfInfo | PeInfo | WasmInfo, expect: Expectations) -> list[Finding]:
     have = canonical_arch(info.arch)
     findings: list[Finding] = []
     for arch, reason, os_ in _wanted_archs(expect, _info_os(info)):
@@ -130,11 +140,7 @@ def check_arch(member: str, info: BinaryInfo, expect: Expectations) -> list[Find
 
 
 def _info_os(info: BinaryInfo) -> tuple[OS, ...]:
-    if isinstance(info, ElfInfo):
-        return FORMAT_OS[BinaryFormat.ELF]
-    if isinstance(info, WasmInfo):
-        return FORMAT_OS[BinaryFormat.WASM]
-    return (OS.MACOS,) if isinstance(info, MachOInfo) else (OS.WINDOWS,)
+    return (OS.MACOS,) if info.FORMAT is BinaryFormat.MACHO else FORMAT_OS[info.FORMAT]
 
 
 def _wanted_archs(expect: Expectations, oses: tuple[OS, ...]) -> list[tuple[str, str, OS]]:

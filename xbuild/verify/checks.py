@@ -7,8 +7,9 @@ import re
 import stat
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, cast
 
-from xbuild.binary import BinaryFormat, ElfInfo, MachOInfo, PeInfo, WasmInfo
+from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo
 from xbuild.target import OS, Libc, Target
 from xbuild.target.tags import Family
 from xbuild.verify import abi3, binaries, elfload, linkage, mobile, suffix, wasm
@@ -19,6 +20,11 @@ from xbuild.verify.model import Check, Finding, Severity
 from xbuild.verify.platforms import PlatformClaim, decode
 from xbuild.verify.policy import Policy, load_policies
 from xbuild.verify.record import check_record
+
+if TYPE_CHECKING:
+    from xbuild.binary.macho import MachOInfo
+    from xbuild.binary.pe import PeInfo
+    from xbuild.binary.wasm import WasmInfo
 
 _ORDER = {check: i for i, check in enumerate(Check)}
 # Names the loader or the import system would load as a binary, whatever the target's EXT_SUFFIX
@@ -190,25 +196,35 @@ def _java_class(member: Member) -> bool:
     return member.binary is BinaryFormat.MACHO and member.name.endswith(".class")
 
 
-def _by_format(
-    member: Member, info: ElfInfo | MachOInfo | PeInfo | WasmInfo, ctx: Context
-) -> Iterator[Finding]:
+def _by_format(member: Member, info: BinaryInfo, ctx: Context) -> Iterator[Finding]:
     where = installed_path(member.name, ctx.layout)
     if isinstance(info, ElfInfo):
         yield from _elf(member.name, where, info, ctx)
-    elif isinstance(info, MachOInfo):
-        yield from mobile.check_apple_platform(member.name, info, ctx.expect)
-        yield from binaries.check_macos_version(member.name, info, ctx.expect)
-        if mobile.concerns(ctx.expect, OS.IOS):
-            yield from mobile.check_ios(member.name, where, info, ctx.expect, ctx.installed)
-        else:
-            yield from linkage.check_macho_libs(member.name, where, info, ctx.installed)
-    elif isinstance(info, WasmInfo):
-        yield from wasm.check_wasm(member.name, info, ctx.shipped)
+    elif info.FORMAT is BinaryFormat.MACHO:
+        yield from _macho(member.name, where, cast("MachOInfo", info), ctx)
+    elif info.FORMAT is BinaryFormat.WASM:
+        yield from wasm.check_wasm(member.name, cast("WasmInfo", info), ctx.shipped)
     else:
         yield from linkage.check_pe_libs(
-            member.name, info, ctx.installed, ctx.interpreters.versions, is_abi3=ctx.interpreters.abi3
+            member.name,
+            cast("PeInfo", info),
+            ctx.installed,
+            ctx.interpreters.versions,
+            is_abi3=ctx.interpreters.abi3,
         )
+
+
+def _macho(member: str, where: str | None, info: MachOInfo, ctx: Context) -> Iterator[Finding]:
+    # Imported here: the Apple checks (and the Mach-O parser they need) load only for a wheel
+    # that holds a Mach-O; apple imports nothing of this module, so this hides no cycle.
+    from xbuild.verify import apple
+
+    yield from apple.check_apple_platform(member, info, ctx.expect)
+    yield from binaries.check_macos_version(member, info, ctx.expect)
+    if mobile.concerns(ctx.expect, OS.IOS):
+        yield from apple.check_ios(member, where, info, ctx.expect, ctx.installed)
+    else:
+        yield from linkage.check_macho_libs(member, where, info, ctx.installed)
 
 
 def _elf(member: str, where: str | None, info: ElfInfo, ctx: Context) -> Iterator[Finding]:

@@ -12,8 +12,9 @@ import re
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from functools import cache
+from typing import TYPE_CHECKING
 
-from xbuild.binary import ElfInfo, MachOInfo, PeInfo
+from xbuild.binary import ElfInfo
 from xbuild.target import Arch, Libc, Target
 from xbuild.target.tags import Family
 from xbuild.verify.data import read_data
@@ -21,6 +22,10 @@ from xbuild.verify.hints import build_for_tag
 from xbuild.verify.model import Check, Finding, error, warning
 from xbuild.verify.platforms import PlatformClaim
 from xbuild.verify.policy import Policy, PolicySet, is_loader
+
+if TYPE_CHECKING:
+    from xbuild.binary.macho import MachOInfo
+    from xbuild.binary.pe import PeInfo
 
 _PYTHON_DLL = re.compile(r"^python(\d)(\d+)?(t)?(_d)?\.dll$")
 _API_SET = re.compile(r"^(api|ext)-ms-win-.*\.dll$")

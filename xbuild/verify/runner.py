@@ -4,16 +4,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 
 from xbuild.errors import InputError
 from xbuild.target import Target
-from xbuild.verify.archive import read_archive
+from xbuild.verify import schedule
+from xbuild.verify.archive import open_archive
 from xbuild.verify.checks import evaluate
+from xbuild.verify.contents import Archive
 from xbuild.verify.installed import evaluate_installed
 from xbuild.verify.metadata import parse_filename
 from xbuild.verify.model import Finding, Kind, Limits, Severity, WheelReport
+from xbuild.verify.schedule import Work
 from xbuild.verify.tree import read_tree
 
 DEFAULT_LIMITS = Limits()
@@ -26,10 +29,14 @@ def verify_wheel(
 
     `jobs` threads decompress a large wheel's members in parallel.
     """
+    return schedule.run([(path, Kind.WHEEL)], partial(_start, target=target, limits=limits), jobs)[0]
+
+
+def _wheel_report(path: Path, archive: Archive, target: Target | None) -> WheelReport:
     parsed = parse_filename(path.name)
     name = None if isinstance(parsed, Finding) else parsed
     findings = [parsed] if isinstance(parsed, Finding) else []
-    findings += evaluate(name, read_archive(path, limits, workers=jobs), target)
+    findings += evaluate(name, archive, target)
     return WheelReport(
         path=path,
         ok=not any(f.severity is Severity.ERROR for f in findings),
@@ -48,9 +55,11 @@ def verify_installed(
     cannot be opened; `xbuild bundle` runs this on its own output before placing it.
     """
     if path.is_dir():
-        archive = read_tree(path, limits, workers=jobs)
-    else:
-        archive = read_archive(path, limits, workers=jobs, installed=True)
+        return _installed_report(path, read_tree(path, limits, workers=jobs), target)
+    return schedule.run([(path, Kind.INSTALLED)], partial(_start, target=target, limits=limits), jobs)[0]
+
+
+def _installed_report(path: Path, archive: Archive, target: Target | None) -> WheelReport:
     findings, dists = evaluate_installed(archive, target)
     return WheelReport(
         path=path,
@@ -59,6 +68,17 @@ def verify_installed(
         kind=Kind.INSTALLED,
         distributions=tuple(d.label for d in dists),
     )
+
+
+def _start(item: tuple[Path, Kind], *, target: Target | None, limits: Limits) -> Work[WheelReport]:
+    """Open one path for the scheduler: a zip's members become batches; a directory is read
+    whole by the thread that opens it (its files are not one archive to batch)."""
+    path, kind = item
+    if kind is Kind.INSTALLED and path.is_dir():
+        return Work(tasks=(), finish=partial(verify_installed, path, target, limits=limits))
+    work = open_archive(path, limits=limits, installed=kind is Kind.INSTALLED)
+    report = _wheel_report if kind is Kind.WHEEL else _installed_report
+    return Work(tasks=work.tasks, finish=lambda: report(path, work.finish(), target), close=work.close)
 
 
 def collect(paths: Iterable[Path]) -> list[tuple[Path, Kind]]:
@@ -104,38 +124,20 @@ def collect_wheels(paths: Iterable[Path]) -> list[Path]:
     return [path for path, _ in collect(paths)]
 
 
-def verify_one(
-    path: Path, kind: Kind, target: Target | None, *, limits: Limits = DEFAULT_LIMITS, jobs: int = 1
-) -> WheelReport:
-    if kind is Kind.WHEEL:
-        return verify_wheel(path, target, limits=limits, jobs=jobs)
-    return verify_installed(path, target, limits=limits, jobs=jobs)
-
-
 def verify_paths(
     paths: Iterable[Path], target: Target | None, jobs: int | None = None, *, limits: Limits = DEFAULT_LIMITS
 ) -> list[WheelReport]:
     """Verify every wheel and installed tree under `paths` (see `collect`); reports come in
     collection order.
 
-    Threads, not processes: decompression and hashing release the GIL, and a process pool pays
-    for pickling and, with `spawn`, interpreter start-up (bench/verify_vs_auditwheel.py measures
-    both). One wheel gets all the threads for its members; several wheels are spread over the
-    threads largest first, so one big wheel does not finish alone at the end.
+    `jobs` threads share the member batches of every archive (`schedule`), archives opened
+    largest first so that the last batches are small ones.
     """
     items = collect(paths)
     workers = max(1, jobs or default_jobs())
-    if len(items) == 1 or workers == 1:
-        return [verify_one(p, k, target, limits=limits, jobs=workers) for p, k in items]
     largest_first = sorted(items, key=lambda item: _size(item[0]), reverse=True)
-    with ThreadPoolExecutor(max_workers=min(workers, len(items)), thread_name_prefix="xbuild-verify") as pool:
-        done = dict(
-            zip(
-                largest_first,
-                pool.map(lambda item: verify_one(item[0], item[1], target, limits=limits), largest_first),
-                strict=True,
-            )
-        )
+    reports = schedule.run(largest_first, partial(_start, target=target, limits=limits), workers)
+    done = dict(zip(largest_first, reports, strict=True))
     return [done[item] for item in items]
 
 

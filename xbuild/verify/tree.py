@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import os
 import stat
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 from xbuild.errors import InputError
+from xbuild.verify import schedule
 from xbuild.verify.archive import (
     LimitExceeded,
     metadata_pattern,
@@ -62,11 +63,13 @@ def read_tree(path: Path, limits: Limits, *, workers: int = 1) -> Archive:
         return done
 
     runs = split_runs(list(range(len(entries))), [e.st.st_size for e in entries], workers)
-    if len(runs) == 1:
-        members = read(runs[0])
-    else:
-        with ThreadPoolExecutor(max_workers=len(runs), thread_name_prefix="xbuild-tree") as pool:
-            members = [m for part in pool.map(read, runs) for m in part]
+    parts: list[list[Member]] = [[] for _ in runs]
+
+    def read_run(number: int) -> None:
+        parts[number] = read(runs[number])
+
+    schedule.run_tasks([partial(read_run, n) for n in range(len(runs))], len(runs))
+    members = [m for part in parts for m in part]
     return Archive(
         path=path,
         members=tuple(members),

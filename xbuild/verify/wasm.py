@@ -12,9 +12,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection
+from typing import TYPE_CHECKING
 
-from xbuild.binary import BinaryFormat, WasmInfo
+from xbuild.binary import BinaryFormat
 from xbuild.verify.model import Check, Finding, error, warning
+
+if TYPE_CHECKING:
+    from xbuild.binary.wasm import WasmInfo
 
 _LOADED = re.compile(r"\.(so|pyd|dylib)$", re.IGNORECASE)
 
