@@ -292,7 +292,9 @@ def measure(argv: Sequence[str], env: dict[str, str], run_dir: Path) -> Measured
     out_path, err_path = run_dir / "stdout", run_dir / "stderr"
     with out_path.open("wb") as out, err_path.open("wb") as err:
         start = time.perf_counter()
-        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=run_dir)
+        # One working directory for every run, as a user re-running a command has one: xbuild
+        # replays an unchanged offline plan only where it was recorded. Outputs go to run_dir.
+        process = subprocess.Popen(argv, stdout=out, stderr=err, env=env, cwd=run_dir.parent)
         _, status, usage = os.wait4(process.pid, 0)
         seconds = time.perf_counter() - start
     process.returncode = os.waitstatus_to_exitcode(status)
