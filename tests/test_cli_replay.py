@@ -143,6 +143,15 @@ def test_only_a_quiet_offline_plan_that_writes_nothing_is_recorded(
         assert records(work) == []
 
 
+def test_replay_can_be_turned_off(work: Path, index: IndexServer) -> None:
+    (work / "reqs [1].txt").write_text("alpha-pkg\n")
+    off = {"XBUILD_REPLAY": "0"}
+    assert plan(work, index, env=off).returncode == 0
+    assert not replayed(plan(work, index, "--offline", env=off))
+    assert not replayed(plan(work, index, "--offline", env=off))
+    assert records(work) == []
+
+
 def test_a_failed_offline_plan_records_nothing_and_the_next_run_works(work: Path, index: IndexServer) -> None:
     (work / "reqs [1].txt").write_text("alpha-pkg\n")
     failed = plan(work, index, "--offline")  # empty cache: nothing to plan from

@@ -59,7 +59,10 @@ Stamp = tuple[int, int, int] | None
 
 
 def eligible(argv: list[str]) -> bool:
-    """An offline `plan`, not verbose (-vv prints timings), writing to no terminal (live output)."""
+    """An offline `plan`, not verbose (-vv prints timings), writing to no terminal (live output),
+    unless XBUILD_REPLAY=0 asks for planning every time."""
+    if os.environ.get("XBUILD_REPLAY", "").strip() == "0":
+        return False
     end = argv.index("--") if "--" in argv else len(argv)
     args = argv[:end]
     command = next((a for a in args if not a.startswith("-")), None)
