@@ -29,12 +29,11 @@ from .urls import redact_url, strip_credentials
 if TYPE_CHECKING:
     import httpx
 
-    from .wire import Connection
+    from .wire import Connection, Credentials
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Credentials = Mapping[str, tuple[str, str]]  # "host" or "host:port" -> (user, password)
 
 _OFFLINE_HINT = "run once without --offline to fill the cache"
 _CREDENTIALS_HINT = "put user:password in the index URL or add the host to ~/.netrc"
