@@ -385,3 +385,24 @@ def test_holds_page_only_for_the_same_bytes(cache: HttpCache) -> None:
     assert not cache.holds_page(URL, page(b'{"files": ["\xc3\xa9 <a href=\'y\'>"]}'))
     assert not cache.holds_page(URL, page(b'{"files": ["\xc3\xa9 <a href=\'x\'>"]}', etag='"v2"'))
     assert not cache.holds_page("https://example.org/simple/other/", page())
+
+
+def test_a_page_read_twice_by_one_client_is_stored_once(
+    no_validators: IndexServer, cache: HttpCache, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    make_wheel(no_validators.dist_dir, "foo", "1.0")
+    make_wheel(no_validators.dist_dir, "foo", "1.0", tags=("cp312-cp312-win_amd64",))
+    stored: list[str] = []
+    real_store = HttpCache.store_page
+
+    def store_page(self: HttpCache, url: str, page: CachedPage) -> None:
+        stored.append(url)
+        real_store(self, url, page)
+
+    monkeypatch.setattr(HttpCache, "store_page", store_page)
+    with quick_client([no_validators.index_url], cache=cache) as client:
+        judged = client.project_files("foo", lambda filename: "win" not in filename)
+        whole = client.project("foo")  # as the explain walk after a failed resolution reads it
+    assert [f.filename for f in judged.files] == ["foo-1.0-py3-none-any.whl"]
+    assert len(whole.files) == 2
+    assert stored == [f"{no_validators.index_url}foo/"]

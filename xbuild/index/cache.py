@@ -13,7 +13,9 @@ Every write is atomic (temp file beside the target + os.replace). A framed entry
 sha256 of its body, so a damaged entry is detected, logged and treated as a miss.
 
 The parsed files let a run skip parsing a page whose body has not changed, which matters most
-for indexes that send no ETag or Last-Modified: their pages are fetched in full every run.
+for indexes that send no ETag or Last-Modified: their pages are fetched in full every run. A
+plan keeps its own judged copy instead (plan/candidate_cache.py) and writes no `.files` entry.
+A page fetched again is compared with its entry byte for byte (`holds_page`), not re-hashed.
 """
 
 from __future__ import annotations

@@ -29,12 +29,11 @@ from .urls import redact_url, strip_credentials
 if TYPE_CHECKING:
     import httpx
 
-    from .wire import Connection
+    from .wire import Connection, Credentials
 
 logger = logging.getLogger(__name__)
 
 T = TypeVar("T")
-Credentials = Mapping[str, tuple[str, str]]  # "host" or "host:port" -> (user, password)
 
 _OFFLINE_HINT = "run once without --offline to fill the cache"
 _CREDENTIALS_HINT = "put user:password in the index URL or add the host to ~/.netrc"
@@ -78,7 +77,8 @@ class Fetcher:
         self._retry = retry
         self._limits = limits
         self._cancelled = threading.Event()
-        self._unchanged: dict[str, CachedPage] = {}  # fetched pages identical to their entry, until stored
+        # Pages the cache already holds as they are: fetched unchanged, or stored once by this client.
+        self._settled: dict[str, CachedPage] = {}
         self._open_connection: Callable[[], Connection] = functools.partial(
             _connect,
             timeout=timeout,
@@ -138,15 +138,16 @@ class Fetcher:
         return page
 
     def _unchanged_page(self, url: str, page: CachedPage) -> CachedPage:
-        self._unchanged[url] = page
+        self._settled[url] = page
         logger.info("cache hit (unchanged on the index): %s", redact_url(url))
         return page
 
     def store_page(self, url: str, page: CachedPage) -> None:
         """Called once the page parsed, so garbage never reaches the cache."""
-        unchanged = self._unchanged.pop(url, None) is page
-        if self._cache is not None and not self.offline and not unchanged:
-            self._cache.store_page(url, page)
+        if self._cache is None or self.offline or self._settled.get(url) is page:
+            return
+        self._cache.store_page(url, page)
+        self._settled[url] = page
 
     def _page_once(self, url: str, stored: Mapping[str, object] | None) -> CachedPage | None:
         """The page, or None when the index answers 304 to the stored entry's validators."""
