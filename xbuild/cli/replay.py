@@ -94,7 +94,12 @@ def replay(argv: list[str]) -> int | None:
 @contextmanager
 def recording(argv: list[str]) -> Iterator[Callable[[int], None]]:
     """Watch the run; the yielded `done(code)` stores the record when the run qualifies."""
-    watch = _Watch(_key(argv))
+    try:
+        key = _key(argv)
+    except OSError:  # the working directory is gone: the run reports that, nothing is recorded
+        yield lambda code: None
+        return
+    watch = _Watch(key)
     out, err = _Tee(sys.stdout), _Tee(sys.stderr)
     sys.stdout, sys.stderr = out, err
     _WATCHES.append(watch)
@@ -258,9 +263,9 @@ def _prune(directory: str) -> None:
 
 def _isatty(stream: TextIO | None) -> bool:
     try:
-        return stream is not None and stream.isatty()
+        return stream is None or stream.isatty()
     except (AttributeError, ValueError, OSError):
-        return True  # unknown: treat it as a terminal, which is never recorded
+        return True  # closed or unknown: treated as a terminal, which is never recorded
 
 
 class _Tee:
