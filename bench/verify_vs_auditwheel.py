@@ -31,6 +31,7 @@ collecting undefined symbols, which only the abi3 check uses).
 from __future__ import annotations
 
 import argparse
+import statistics
 import subprocess
 import sys
 import time
@@ -71,13 +72,15 @@ def ensure_wheels(cache: Path) -> list[Path]:
     return wheels
 
 
-def best(repeat: int, action: Callable[[], object]) -> float:
+def timed(repeat: int, action: Callable[[], object]) -> tuple[float, float]:
+    """Best and median of `repeat` runs: other jobs share the 2 cores, so the best is the figure
+    to compare and the median says how noisy the run was."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         action()
         times.append(time.perf_counter() - start)
-    return min(times)
+    return min(times), statistics.median(times)
 
 
 def floor(wheels: list[Path]) -> int:
@@ -127,27 +130,28 @@ def main() -> None:
     )
 
     timings = {
-        "floor: decompress every member (1 thread)": best(args.repeat, lambda: floor(wheels)),
-        "xbuild verify, in-process, 1 thread": best(
+        "floor: decompress every member (1 thread)": timed(args.repeat, lambda: floor(wheels)),
+        "xbuild verify, in-process, 1 thread": timed(
             args.repeat, lambda: verify_paths([args.cache], target, 1)
         ),
-        f"xbuild verify, in-process, {args.jobs} threads": best(
+        f"xbuild verify, in-process, {args.jobs} threads": timed(
             args.repeat, lambda: verify_paths([args.cache], target, args.jobs)
         ),
-        f"xbuild verify, in-process, {args.jobs} processes": best(
+        f"xbuild verify, in-process, {args.jobs} processes": timed(
             args.repeat, lambda: process_pool(wheels, target, args.jobs)
         ),
-        "xbuild verify DIR (command)": best(args.repeat, lambda: cli(args.cache)),
-        "auditwheel show, once per wheel": best(1, lambda: auditwheel_loop(wheels)),
+        "xbuild verify DIR (command)": timed(args.repeat, lambda: cli(args.cache)),
+        "auditwheel show, once per wheel": timed(1, lambda: auditwheel_loop(wheels)),
     }
     width = max(len(k) for k in timings)
-    for label, seconds in timings.items():
-        print(f"{label:<{width}}  {seconds:7.3f} s")
-    values = list(timings.values())
+    print(f"{'':<{width}}     best   median")
+    for label, (seconds, median) in timings.items():
+        print(f"{label:<{width}}  {seconds:7.3f}  {median:7.3f} s")
+    values = [b for b, _ in timings.values()]
     floor_s, one, threads, _procs, command, auditwheel = values
     print(f"\nauditwheel loop / xbuild command:        {auditwheel / command:6.1f}x  (goal >= 10x)")
-    print(f"xbuild 1 thread / floor:                 {one / floor_s:6.2f}x  (goal <= 1.5x)")
-    print(f"xbuild {args.jobs} threads / floor:                {threads / floor_s:6.2f}x")
+    print(f"xbuild 1 thread / floor:                 {one / floor_s:6.2f}x  (goal <= 1.2x)")
+    print(f"xbuild {args.jobs} threads / floor:                {threads / floor_s:6.2f}x  (goal <= 1.2x)")
 
 
 if __name__ == "__main__":
