@@ -11,21 +11,21 @@ pydantic-core and orjson into the cache directory, then times, best of --repeat:
 - the `xbuild verify DIR` command, interpreter start-up included;
 - `auditwheel show` run once per wheel, as a CI loop would (interpreter start-up included).
 
-Goals from the verify issue: xbuild at least 10x faster than the auditwheel loop, and within
-1.5x of the decompression floor while checking more.
+Goals from the verify issues: xbuild at least 10x faster than the auditwheel loop, and within
+1.2x of the decompression floor while checking more (issue 13).
 
-Latest run (2 cores shared with other jobs, load average 1.6-2.9; 8 wheels, 84.5 MB compressed,
-272.8 MB uncompressed; --repeat 5):
+Latest run (2 cores shared with other sessions, load average 0.5-0.9; 8 wheels, 84.5 MB
+compressed, 272.8 MB uncompressed; --repeat 5, best of 5):
 
-    floor: decompress every member (1 thread)    1.433 s
-    xbuild verify, in-process, 1 thread          1.995 s   1.39x the floor
-    xbuild verify, in-process, 2 threads         1.392 s   0.97x the floor
-    xbuild verify, in-process, 2 processes       1.590 s
-    xbuild verify DIR (command)                  2.600 s   (0.7 s of it is CLI start-up)
-    auditwheel show, once per wheel             52.702 s   20.3x slower than the command
+    floor: decompress every member (1 thread)    0.864 s
+    xbuild verify, in-process, 1 thread          1.143 s   1.32x the floor
+    xbuild verify, in-process, 2 threads         0.62-0.83 s   0.72-0.96x (load-dependent)
+    xbuild verify DIR (command)                  1.0-1.2 s (CLI start-up included)
+    auditwheel show, once per wheel             19.6 s     16-19x slower than the command
 
-In one thread, beyond the floor: sha256 for RECORD (~0.2 s) and ELF parsing (~0.3 s, most of it
-collecting undefined symbols, which only the abi3 check uses).
+In one thread, beyond the floor: sha256 for RECORD (~0.15 s, which nothing can skip), the ELF
+parse and the decoding of imported symbol names (~0.05 s; manylinux2014's libc.so.6 blacklist
+makes nearly every binary need its imports), and the checks (~0.03 s). See bench/VERIFY-FIGURES.md.
 """
 
 from __future__ import annotations
