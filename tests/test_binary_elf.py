@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import random
 import struct
 from pathlib import Path
@@ -197,3 +198,16 @@ def test_damaged_string_tables_read_as_an_eager_scan_does(name: str, seed: int) 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(elf, "_names_resolve", lambda *args: False)
         assert _outcome(damaged) == lazy
+
+
+@pytest.mark.parametrize("name", ELF_FIXTURES)
+def test_strong_imports_looked_up_in_the_tables_agree_with_the_decoded_names(name: str) -> None:
+    data = read(name)
+    decoded = parse_elf(data)
+    undefined, weak = tuple(decoded.undefined_symbols), tuple(decoded.weak_symbols)
+    asked = frozenset([*undefined[:40], *weak, "__cxa_thread_atexit_impl", "not_there", "mem", "cpy"])
+    expected = asked & frozenset(undefined).difference(weak)
+    assert elf.strong_imports(parse_elf(data), asked) == expected  # from the tables, undecoded
+    assert elf.strong_imports(decoded, asked) == expected  # from the decoded names
+    plain = dataclasses.replace(decoded, undefined_symbols=undefined, weak_symbols=weak)
+    assert elf.strong_imports(plain, asked | {"naïve [x]"}) == expected

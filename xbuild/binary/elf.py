@@ -6,10 +6,11 @@ drop them, and a hostile file can make them disagree with what actually runs.
 
 from __future__ import annotations
 
+import re
 import struct
 import sys
 from array import array
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import ClassVar, Final, Literal, overload
 
@@ -51,6 +52,8 @@ _DT_VERNEED: Final = 0x6FFFFFFE
 _DT_VERNEEDNUM: Final = 0x6FFFFFFF
 
 _STB_WEAK: Final = 2
+# Names strong_imports looks up in the tables as bytes (banned symbols are C identifiers).
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9_.$@]+")
 
 # Machines of CPUs outside xbuild.target.Arch, or whose name depends on class and byte order;
 # every other e_machine is named by Arch, the one home of architecture names.
@@ -455,6 +458,41 @@ class _SymbolScan:
             self._result = _scan_symbols(self._table, self._layout, strings)
         return self._result
 
+    def strong_among(self, names: frozenset[str]) -> frozenset[str]:
+        """`strong_imports` for plain ASCII names: each name's occurrences in the string table
+        (a name may end a longer one), then the entries whose st_name points there."""
+        if self._result is not None:
+            return names & frozenset(self._result[0]).difference(self._result[1])
+        return frozenset(name for name in names if self._binding(name.encode("ascii")) == "strong")
+
+    def _binding(self, name: bytes) -> str:
+        table, layout, size = self._table, self._layout, self._layout.sym.size
+        found = ""
+        at = self._names.find(name + b"\0", 1)  # st_name 0 is no name: the scan skips it
+        while at > 0:
+            offset = layout.word.pack(at)
+            hit = table.find(offset)
+            while hit >= 0:
+                if hit % size == 0:
+                    sym = layout.sym.unpack_from(table, hit)
+                    if sym[layout.sym_shndx] == 0:
+                        if sym[layout.sym_info] >> 4 == _STB_WEAK:
+                            return "weak"
+                        found = "strong"
+                hit = table.find(offset, hit + 1)
+            at = self._names.find(name + b"\0", at + 1)
+        return found
+
+
+def strong_imports(info: ElfInfo, names: Collection[str]) -> frozenset[str]:
+    """Which of `names` the file imports other than weakly (no undefined STB_WEAK symbol of
+    that name): what the symbol blacklist asks, answered from the tables without decoding the
+    file's every import when they are still undecoded."""
+    wanted = frozenset(names)
+    if isinstance(info.undefined_symbols, Symbols) and all(map(_PLAIN_NAME.fullmatch, wanted)):
+        return info.undefined_symbols.strong_among(wanted)
+    return wanted & frozenset(info.undefined_symbols).difference(info.weak_symbols)
+
 
 class Symbols(Sequence[str]):
     """Imported symbol names, decoded on first use: only the stable-ABI check and the symbol
@@ -468,6 +506,9 @@ class Symbols(Sequence[str]):
 
     def _names(self) -> tuple[str, ...]:
         return self._scan.result()[self._weak]
+
+    def strong_among(self, names: frozenset[str]) -> frozenset[str]:
+        return self._scan.strong_among(names)
 
     @overload
     def __getitem__(self, index: int) -> str: ...
