@@ -14,18 +14,19 @@ pydantic-core and orjson into the cache directory, then times, best of --repeat:
 Goals from the verify issues: xbuild at least 10x faster than the auditwheel loop, and within
 1.2x of the decompression floor while checking more (issue 13).
 
-Latest run (2 cores shared with other sessions, load average 0.5-0.9; 8 wheels, 84.5 MB
+Latest run (2 cores shared with other sessions, load average 0.9-1.0; 8 wheels, 84.5 MB
 compressed, 272.8 MB uncompressed; --repeat 5, best of 5):
 
-    floor: decompress every member (1 thread)    0.864 s
-    xbuild verify, in-process, 1 thread          1.143 s   1.32x the floor
-    xbuild verify, in-process, 2 threads         0.62-0.83 s   0.72-0.96x (load-dependent)
-    xbuild verify DIR (command)                  1.0-1.2 s (CLI start-up included)
-    auditwheel show, once per wheel             19.6 s     16-19x slower than the command
+    floor: decompress every member (1 thread)    0.923 s
+    xbuild verify, in-process, 1 thread          1.221 s   1.32x the floor
+    xbuild verify, in-process, 2 threads         0.727 s   0.79x the floor
+    xbuild verify, in-process, 2 processes       0.951 s
+    xbuild verify DIR (command)                  1.153 s   (CLI start-up included)
+    auditwheel show, once per wheel             24.507 s   21.3x slower than the command
 
-In one thread, beyond the floor: sha256 for RECORD (~0.15 s, which nothing can skip), the ELF
-parse and the decoding of imported symbol names (~0.05 s; manylinux2014's libc.so.6 blacklist
-makes nearly every binary need its imports), and the checks (~0.03 s). See bench/VERIFY-FIGURES.md.
+In one thread, beyond the floor: sha256 for RECORD (~0.15 s, which nothing can skip: floor plus
+sha256 is already 1.17x), the checks (~0.05 s), the ELF headers and per-member bookkeeping.
+Before/after figures and the profile: bench/VERIFY-FIGURES.md.
 """
 
 from __future__ import annotations
