@@ -248,7 +248,6 @@ def concerns(expect: Expectations, os_: OS) -> bool:
     return any(c.os is os_ for c in expect.claims) or (expect.target is not None and expect.target.os is os_)
 
 
-
 def is_bionic(info: ElfInfo) -> bool:
     """Built with the NDK: its note, bionic's LIBC symbol versions, or Android's loader."""
     return (

@@ -123,9 +123,7 @@ def _platform(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
     return findings
 
 
-def _mobile_or_web(
-    member: str, platform: str, named: SuffixPlatform, ctx: SuffixContext
-) -> list[Finding]:
+def _mobile_or_web(member: str, platform: str, named: SuffixPlatform, ctx: SuffixContext) -> list[Finding]:
     label = named.os.label
     article = "an" if label[0].lower() in "aeiou" else "a"
     findings = _need_os(member, named.os, ctx, f"has {article} {label} suffix (-{platform}.so)")
