@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import random
 import struct
 from pathlib import Path
 
 import pytest
 
-from xbuild.binary import BinaryParseError, ElfInfo, VersionNeed, parse_elf
+from xbuild.binary import BinaryParseError, ElfInfo, VersionNeed, elf, parse_elf
 from xbuild.binary.reference import elf_with_pyelftools
 
 FIXTURES = Path(__file__).parent / "fixtures" / "binaries"
@@ -161,3 +163,51 @@ def test_result_is_frozen_and_hashable() -> None:
     assert hash(info) == hash(parse_elf(read("x86_64-linux-musl.so")))
     with pytest.raises(AttributeError):
         info.arch = "i686"  # type: ignore[misc]
+
+
+def test_symbols_decoded_on_use_behave_as_tuples() -> None:
+    info = parse_elf(read("x86_64-linux-gnu.so"))
+    names = tuple(info.undefined_symbols)
+    assert info.undefined_symbols == names and names == info.undefined_symbols
+    assert hash(info.undefined_symbols) == hash(names) and repr(info.undefined_symbols) == repr(names)
+    assert len(info.undefined_symbols) == len(names) and info.undefined_symbols[1:3] == names[1:3]
+    assert "memcpy" in info.undefined_symbols and info.undefined_symbols[0] == names[0]
+    assert info.weak_symbols == tuple(info.weak_symbols) != info.undefined_symbols
+
+
+def _outcome(data: bytes) -> ElfInfo | str:
+    try:
+        return parse_elf(data)
+    except BinaryParseError as exc:
+        return f"error: {exc}"
+
+
+@pytest.mark.parametrize("name", ELF_FIXTURES)
+@pytest.mark.parametrize("seed", range(12))
+def test_damaged_string_tables_read_as_an_eager_scan_does(name: str, seed: int) -> None:
+    # Names are decoded later only when every one provably decodes; otherwise the scan runs at
+    # once, so a damaged table gives the same answer (or the same error) as before.
+    data = bytearray(read(name))
+    marker = data.find(b"memcpy\0") if seed % 2 else data.find(b"GLIBC_")
+    rng = random.Random(seed)
+    at = max(marker, 0) + rng.randrange(-64, 64)
+    for _ in range(1 + seed % 4):
+        data[max(at + rng.randrange(-8, 8), 0)] = rng.choice((0, 0x41, 0xFF))
+    damaged = bytes(data)
+    lazy = _outcome(damaged)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(elf, "_names_resolve", lambda *args: False)
+        assert _outcome(damaged) == lazy
+
+
+@pytest.mark.parametrize("name", ELF_FIXTURES)
+def test_strong_imports_looked_up_in_the_tables_agree_with_the_decoded_names(name: str) -> None:
+    data = read(name)
+    decoded = parse_elf(data)
+    undefined, weak = tuple(decoded.undefined_symbols), tuple(decoded.weak_symbols)
+    asked = frozenset([*undefined[:40], *weak, "__cxa_thread_atexit_impl", "not_there", "mem", "cpy"])
+    expected = asked & frozenset(undefined).difference(weak)
+    assert elf.strong_imports(parse_elf(data), asked) == expected  # from the tables, undecoded
+    assert elf.strong_imports(decoded, asked) == expected  # from the decoded names
+    plain = dataclasses.replace(decoded, undefined_symbols=undefined, weak_symbols=weak)
+    assert elf.strong_imports(plain, asked | {"naïve [x]"}) == expected

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,3 +49,34 @@ def test_report_fields(tmp_path: Path) -> None:
     report = verify_wheel(WheelSpec(tags="py2.py3-none-any").build(tmp_path), None)
     assert (report.name, report.version, report.tags) == ("demo", "1.0", ("py2-none-any", "py3-none-any"))
     assert report.to_json()["ok"] is True
+
+
+_FOREIGN = ("xbuild.binary.macho", "xbuild.binary.pe", "xbuild.binary.wasm", "xbuild.verify.apple")
+_LOADED = """
+import sys
+from pathlib import Path
+from xbuild.target import parse_target
+from xbuild.verify import verify_paths
+verify_paths([Path(sys.argv[1])], parse_target(sys.argv[2], python_version="3.12"), 2)
+print(" ".join(sorted(m for m in sys.modules if m.startswith(("xbuild.binary.", "xbuild.verify.")))))
+"""
+
+
+def _loaded(path: Path, target: str) -> set[str]:
+    command = [sys.executable, "-c", _LOADED, str(path), target]
+    run = subprocess.run(command, check=False, capture_output=True, text=True)
+    assert run.returncode == 0, run.stderr
+    return set(run.stdout.split())
+
+
+def test_linux_wheels_load_no_other_platform_family(tmp_path: Path) -> None:
+    # A fresh interpreter: `xbuild build` for Linux pays for no Mach-O, PE, wasm, Apple or Android code.
+    files = {"pkg/__init__.py": b"", "pkg/_x [1].so": binary("x86_64-linux-gnu.so")}
+    WheelSpec(name="pkg", tags="cp312-cp312-manylinux_2_17_x86_64", files=files).build(tmp_path / "linux")
+    loaded = _loaded(tmp_path / "linux", "x86_64-manylinux_2_28")
+    assert "xbuild.binary.elf" in loaded
+    assert loaded.isdisjoint({*_FOREIGN, "xbuild.verify.mobile"})
+    files = {"pkg/__init__.py": b"", "pkg/_x.so": binary("universal2-macos.so")}
+    WheelSpec(name="pkg", tags="cp312-cp312-macosx_11_0_universal2", files=files).build(tmp_path / "mac")
+    # Checked against a Linux target, its Mach-O is parsed (and refused by the format check).
+    assert "xbuild.binary.macho" in _loaded(tmp_path / "mac", "x86_64-manylinux_2_28")

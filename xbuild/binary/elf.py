@@ -6,10 +6,13 @@ drop them, and a hostile file can make them disagree with what actually runs.
 
 from __future__ import annotations
 
+import re
 import struct
-from collections.abc import Iterator
+import sys
+from array import array
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
-from typing import ClassVar, Final, Literal
+from typing import ClassVar, Final, Literal, overload
 
 from xbuild.binary._read import (
     MAX_DYNAMIC_ENTRIES,
@@ -49,6 +52,8 @@ _DT_VERNEED: Final = 0x6FFFFFFE
 _DT_VERNEEDNUM: Final = 0x6FFFFFFF
 
 _STB_WEAK: Final = 2
+# Names strong_imports looks up in the tables as bytes (banned symbols are C identifiers).
+_PLAIN_NAME: Final = re.compile(r"[A-Za-z0-9_.$@]+")
 
 # Machines of CPUs outside xbuild.target.Arch, or whose name depends on class and byte order;
 # every other e_machine is named by Arch, the one home of architecture names.
@@ -94,8 +99,8 @@ class ElfInfo:
     rpath: tuple[str, ...]
     runpath: tuple[str, ...]
     version_requirements: tuple[VersionNeed, ...]
-    undefined_symbols: tuple[str, ...]
-    weak_symbols: tuple[str, ...]
+    undefined_symbols: Sequence[str]  # a tuple, or Symbols decoded on first use
+    weak_symbols: Sequence[str]
     is_static: bool
     android_api: int | None = None  # from `.note.android.ident`: the minimum API level (NDK builds)
 
@@ -290,8 +295,8 @@ class _Dynamic:
     rpath: tuple[str, ...] = ()
     runpath: tuple[str, ...] = ()
     version_requirements: tuple[VersionNeed, ...] = ()
-    undefined_symbols: tuple[str, ...] = ()
-    weak_symbols: tuple[str, ...] = ()
+    undefined_symbols: Sequence[str] = ()
+    weak_symbols: Sequence[str] = ()
 
 
 def _read_dynamic(data: bytes, layout: _Layout, segments: list[_Segment], dynamic: _Segment) -> _Dynamic:
@@ -382,7 +387,7 @@ def _version_names(
 
 def _undefined_symbols(
     data: bytes, layout: _Layout, loads: list[_Segment], tags: dict[int, int], strings: _Strings
-) -> tuple[tuple[str, ...], tuple[str, ...]]:
+) -> tuple[Sequence[str], Sequence[str]]:
     """The imported dynamic symbols (st_shndx SHN_UNDEF), and those of them bound STB_WEAK."""
     if _DT_SYMTAB not in tags:
         return (), ()
@@ -393,7 +398,30 @@ def _undefined_symbols(
         raise BinaryParseError(f"DT_SYMENT is {entsize}, expected {layout.sym.size}")
     start = _file_offset(loads, tags[_DT_SYMTAB], "DT_SYMTAB")
     check_span(data, start, count * entsize, "dynamic symbol table")
-    table = memoryview(data)[start : start + count * entsize]
+    table = data[start : start + count * entsize]
+    names = data[strings.start : strings.end]
+    if _names_resolve(table, names, layout):
+        scan = _SymbolScan(table, names, layout)
+        return Symbols(scan, weak=False), Symbols(scan, weak=True)
+    return _scan_symbols(table, layout, strings)
+
+
+def _names_resolve(table: bytes, names: bytes, layout: _Layout) -> bool:
+    """Every symbol's name lies in the string table and ends within MAX_STRING bytes, so reading
+    them later cannot fail: checked for all symbols at C speed (the imports are a subset)."""
+    if not names or names[-1] != 0 or max(map(len, names.split(b"\0"))) >= MAX_STRING:
+        return False
+    words = array("I", table)
+    if words.itemsize != 4:
+        return False
+    if (layout.endian == "little") != (sys.byteorder == "little"):
+        words.byteswap()
+    return max(words[:: layout.sym.size // 4], default=0) < len(names)  # st_name leads each entry
+
+
+def _scan_symbols(
+    table: bytes, layout: _Layout, strings: _Strings
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     shndx, info = layout.sym_shndx, layout.sym_info
     undefined: list[str] = []
     weak: list[str] = []
@@ -412,6 +440,102 @@ def _undefined_symbols(
             if sym[info] >> 4 == _STB_WEAK:  # st_info: binding in the high nibble, type in the low
                 weak.append(name)
     return tuple(undefined), tuple(weak)
+
+
+class _SymbolScan:
+    """A copy of the symbol and string tables (the file's bytes can go) and their decoding, done
+    once, on first use. Two threads asking at once both decode; either result is the same."""
+
+    __slots__ = ("_layout", "_names", "_result", "_table")
+
+    def __init__(self, table: bytes, names: bytes, layout: _Layout) -> None:
+        self._table, self._names, self._layout = table, names, layout
+        self._result: tuple[tuple[str, ...], tuple[str, ...]] | None = None
+
+    def result(self) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        if self._result is None:
+            strings = _Strings(self._names, 0, len(self._names))
+            self._result = _scan_symbols(self._table, self._layout, strings)
+        return self._result
+
+    def strong_among(self, names: frozenset[str]) -> frozenset[str]:
+        """`strong_imports` for plain ASCII names: each name's occurrences in the string table
+        (a name may end a longer one), then the entries whose st_name points there."""
+        if self._result is not None:
+            return names & frozenset(self._result[0]).difference(self._result[1])
+        return frozenset(name for name in names if self._binding(name.encode("ascii")) == "strong")
+
+    def _binding(self, name: bytes) -> str:
+        table, layout, size = self._table, self._layout, self._layout.sym.size
+        found = ""
+        at = self._names.find(name + b"\0", 1)  # st_name 0 is no name: the scan skips it
+        while at > 0:
+            offset = layout.word.pack(at)
+            hit = table.find(offset)
+            while hit >= 0:
+                if hit % size == 0:
+                    sym = layout.sym.unpack_from(table, hit)
+                    if sym[layout.sym_shndx] == 0:
+                        if sym[layout.sym_info] >> 4 == _STB_WEAK:
+                            return "weak"
+                        found = "strong"
+                hit = table.find(offset, hit + 1)
+            at = self._names.find(name + b"\0", at + 1)
+        return found
+
+
+def strong_imports(info: ElfInfo, names: Collection[str]) -> frozenset[str]:
+    """Which of `names` the file imports other than weakly (no undefined STB_WEAK symbol of
+    that name): what the symbol blacklist asks, answered from the tables without decoding the
+    file's every import when they are still undecoded."""
+    wanted = frozenset(names)
+    if isinstance(info.undefined_symbols, Symbols) and all(map(_PLAIN_NAME.fullmatch, wanted)):
+        return info.undefined_symbols.strong_among(wanted)
+    return wanted & frozenset(info.undefined_symbols).difference(info.weak_symbols)
+
+
+class Symbols(Sequence[str]):
+    """Imported symbol names, decoded on first use: only the stable-ABI check and the symbol
+    blacklist read them, and decoding every import of every binary cost three times the rest
+    of the ELF parse. Compares and hashes as the tuple it stands for."""
+
+    __slots__ = ("_scan", "_weak")
+
+    def __init__(self, scan: _SymbolScan, *, weak: bool) -> None:
+        self._scan, self._weak = scan, weak
+
+    def _names(self) -> tuple[str, ...]:
+        return self._scan.result()[self._weak]
+
+    def strong_among(self, names: frozenset[str]) -> frozenset[str]:
+        return self._scan.strong_among(names)
+
+    @overload
+    def __getitem__(self, index: int) -> str: ...
+    @overload
+    def __getitem__(self, index: slice) -> tuple[str, ...]: ...
+    def __getitem__(self, index: int | slice) -> str | tuple[str, ...]:
+        return self._names()[index]
+
+    def __len__(self) -> int:
+        return len(self._names())
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Symbols):
+            other = other._names()
+        return isinstance(other, tuple) and self._names() == other
+
+    def __hash__(self) -> int:
+        return hash(self._names())
+
+    def __repr__(self) -> str:
+        return repr(self._names())
 
 
 def _symbol_count(data: bytes, layout: _Layout, loads: list[_Segment], tags: dict[int, int]) -> int:

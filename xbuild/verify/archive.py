@@ -2,9 +2,10 @@
 
 Every member is decompressed once, with its RECORD digest computed on the way and its first
 bytes sniffed for a binary magic: a plain member up to `Limits.chunk_bytes` in one zlib call on
-bytes read with pread (`_Reader._inflate`), anything else through zipfile in chunks. Only binaries are held in memory whole (to parse their
-headers) and only dist-info metadata is kept as text. Everything past `Limits` becomes a `zip`
-finding instead of a read, and no exception from a malformed archive escapes.
+bytes read with pread (`_Reader._inflate`), anything else through zipfile in chunks. Only
+binaries are held in memory whole (to parse their headers) and only dist-info metadata is kept
+as text. Everything past `Limits` becomes a `zip` finding instead of a read, and no exception
+from a malformed archive escapes.
 """
 
 from __future__ import annotations
@@ -308,7 +309,9 @@ class _Reader:
             fields = _LOCAL.unpack_from(head)
             name_end = _LOCAL.size + fields[_NAME_LENGTH]
             encoding = "utf-8" if fields[_FLAGS] & _UTF8_NAME else "cp437"
-            name = head[_LOCAL.size : name_end].decode(encoding)
+            raw_name = head[_LOCAL.size : name_end]
+            # ASCII reads the same in both encodings, and its codec is C (cp437's is Python).
+            name = raw_name.decode("ascii" if raw_name.isascii() else encoding)
             if fields[0] != _LOCAL_MAGIC or name != info.orig_filename:
                 return None
             start = info.header_offset + name_end + fields[_EXTRA_LENGTH]

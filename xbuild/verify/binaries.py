@@ -41,6 +41,8 @@ _WHERE = {OS.LINUX: "in a Linux container", OS.MACOS: "on macOS", OS.WINDOWS: "o
 # glibc's libc.so is a linker script, never a DT_NEEDED; musl toolchains (zig, musl-gcc) name it.
 _MUSL_MARKERS = re.compile(r"^(ld-musl-[\w]+\.so\.1|libc\.musl-[\w]+\.so\.1|libc\.so)$")
 _GLIBC_MARKERS = re.compile(r"^(ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|libc\.so\.6)$")
+# Android's loader, named by PT_INTERP of NDK executables.
+ANDROID_LINKER = "/system/bin/linker"
 # Apple never shipped an arm64 macOS before 11.0, so arm64 slices of a macosx_10_9 wheel need 11.0.
 _ARM64_FLOOR = (11, 0)
 
@@ -239,6 +241,34 @@ def check_libc(member: str, info: ElfInfo, expect: Expectations) -> list[Finding
                 )
             )
     return findings
+
+
+def concerns(expect: Expectations, os_: OS) -> bool:
+    """The wheel's tags or the target name this OS."""
+    return any(c.os is os_ for c in expect.claims) or (expect.target is not None and expect.target.os is os_)
+
+
+def is_bionic(info: ElfInfo) -> bool:
+    """Built with the NDK: its note, bionic's LIBC symbol versions, or Android's loader."""
+    return (
+        info.android_api is not None
+        or any(n.file == "libc.so" and "LIBC" in n.versions for n in info.version_requirements)
+        or (info.interpreter or "").startswith(ANDROID_LINKER)
+    )
+
+
+def check_bionic_on_linux(member: str, info: ElfInfo) -> list[Finding]:
+    """`libc`: an Android (bionic) build in a Linux wheel; bionic's `libc.so` reads as musl's."""
+    if not is_bionic(info):
+        return []
+    return [
+        error(
+            Check.LIBC,
+            member,
+            "links against bionic, Android's C library (an NDK build), but the wheel or target is "
+            "Linux: it fails to load there; build it in a manylinux or musllinux container",
+        )
+    ]
 
 
 def _libc_label(libc: Libc) -> str:

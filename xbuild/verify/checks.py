@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, cast
 from xbuild.binary import BinaryFormat, BinaryInfo, ElfInfo
 from xbuild.target import OS, Libc, Target
 from xbuild.target.tags import Family
-from xbuild.verify import abi3, binaries, elfload, linkage, mobile, suffix, wasm
+from xbuild.verify import abi3, binaries, elfload, linkage, suffix, wasm
 from xbuild.verify.contents import Archive, Member
 from xbuild.verify.layout import WheelDirs, check_paths, find_layout, installed_path
 from xbuild.verify.metadata import WheelName, check_tags, check_wheel_metadata
@@ -221,19 +221,23 @@ def _macho(member: str, where: str | None, info: MachOInfo, ctx: Context) -> Ite
 
     yield from apple.check_apple_platform(member, info, ctx.expect)
     yield from binaries.check_macos_version(member, info, ctx.expect)
-    if mobile.concerns(ctx.expect, OS.IOS):
+    if binaries.concerns(ctx.expect, OS.IOS):
         yield from apple.check_ios(member, where, info, ctx.expect, ctx.installed)
     else:
         yield from linkage.check_macho_libs(member, where, info, ctx.installed)
 
 
 def _elf(member: str, where: str | None, info: ElfInfo, ctx: Context) -> Iterator[Finding]:
-    if mobile.concerns(ctx.expect, OS.ANDROID):
+    if binaries.concerns(ctx.expect, OS.ANDROID):
+        # Imported here: the Android checks and data load only for an Android wheel or target;
+        # mobile imports nothing of this module, so this hides no cycle.
+        from xbuild.verify import mobile
+
         pythons = ctx.interpreters.versions | ({ctx.target.python_version} if ctx.target else set())
         yield from mobile.check_android(member, info, ctx.expect, ctx.shipped, pythons)
     wrong_libc = binaries.check_libc(member, info, ctx.expect)
-    if mobile.concerns(ctx.expect, OS.LINUX):
-        wrong_libc = mobile.check_bionic_on_linux(member, info) or wrong_libc
+    if binaries.concerns(ctx.expect, OS.LINUX):
+        wrong_libc = binaries.check_bionic_on_linux(member, info) or wrong_libc
     if wrong_libc:
         yield from wrong_libc  # symbol versions and allow-lists of the other libc say nothing more
         return

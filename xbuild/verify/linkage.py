@@ -15,6 +15,7 @@ from functools import cache
 from typing import TYPE_CHECKING
 
 from xbuild.binary import ElfInfo
+from xbuild.binary.elf import strong_imports
 from xbuild.target import Arch, Libc, Target
 from xbuild.target.tags import Family
 from xbuild.verify.data import read_data
@@ -105,15 +106,13 @@ def check_blacklisted_symbols(
     it). A library the wheel ships itself is the one that answers, so the system's does not count.
     """
     findings: list[Finding] = []
-    imported: set[str] | None = None  # built only when a needed library has a blacklist
     for policy in policies:
         for soname in info.needed:
             banned = policy.blacklisted_symbols(soname)
             if not banned or soname in shipped:
                 continue
-            if imported is None:  # "*" in a blacklist bans the whole library, as in auditwheel
-                imported = set(info.undefined_symbols).difference(info.weak_symbols) | {"*"}
-            if used := sorted(banned & imported):
+            # "*" in a blacklist bans the whole library, as in auditwheel.
+            if used := sorted(strong_imports(info, banned - {"*"}) | (banned & {"*"})):
                 findings.append(_blacklisted(member, soname, used, policy))
     return findings
 

@@ -13,22 +13,15 @@ from dataclasses import dataclass
 from functools import cache
 
 from xbuild.binary import ElfInfo
-from xbuild.target import OS, Target
-from xbuild.verify.binaries import Expectations
+from xbuild.target import OS
+from xbuild.verify.binaries import ANDROID_LINKER, Expectations
 from xbuild.verify.data import read_data
 from xbuild.verify.model import Check, Finding, error
-from xbuild.verify.platforms import PlatformClaim, canonical_arch
 
 _LIBPYTHON = re.compile(r"^libpython(\d)\.(\d+)[a-z]*\.so$")
 # Evidence of another C library: glibc's or musl's loader and libc, or glibc's symbol versions.
 _FOREIGN_LIBC = re.compile(r"^(libc\.so\.6|ld-linux[\w.-]*\.so\.\d+|ld64\.so\.[12]|ld-musl-\w+\.so\.1)$")
 _GNU_VERSIONS = ("GLIBC_", "GLIBCXX_", "CXXABI_", "GCC_")
-_ANDROID_LINKER = "/system/bin/linker"
-
-
-def concerns(expect: Expectations, os_: OS) -> bool:
-    """The wheel's tags or the target name this OS."""
-    return any(c.os is os_ for c in expect.claims) or (expect.target is not None and expect.target.os is os_)
 
 
 # --- Android -----------------------------------------------------------------------------------
@@ -67,36 +60,13 @@ def check_android(
     return [*_android_libs(member, info, expect, shipped, pythons), *_android_api(member, info, expect)]
 
 
-def is_bionic(info: ElfInfo) -> bool:
-    """Built with the NDK: its note, bionic's LIBC symbol versions, or Android's loader."""
-    return (
-        info.android_api is not None
-        or any(n.file == "libc.so" and "LIBC" in n.versions for n in info.version_requirements)
-        or (info.interpreter or "").startswith(_ANDROID_LINKER)
-    )
-
-
-def check_bionic_on_linux(member: str, info: ElfInfo) -> list[Finding]:
-    """`libc`: an Android (bionic) build in a Linux wheel; bionic's `libc.so` reads as musl's."""
-    if not is_bionic(info):
-        return []
-    return [
-        error(
-            Check.LIBC,
-            member,
-            "links against bionic, Android's C library (an NDK build), but the wheel or target is "
-            "Linux: it fails to load there; build it in a manylinux or musllinux container",
-        )
-    ]
-
-
 def _foreign_libc(member: str, info: ElfInfo, expect: Expectations) -> Finding | None:
     gnu = sorted(
         {v for need in info.version_requirements for v in need.versions if v.startswith(_GNU_VERSIONS)}
     )
     loaders = [n for n in info.needed if _FOREIGN_LIBC.match(n)]
     interpreter = info.interpreter
-    if interpreter is not None and not interpreter.startswith(_ANDROID_LINKER):
+    if interpreter is not None and not interpreter.startswith(ANDROID_LINKER):
         loaders.append(interpreter)
     if not gnu and not loaders:
         return None
@@ -203,49 +173,3 @@ def _api_needs(info: ElfInfo) -> list[tuple[int, str]]:
         level, name = max(libs)
         needs.append((level, f"{name}, a system library since API {level}"))
     return needs
-
-
-# --- extension suffixes --------------------------------------------------------------------------
-
-# CPython's EXT_SUFFIX platform part on iOS (SDK name), Android (NDK triple) and Emscripten.
-_SUFFIX = re.compile(r"^(?:(iphoneos|iphonesimulator)|(\w+)-linux-android(?:eabi)?|wasm32-emscripten)$")
-
-
-@dataclass(frozen=True)
-class SuffixPlatform:
-    """What a `.cpython-313-<platform>.so` suffix names beyond desktop platforms."""
-
-    os: OS
-    arch: str | None = None  # Android's triple names the CPU; iOS's SDK name does not
-    simulator: bool | None = None  # iOS only
-
-
-def suffix_platform(platform: str) -> SuffixPlatform | None:
-    match = _SUFFIX.match(platform)
-    if match is None:
-        return None
-    sdk, android = match.group(1), match.group(2)
-    if sdk is not None:
-        return SuffixPlatform(os=OS.IOS, simulator=sdk == "iphonesimulator")
-    if android is not None:
-        return SuffixPlatform(os=OS.ANDROID, arch=canonical_arch(android))
-    return SuffixPlatform(os=OS.EMSCRIPTEN, arch="wasm32")
-
-
-def check_sdk_suffix(
-    member: str, simulator: bool, claims: Collection[PlatformClaim], target: Target | None
-) -> list[Finding]:
-    """`ext-suffix`: a device module (-iphoneos.so) in a simulator wheel, or the reverse."""
-    other = [c.tag for c in claims if c.os is OS.IOS and c.ios_simulator is not simulator]
-    if target is not None and target.os is OS.IOS and target.ios_simulator is not simulator:
-        other.append(f"the target {target.platform_label}")
-    have = "iphonesimulator" if simulator else "iphoneos"
-    return [
-        error(
-            Check.EXT_SUFFIX,
-            member,
-            f"has an iOS {'simulator' if simulator else 'device'} suffix (-{have}.so) but {where} is for "
-            f"the {'device' if simulator else 'simulator'}: the interpreter there will not import it",
-        )
-        for where in other
-    ]

@@ -16,7 +16,6 @@ from packaging.tags import Tag
 
 from xbuild.target import OS, Libc, Target
 from xbuild.target.tags import parse_platform_tag
-from xbuild.verify import mobile
 from xbuild.verify.model import Check, Finding, error
 from xbuild.verify.platforms import PlatformClaim, canonical_arch, target_arch
 
@@ -108,7 +107,7 @@ def _need_os(member: str, os_: OS, ctx: SuffixContext, why: str) -> list[Finding
 def _platform(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
     if platform == "darwin":
         return _need_os(member, OS.MACOS, ctx, "has a macOS suffix (-darwin.so)")
-    if (mobile_or_web := mobile.suffix_platform(platform)) is not None:
+    if (mobile_or_web := suffix_platform(platform)) is not None:
         return _mobile_or_web(member, platform, mobile_or_web, ctx)
     triplet = _TRIPLET.match(platform)
     if triplet is None:
@@ -124,16 +123,14 @@ def _platform(member: str, platform: str, ctx: SuffixContext) -> list[Finding]:
     return findings
 
 
-def _mobile_or_web(
-    member: str, platform: str, named: mobile.SuffixPlatform, ctx: SuffixContext
-) -> list[Finding]:
+def _mobile_or_web(member: str, platform: str, named: SuffixPlatform, ctx: SuffixContext) -> list[Finding]:
     label = named.os.label
     article = "an" if label[0].lower() in "aeiou" else "a"
     findings = _need_os(member, named.os, ctx, f"has {article} {label} suffix (-{platform}.so)")
     if not findings and named.arch is not None:
         findings += _arch(member, named.arch, f"-{platform}.so", ctx)
     if not findings and named.simulator is not None:
-        findings += mobile.check_sdk_suffix(member, named.simulator, ctx.claims, ctx.target)
+        findings += check_sdk_suffix(member, named.simulator, ctx.claims, ctx.target)
     return findings
 
 
@@ -222,3 +219,47 @@ def _version(member: str, version: tuple[int, int], flags: str, ctx: SuffixConte
             )
         )
     return findings
+
+
+# CPython's EXT_SUFFIX platform part on iOS (SDK name), Android (NDK triple) and Emscripten.
+_SUFFIX = re.compile(r"^(?:(iphoneos|iphonesimulator)|(\w+)-linux-android(?:eabi)?|wasm32-emscripten)$")
+
+
+@dataclass(frozen=True)
+class SuffixPlatform:
+    """What a `.cpython-313-<platform>.so` suffix names beyond desktop platforms."""
+
+    os: OS
+    arch: str | None = None  # Android's triple names the CPU; iOS's SDK name does not
+    simulator: bool | None = None  # iOS only
+
+
+def suffix_platform(platform: str) -> SuffixPlatform | None:
+    match = _SUFFIX.match(platform)
+    if match is None:
+        return None
+    sdk, android = match.group(1), match.group(2)
+    if sdk is not None:
+        return SuffixPlatform(os=OS.IOS, simulator=sdk == "iphonesimulator")
+    if android is not None:
+        return SuffixPlatform(os=OS.ANDROID, arch=canonical_arch(android))
+    return SuffixPlatform(os=OS.EMSCRIPTEN, arch="wasm32")
+
+
+def check_sdk_suffix(
+    member: str, simulator: bool, claims: Collection[PlatformClaim], target: Target | None
+) -> list[Finding]:
+    """`ext-suffix`: a device module (-iphoneos.so) in a simulator wheel, or the reverse."""
+    other = [c.tag for c in claims if c.os is OS.IOS and c.ios_simulator is not simulator]
+    if target is not None and target.os is OS.IOS and target.ios_simulator is not simulator:
+        other.append(f"the target {target.platform_label}")
+    have = "iphonesimulator" if simulator else "iphoneos"
+    return [
+        error(
+            Check.EXT_SUFFIX,
+            member,
+            f"has an iOS {'simulator' if simulator else 'device'} suffix (-{have}.so) but {where} is for "
+            f"the {'device' if simulator else 'simulator'}: the interpreter there will not import it",
+        )
+        for where in other
+    ]
