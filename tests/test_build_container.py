@@ -6,7 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from xbuild.build.container import RUN_ID, ContainerSpec, cleanup_run, running
+from xbuild.build.container import RUN_ID, ContainerSpec, running
+from xbuild.build.leftovers import cleanup_run
 from xbuild.errors import EngineError
 from xbuild.host.engine import LABEL_RUN
 

@@ -1,7 +1,7 @@
 """A build container as a context manager: call, copy out, always removed afterwards.
 
 Containers are labelled with xbuild's run id (and process id) so that leftovers can be found and
-removed by their own labels (`cleanup_run`), never by guessing. Every running container is also
+removed by their own labels (`leftovers.cleanup_run`), never by guessing. Every running container is also
 known to this process, so the first Ctrl-C or SIGTERM kills them all at once (`stop_all`): blocked
 exec streams then end, and the threads reading them unwind.
 
@@ -25,9 +25,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from xbuild.build.leftovers import remove_container
 from xbuild.errors import EngineError
 from xbuild.host._run import tail_file
-from xbuild.host.cache import RUN_ID, note_engine, on_sweep
+from xbuild.host.cache import RUN_ID, note_engine
 from xbuild.host.engine import LABEL_OWNER, LABEL_PID, LABEL_RUN, docker_client
 from xbuild.util import signals
 
@@ -40,7 +41,7 @@ COPY_OUT_LIMIT = 2 * 1024**3
 # Extra wait for an exec stream after the deadline, in case killing the container is not enough.
 STREAM_GRACE = 30.0
 
-__all__ = ["RUN_ID", "Container", "ContainerSpec", "Mount", "cleanup_run", "running", "stop_all"]
+__all__ = ["RUN_ID", "Container", "ContainerSpec", "Mount", "running", "stop_all"]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,7 +83,7 @@ def stop_all() -> int:
     """Kill and remove every container this process runs (signal handler; never raises)."""
     handles = list(_ACTIVE.values())
     for handle in handles:
-        _remove(handle)
+        remove_container(handle)
     return len(handles)
 
 
@@ -231,7 +232,7 @@ def running(spec: ContainerSpec) -> Iterator[Container]:
         if watchdog is not None:
             watchdog.cancel()
         if handle is not None:
-            _remove(handle)
+            remove_container(handle)
             _ACTIVE.pop(handle.id, None)
         client.close()
 
@@ -284,44 +285,3 @@ def _present(client: Any, image: str) -> bool:
     except DockerException:
         return False
     return True
-
-
-def _remove(handle: Any) -> None:
-    from docker.errors import DockerException
-
-    try:
-        handle.remove(force=True)
-    except (DockerException, OSError) as exc:  # already gone (killed) is fine; anything else is logged
-        log.debug("removing container %s: %s", handle.short_id, exc)
-
-
-def cleanup_run(run_id: str = RUN_ID, engine_url: str | None = None) -> int:
-    """Remove every container this run started (by label); returns how many were removed."""
-    client = docker_client(engine_url)
-    try:
-        found = client.containers.list(all=True, filters={"label": f"{LABEL_RUN}={run_id}"})
-        for handle in found:
-            _remove(handle)
-        return len(found)
-    finally:
-        client.close()
-
-
-def _sweep_dead_run(run_id: str, engines: tuple[str, ...]) -> None:
-    """A killed run could not remove its containers: the next run does, by the dead run's label,
-    on the default engine and on every other engine the dead run recorded."""
-    for url in (None, *engines):
-        try:
-            removed = cleanup_run(run_id, url)
-        except EngineError:
-            continue  # that engine does not answer now: nothing to remove there from here
-        if removed:
-            log.info(
-                "removed %d container(s) left by interrupted run %s on %s",
-                removed,
-                run_id,
-                url or "the engine",
-            )
-
-
-on_sweep("containers", _sweep_dead_run)

@@ -19,10 +19,11 @@ from typing import Any
 
 import xbuild.verify as verify_api
 from xbuild.build.destinations import MANIFEST, Rejects, WheelDestination, WheelDir
+from xbuild.build.leftovers import claim_scratch
 from xbuild.build.outcome import BuildResult, Origin, Outcome
 from xbuild.build.sources import IndexSource, Sources, WheelSource
 from xbuild.errors import EngineError, ExitCode, RefusedError, XbuildError
-from xbuild.host.cache import RUN_ID, run_scratch
+from xbuild.host.cache import RUN_ID
 from xbuild.index import IndexClient
 from xbuild.index.hashing import sha256_file
 from xbuild.plan.model import Action, Plan, PlannedDist
@@ -89,7 +90,7 @@ def carry_out(
     scratch data and raises `Interrupted`; scratch left by killed runs is swept before starting.
     """
     refuse_impossible(plan)
-    run_scratch(settings.cache_dir).claim()
+    claim_scratch(settings.cache_dir)  # and remove what killed runs left, containers included
     builds = any(d.action is not Action.WHEEL for d in plan.distributions)
     sources = Sources(
         index=IndexSource(client=client),

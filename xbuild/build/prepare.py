@@ -26,8 +26,9 @@ from xbuild.build.buildenv import (
 from xbuild.build.in_container import prepare_metadata
 from xbuild.build.job import BuildJob
 from xbuild.build.keys import target_material
+from xbuild.build.leftovers import claim_scratch
 from xbuild.errors import EngineError, InputError
-from xbuild.host.cache import RUN_ID, run_scratch
+from xbuild.host.cache import RUN_ID
 from xbuild.index import DistFile, IndexClient
 from xbuild.index.cache import HttpCache
 from xbuild.plan.candidates import Candidate
@@ -142,8 +143,7 @@ class ContainerMetadataPreparer:
         self.timeout = timeout
 
     def __call__(self, candidate: Candidate) -> bytes:
-        scratch = run_scratch(self.cache_dir)
-        scratch.claim()
+        claim_scratch(self.cache_dir)
         work = self.cache_dir / "work" / RUN_ID
         work.mkdir(parents=True, exist_ok=True)
         folder = Path(tempfile.mkdtemp(prefix="metadata-", dir=work))
