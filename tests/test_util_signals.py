@@ -47,3 +47,27 @@ def test_keyboard_interrupt_becomes_130_and_stops_workers() -> None:
         signals.check()  # a worker thread would stop here
     with signals.trapped():
         assert not signals.stopping()  # a new run starts afresh
+
+
+class _SignalsInFinalizer:
+    """A finalizer during which the signal arrives: Python drops what a finalizer raises."""
+
+    def __del__(self) -> None:
+        signal.raise_signal(signal.SIGTERM)
+        total = 0
+        for i in range(10_000):  # the handler runs at one of these bytecodes, inside __del__
+            total += i
+
+
+def _finalize_then_wait() -> None:
+    with signals.trapped():
+        _SignalsInFinalizer()  # collected at once: __del__ runs here
+        for _ in range(1000):
+            time.sleep(0.001)
+
+
+def test_a_signal_handled_inside_a_finalizer_still_unwinds_the_run(capfd: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(signals.Interrupted) as caught:
+        _finalize_then_wait()
+    assert caught.value.code == 143
+    assert "Exception ignored" not in capfd.readouterr().err

@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from types import FrameType
@@ -76,10 +78,33 @@ def _run_all(callbacks: dict[str, Stopper]) -> None:
 
 
 def _handle(signum: int, frame: FrameType | None) -> None:
+    if _LOST:  # the first raise landed where Python drops exceptions: raise it here instead
+        raise Interrupted(_LOST.pop())
     if _STOPPING.is_set():
         return  # already unwinding from the first signal
     stop_everything()
     raise Interrupted(signum)
+
+
+_LOST: list[int] = []
+
+
+def _redeliver(signum: int) -> None:
+    # From another thread, a moment later: a signal raised at once would be handled inside the
+    # hook (or Thread.start's wait), where it is dropped again.
+    time.sleep(0.005)
+    signal.raise_signal(signum)
+
+
+def _unraisable(info: sys.UnraisableHookArgs) -> None:
+    """A signal handler runs between any two bytecodes, also inside a weakref callback or a
+    `__del__`, where Python prints the exception as "Exception ignored" and carries on. Such an
+    Interrupted is sent again, so that it unwinds the run from the next ordinary frame."""
+    if isinstance(info.exc_value, Interrupted):
+        _LOST.append(info.exc_value.signum)
+        threading.Thread(target=_redeliver, args=(info.exc_value.signum,), daemon=True).start()
+        return
+    sys.__unraisablehook__(info)
 
 
 @contextmanager
@@ -96,9 +121,12 @@ def trapped(*, final: bool = False) -> Iterator[None]:
         return
     outermost = _DEPTH[0] == 0
     previous = {}
+    previous_hook = sys.unraisablehook
     if outermost:
         _STOPPING.clear()
+        _LOST.clear()
         previous = {s: signal.signal(s, _handle) for s in (signal.SIGINT, signal.SIGTERM)}
+        sys.unraisablehook = _unraisable
     _DEPTH[0] += 1
     try:
         yield
@@ -121,3 +149,4 @@ def trapped(*, final: bool = False) -> Iterator[None]:
         if outermost:
             for signum, handler in previous.items():
                 signal.signal(signum, signal.SIG_IGN if final else handler)
+            sys.unraisablehook = previous_hook
