@@ -159,6 +159,17 @@ def xbuild_argv() -> tuple[str, ...]:
     return (sys.executable, "-m", "xbuild")
 
 
+def compile_xbuild() -> None:
+    """Bytecode for the tree under test, as `pip install` writes it: with PYTHONDONTWRITEBYTECODE
+    set (this machine's shell sets it) a tree without __pycache__ would compile every module from
+    source on every run, which no installed xbuild does. `xbuild` is the tree PYTHONPATH picks."""
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(Path(xbuild.__file__).parent)],
+        check=True,
+        stdout=subprocess.DEVNULL,
+    )
+
+
 def version_of(argv: Sequence[str]) -> str:
     result = subprocess.run([*argv, "--version"], capture_output=True, text=True, check=False)
     return (result.stdout or result.stderr).strip().splitlines()[0] if result.returncode == 0 else "?"
@@ -556,6 +567,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="run-", dir=root / "work"))
     for name, reqs in sets.items():
         (work / f"requirements-{name}.in").write_text("\n".join(reqs) + "\n", encoding="utf-8")
+    compile_xbuild()
     setup = Setup(
         python_version=args.python_version,
         index_url=args.index_url,
