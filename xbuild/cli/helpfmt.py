@@ -12,7 +12,7 @@ from typer import _click
 from typer.core import TyperCommand, TyperGroup
 
 # By the name of the parameter's click type.
-_WORDS = {"str": "TEXT", "text": "TEXT", "int": "N", "integer": "N", "float": "NUMBER", "boolean": "BOOL"}
+_WORDS = {"str": "TEXT", "int": "N", "float": "NUMBER", "boolean": "BOOL"}
 
 
 def metavar(param: _click.Parameter) -> str:

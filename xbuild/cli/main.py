@@ -31,8 +31,7 @@ COMMANDS: dict[str, str] = {
     "bundle": "A Lambda zip, layer or directory that imports on the target.",
     "matrix": "One CI job per [tool.xbuild] target: runner and command.",
 }
-_VERBOSE = frozenset({"--verbose", "-v", "-vv", "-vvv"})
-_ROOT_FLAGS = _VERBOSE | {"--version"}
+_ROOT_FLAGS = replay.VERBOSE_FLAGS | {"--version"}
 
 
 def build_app(only: str | None = None, *, listing: bool = False) -> typer.Typer:
@@ -118,13 +117,8 @@ def _verbosity_first(argv: list[str]) -> list[str]:
     """`xbuild plan ... -v` means `xbuild -v plan ...`, as with pip: -v is only a root option, and
     no command has a -v of its own. Nothing after `--` moves."""
     end = argv.index("--") if "--" in argv else len(argv)
-    flags = [a for a in argv[:end] if a in _VERBOSE]
-    return [*flags, *(a for a in argv[:end] if a not in _VERBOSE), *argv[end:]]
-
-
-def _command(argv: list[str]) -> str | None:
-    """The subcommand named on the command line, skipping the root options."""
-    return next((a for a in argv if not a.startswith("-")), None)
+    flags = [a for a in argv[:end] if a in replay.VERBOSE_FLAGS]
+    return [*flags, *(a for a in argv[:end] if a not in replay.VERBOSE_FLAGS), *argv[end:]]
 
 
 # Every ERROR carries a TIP: these stand in when the error itself has none.
@@ -181,7 +175,7 @@ def _main(raw: list[str], *, final: bool) -> int:
         return 0
     console.capture_warnings()  # from here on, also while command modules are imported
     try:
-        name = _command(args)
+        name = replay.command_of(args)
         # The first Ctrl-C/SIGTERM stops containers, cleans up, exits 130/143. The process's own
         # entry point (`final`) ignores signals once the command has returned.
         with signals.trapped(final=final):

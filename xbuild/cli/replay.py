@@ -25,7 +25,8 @@ from typing import Any, TextIO
 
 _FORMAT = 1
 _KEEP = 64  # records kept per cache: enough for every plan a project runs, small on disk
-_VERBOSE = frozenset({"-v", "-vv", "-vvv", "--verbose"})
+# The root's verbosity flags (`cli.main` moves them first): one list, here where start-up is cheap.
+VERBOSE_FLAGS = frozenset({"-v", "-vv", "-vvv", "--verbose"})
 # Set per shell or per process, never read by xbuild: they must not make each run a new key.
 _VOLATILE_ENV = frozenset({"_", "OLDPWD", "SHLVL", "PWD", "TERM_SESSION_ID", "WINDOWID"})
 # Opening these is reading code, which the module stamps cover (a .pyc outlives its source edit).
@@ -65,10 +66,19 @@ def eligible(argv: list[str]) -> bool:
         return False
     end = argv.index("--") if "--" in argv else len(argv)
     args = argv[:end]
-    command = next((a for a in args if not a.startswith("-")), None)
-    if command != "plan" or "--offline" not in args or _VERBOSE.intersection(args) or "-" in args:
+    if (
+        command_of(args) != "plan"
+        or "--offline" not in args
+        or VERBOSE_FLAGS.intersection(args)
+        or "-" in args
+    ):
         return False
     return not any(_isatty(stream) for stream in (sys.stdout, sys.stderr))
+
+
+def command_of(argv: list[str]) -> str | None:
+    """The subcommand named on the command line, skipping the root options."""
+    return next((a for a in argv if not a.startswith("-")), None)
 
 
 def replay(argv: list[str]) -> int | None:
@@ -99,7 +109,7 @@ def recording(argv: list[str]) -> Iterator[Callable[[int], None]]:
     except OSError:  # the working directory is gone: the run reports that, nothing is recorded
         yield lambda code: None
         return
-    watch = _Watch(key)
+    watch = _Watch(key, argv)
     out, err = _Tee(sys.stdout), _Tee(sys.stderr)
     sys.stdout, sys.stderr = out, err
     _WATCHES.append(watch)
@@ -121,8 +131,9 @@ def _unwatch(watch: _Watch) -> None:
 
 
 class _Watch:
-    def __init__(self, key: tuple[Any, ...]) -> None:
+    def __init__(self, key: tuple[Any, ...], argv: list[str]) -> None:
         self.key = key
+        self.argv = argv
         self.paths: dict[str, Stamp] = {}
         self.spoiled = False
 
@@ -159,11 +170,11 @@ class _Watch:
     def finish(self, code: int, out: str, err: str) -> None:
         if self.spoiled or code != 0:
             return
-        paths = dict(self.paths)
-        for path in _context_paths(list(self.key[4])):
-            paths.setdefault(path, _stamp(path))
-        if any(_stamp(path) != stamp for path, stamp in paths.items()):
+        if any(_stamp(path) != stamp for path, stamp in self.paths.items()):
             return  # something changed while the plan ran: its output may mix old and new
+        paths = dict(self.paths)
+        for path in _context_paths(self.argv):
+            paths.setdefault(path, _stamp(path))
         _store(self.key, (_FORMAT, self.key, tuple(paths.items()), (out, err), code))
 
 
