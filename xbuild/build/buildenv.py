@@ -89,8 +89,6 @@ def environment_requirements(source: Path, *, repair: bool, extra: tuple[str, ..
     return tuple(dict.fromkeys(reqs))
 
 
-
-
 def verdict_image_id(verdict: Verdict) -> str:
     if verdict.route is RouteName.NATIVE or verdict.image is None:
         return "host"

@@ -7,7 +7,7 @@ Layout under the root::
                                      were parsed from (body sha256, URLs, parser version)
     metadata/ab/<file sha256>        framed: core metadata, immutable
     files/ab/<file sha256>/<name>    distributions, immutable
-    locks/<key>.lock                 one filelock per key, so two processes never race a write
+    locks/<key>.lock                 one filelock per download, so two processes do not fetch it twice
 
 Every write is atomic (temp file beside the target + os.replace). A framed entry records the
 sha256 of its body, so a damaged entry is detected, logged and treated as a miss.
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import EngineError
-from ..util.atomic import write_bytes_atomic
+from ..util.atomic import atomic_output
 from .hashing import sha256_file
 from .models import DistFile, Hashes
 
@@ -113,7 +113,7 @@ class HttpCache:
 
     def store_page(self, url: str, page: CachedPage) -> None:
         path = self._page_path(url)
-        self._store_framed(f"page-{_url_key(url)}", path, _page_header(page), page.body, page.body_sha256)
+        self._store_framed(path, _page_header(page), page.body, page.body_sha256)
 
     def holds_page(self, url: str, page: CachedPage) -> bool:
         """Whether the entry for `url` is byte for byte what store_page(page) would write: a
@@ -141,7 +141,7 @@ class HttpCache:
 
     def store_files(self, url: str, key: ParseKey, files: tuple[DistFile, ...]) -> None:
         path = self._files_path(url)
-        self._store_framed(f"files-{_url_key(url)}", path, {"key": asdict(key)}, _files_to_json(files))
+        self._store_framed(path, {"key": asdict(key)}, _files_to_json(files))
 
     # --- metadata ------------------------------------------------------------------------
 
@@ -150,7 +150,7 @@ class HttpCache:
         return None if framed is None else framed[1]
 
     def store_metadata(self, sha256: str, data: bytes) -> None:
-        self._store_framed(f"metadata-{sha256}", self._metadata_path(sha256), {}, data)
+        self._store_framed(self._metadata_path(sha256), {}, data)
 
     # --- files ---------------------------------------------------------------------------
 
@@ -176,7 +176,7 @@ class HttpCache:
     @contextlib.contextmanager
     def lock(self, key: str) -> Iterator[None]:
         """Exclusive across threads and processes; EngineError if a peer holds it too long."""
-        from filelock import FileLock, Timeout  # 15 ms of imports, for runs that write the cache
+        from filelock import FileLock, Timeout  # 80 ms of imports (4.x), for runs that download
 
         path = self.root / "locks" / f"{key}.lock"
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -207,14 +207,19 @@ class HttpCache:
         return self.root / "metadata" / sha256[:2] / sha256
 
     def _store_framed(
-        self, key: str, path: Path, header: Mapping[str, object], body: bytes, body_sha256: str | None = None
+        self, path: Path, header: Mapping[str, object], body: bytes, body_sha256: str | None = None
     ) -> None:
         """Best effort: pages and metadata can always be fetched again, so a cache that cannot
-        be written (read-only, disk full) costs speed, not the run."""
+        be written (read-only, disk full) costs speed, not the run.
+
+        No lock: two writers of one entry each rename a whole file into place, so a reader sees
+        one complete entry or the other, and both are valid. (filelock alone takes 80 ms to
+        import in its 4.x releases, on the path of every cold plan.)"""
         prefix = _frame_prefix(header, body_sha256 or _sha256(body))
         try:
-            with self.lock(key):
-                write_bytes_atomic(path, prefix + body, make_parents=True)
+            with atomic_output(path, make_parents=True) as temp, temp.open("wb") as out:
+                out.write(prefix)  # not prefix + body: a page body is megabytes, not worth a copy
+                out.write(body)
         except OSError as exc:
             logger.warning("cannot write cache entry %s (%s); continuing without it", path, exc)
 

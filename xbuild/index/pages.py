@@ -103,20 +103,41 @@ def parse_json_page(
     meta = data.get("meta")
     _check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
     resolver = _Resolver(page_url)
-    files = (_json_file(entry, resolver, index_url, project, keep) for entry in data["files"])
+    entries = data["files"] if keep is None else _kept_entries(data["files"], keep, resolver)
+    files = (_json_file(entry, resolver, index_url, project) for entry in entries)
     return tuple(file for file in files if file is not None)
 
 
+def _kept_entries(entries: list[Any], keep: Keep, resolver: _Resolver) -> list[Any]:
+    """The entries to build: those whose filename `keep` accepts, and those whose link is not
+    http(s), which the client must see to refuse. Most entries of a big page end here (10 set:
+    45,000 of 60,000), so this loop does no more than that; an entry of the wrong shape is kept
+    for _json_file to report."""
+    kept = []
+    for entry in entries:
+        try:
+            if keep(entry["filename"]):
+                kept.append(entry)
+                continue
+            url = entry["url"]
+            if not (url.startswith(_REMOTE) or is_remote_url(resolver.join(url))):
+                kept.append(entry)
+        except (TypeError, KeyError, AttributeError):
+            kept.append(entry)
+    return kept
+
+
+_REMOTE = ("https://", "http://")  # the common spelling; is_remote_url judges the rest
+
+
 def _json_file(
-    entry: Any, resolver: _Resolver, index_url: str, project: NormalizedName | None, keep: Keep | None
+    entry: Any, resolver: _Resolver, index_url: str, project: NormalizedName | None
 ) -> DistFile | None:
     if not isinstance(entry, dict):
         raise PageFormatError("unreadable JSON", "a file entry is not an object")
     filename, url = entry.get("filename"), entry.get("url")
     if not isinstance(filename, str) or not isinstance(url, str):
         raise PageFormatError("unreadable JSON", "a file entry lacks filename or url")
-    if keep is not None and not keep(filename) and (is_remote_url(url) or is_remote_url(resolver.join(url))):
-        return None  # never built: most files of a big page are for other platforms
     requires_python = entry.get("requires-python")
     size = entry.get("size")
     return make_dist_file(

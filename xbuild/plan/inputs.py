@@ -48,6 +48,7 @@ class UserRequirement:
     def name(self) -> NormalizedName:
         return canonicalize_name(self.requirement.name)
 
+
 @dataclass(frozen=True, kw_only=True)
 class Inputs:
     requirements: tuple[UserRequirement, ...] = ()
@@ -159,9 +160,7 @@ def _hash_mode_problem(req: UserRequirement) -> str:
     # pip refuses one in hash mode; `uv export` writes `-e .` among hashed lines, so accept it.
     if req.editable or (req.local_path is not None and req.local_path.is_dir()):
         return ""
-    pinned = any(
-        s.operator in ("==", "===") and "*" not in s.version for s in req.requirement.specifier
-    )
+    pinned = any(s.operator in ("==", "===") and "*" not in s.version for s in req.requirement.specifier)
     if not pinned and req.requirement.url is None:
         return "is not pinned with =="
     if not req.hashes:
@@ -220,9 +219,7 @@ def _strip_extras(path: str) -> tuple[str, str]:
     return (match.group(1), match.group(2)) if match else (path, "")
 
 
-def _local(
-    text: str, origin: str, base: Path, hashes: tuple[str, ...], *, editable: bool
-) -> UserRequirement:
+def _local(text: str, origin: str, base: Path, hashes: tuple[str, ...], *, editable: bool) -> UserRequirement:
     head, marker = _split_marker(text, url=text.startswith("file:"))
     location, extras = _strip_extras(head)
     if location.startswith("file:"):
@@ -307,10 +304,25 @@ _COMMENT = re.compile(r"(^|\s+)#.*$")
 _ENV_VAR = re.compile(r"\$\{(?P<name>[A-Z0-9_]+)\}")  # pip expands only ${NAME}, upper case
 _ARCHIVE = (".whl", ".tar.gz", ".tgz", ".tar.bz2", ".tbz", ".tar.xz", ".txz", ".tar", ".zip")
 _HASH_ALGORITHMS = {"sha256": 64, "sha384": 96, "sha512": 128}
-_SHORT = {"-r": "--requirement", "-c": "--constraint", "-i": "--index-url", "-f": "--find-links",
-          "-e": "--editable"}
-_WITH_VALUE = {"--requirement", "--constraint", "--index-url", "--extra-index-url", "--find-links",
-               "--editable", "--only-binary", "--no-binary", "--trusted-host", "--use-feature"}
+_SHORT = {
+    "-r": "--requirement",
+    "-c": "--constraint",
+    "-i": "--index-url",
+    "-f": "--find-links",
+    "-e": "--editable",
+}
+_WITH_VALUE = {
+    "--requirement",
+    "--constraint",
+    "--index-url",
+    "--extra-index-url",
+    "--find-links",
+    "--editable",
+    "--only-binary",
+    "--no-binary",
+    "--trusted-host",
+    "--use-feature",
+}
 _FLAGS = {"--no-index", "--pre", "--prefer-binary", "--require-hashes"}
 
 
@@ -438,8 +450,9 @@ def _split_option(word: str) -> tuple[str, str | None]:
 def _apply_option(acc: _Collector, option: str, value: str, origin: str, context: _Context) -> None:
     if option in ("--requirement", "--constraint"):
         nested = _nested_path(value, context.base, origin)
-        _read_file(acc, nested, constraint=context.constraint or option == "--constraint",
-                   environ=context.environ)
+        _read_file(
+            acc, nested, constraint=context.constraint or option == "--constraint", environ=context.environ
+        )
     elif option == "--editable":
         req = parse_requirement(value, origin, context.base, editable=True)
         (acc.constraints if context.constraint else acc.requirements).append(req)
@@ -464,8 +477,9 @@ def _apply_option(acc: _Collector, option: str, value: str, origin: str, context
 
 def _binary_option(acc: _Collector, option: str, value: str) -> None:
     """pip's handle_mutual_excludes: a name given to one leaves the other; `:all:` resets both."""
-    target, other = (acc.only_binary, acc.no_binary) if option == "--only-binary" else (
-        acc.no_binary, acc.only_binary)
+    target, other = (
+        (acc.only_binary, acc.no_binary) if option == "--only-binary" else (acc.no_binary, acc.only_binary)
+    )
     for word in (w.strip() for w in value.split(",")):
         if word == ":all:":
             target.clear()
@@ -481,8 +495,10 @@ def _binary_option(acc: _Collector, option: str, value: str) -> None:
 
 def _nested_path(value: str, base: Path, origin: str) -> Path:
     if "://" in value and not value.startswith("file:"):
-        raise InputError(f"{origin}: -r/-c {value}: remote requirements files are not read",
-                         hint="download the file and pass its path")
+        raise InputError(
+            f"{origin}: -r/-c {value}: remote requirements files are not read",
+            hint="download the file and pass its path",
+        )
     if value.startswith("file:"):
         return Path(unquote(urlparse(value).path))
     return base / value

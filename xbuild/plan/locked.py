@@ -75,8 +75,18 @@ def plan_lock_file(
     if policy is None:
         recorded = lock.source_policy
         policy = SourcePolicy(recorded) if recorded in set(SourcePolicy) else SourcePolicy.PREFER_BINARY
-    return plan_from_lock(lock, target, host=host, policy=policy, only_binary=only_binary,
-                          no_binary=no_binary, extras=extras, groups=groups, image=image, route=route)
+    return plan_from_lock(
+        lock,
+        target,
+        host=host,
+        policy=policy,
+        only_binary=only_binary,
+        no_binary=no_binary,
+        extras=extras,
+        groups=groups,
+        image=image,
+        route=route,
+    )
 
 
 def read_lock(path: Path, target: Target, *, extras: Iterable[str] = (), groups: Iterable[str] = ()) -> Lock:

@@ -37,8 +37,15 @@ def read_pylock(path: Path) -> Lock:
             target_python=target.get("python_version") or None,
             source_policy=xbuild.get("source-policy"),
         )
-    except (KeyError, TypeError, ValueError, AttributeError, InvalidMarker, InvalidSpecifier,
-            InvalidName) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        InvalidMarker,
+        InvalidSpecifier,
+        InvalidName,
+    ) as exc:
         raise InputError(f"cannot read lock {path}: {exc!r}", hint="is it a valid PEP 751 file?") from exc
 
 

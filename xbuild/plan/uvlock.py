@@ -55,11 +55,19 @@ def read_uv_lock(
             if not _source(entries[i]).get("virtual")
         )
         requires_python = SpecifierSet(data["requires-python"]) if data.get("requires-python") else None
-    except (KeyError, TypeError, ValueError, AttributeError, InvalidMarker, InvalidSpecifier,
-            InvalidName) as exc:
+    except (
+        KeyError,
+        TypeError,
+        ValueError,
+        AttributeError,
+        InvalidMarker,
+        InvalidSpecifier,
+        InvalidName,
+    ) as exc:
         raise InputError(f"cannot read {path}: {exc!r}", hint="regenerate it with `uv lock`") from exc
-    return Lock(path=path, created_by="uv", requires_python=requires_python, environments=(),
-                packages=packages)
+    return Lock(
+        path=path, created_by="uv", requires_python=requires_python, environments=(), packages=packages
+    )
 
 
 def _source(entry: Entry) -> dict[str, Any]:
@@ -73,12 +81,17 @@ def _roots(data: Entry, entries: list[Entry], path: Path) -> list[int]:
     roots = [
         i
         for i, e in enumerate(entries)
-        if (canonicalize_name(e["name"]) in members if members else
-            _source(e).get("virtual") == "." or _source(e).get("editable") == ".")
+        if (
+            canonicalize_name(e["name"]) in members
+            if members
+            else _source(e).get("virtual") == "." or _source(e).get("editable") == "."
+        )
     ]
     if not roots:
-        raise InputError(f"{path}: no project root (a package with source virtual or editable '.')",
-                         hint="lock a project with `uv lock` in its directory")
+        raise InputError(
+            f"{path}: no project root (a package with source virtual or editable '.')",
+            hint="lock a project with `uv lock` in its directory",
+        )
     return roots
 
 
@@ -126,8 +139,10 @@ def _root_extras(root: Entry, extras: tuple[str, ...], path: Path) -> frozenset[
     known.update({canonicalize_name(k): k for k in root.get("metadata", {}).get("provides-extras", [])})
     missing = [e for e in extras if canonicalize_name(e) not in known]
     if missing:
-        raise UsageError(f"{path}: {root['name']} has no extra {', '.join(map(repr, missing))}",
-                         hint=f"extras: {', '.join(sorted(known.values())) or 'none'}")
+        raise UsageError(
+            f"{path}: {root['name']} has no extra {', '.join(map(repr, missing))}",
+            hint=f"extras: {', '.join(sorted(known.values())) or 'none'}",
+        )
     return frozenset(known[canonicalize_name(e)] for e in extras)
 
 
@@ -138,14 +153,19 @@ def _root_groups(root: Entry, groups: tuple[str, ...], path: Path) -> list[Entry
     for group in groups:
         key = known.get(canonicalize_name(group))
         if key is None:
-            raise UsageError(f"{path}: {root['name']} has no dependency group {group!r}",
-                             hint=f"groups: {', '.join(sorted(table)) or 'none'}")
+            raise UsageError(
+                f"{path}: {root['name']} has no dependency group {group!r}",
+                hint=f"groups: {', '.join(sorted(table)) or 'none'}",
+            )
         deps.extend(table[key])
     return deps
 
 
 def _edges(
-    dep: Entry, entries: list[Entry], by_name: dict[NormalizedName, list[int]], env: Mapping[str, str],
+    dep: Entry,
+    entries: list[Entry],
+    by_name: dict[NormalizedName, list[int]],
+    env: Mapping[str, str],
     parent: str,
 ) -> list[_Edge]:
     marker = dep.get("marker")

@@ -100,8 +100,10 @@ def _check_engine(route: RouteName, target: Target, host: BuildHost, image: str 
         )
     spec = find_image(image)
     # What the image was found to be outranks what images.toml says it should be.
-    if host.facts_of(image) is None and spec is not None and (
-        spec.arch is not target.arch or spec.libc_version > (target.libc_version or (0, 0))
+    if (
+        host.facts_of(image) is None
+        and spec is not None
+        and (spec.arch is not target.arch or spec.libc_version > (target.libc_version or (0, 0)))
     ):
         return Verdict(
             route=route,

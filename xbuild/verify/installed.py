@@ -70,9 +70,7 @@ def evaluate_installed(
         if target is not None and dist.name is not None:
             where = f"{dist.dist_info}/WHEEL"
             findings += [replace(f, member=where) for f in check_tags(dist.name, target)]
-    findings += unclaimed(
-        sorted(n for n in present if n not in owner and n != BUNDLE_MARKER), archive.roots
-    )
+    findings += unclaimed(sorted(n for n in present if n not in owner and n != BUNDLE_MARKER), archive.roots)
     findings += _roots_for_target(archive.roots, target)
     findings += _binaries(members, owner, target)
     return sort_findings(findings), dists
