@@ -157,6 +157,10 @@ def _json_hashes(value: object) -> Hashes | None:
     """PEP 691/714: a dict of hashes, true for 'offered without hash', false/absent for none."""
     if not isinstance(value, dict):
         return () if value is True else None
+    if len(value) == 1:  # {"sha256": ...}, as nearly every file has
+        ((algo, digest),) = value.items()
+        if isinstance(algo, str) and isinstance(digest, str):
+            return ((algo.lower(), digest.lower()),)
     try:  # lower-cased as normalize_hashes does, at a third of its cost
         return tuple(zip(map(str.lower, value), map(str.lower, value.values()), strict=True))
     except TypeError:  # a digest that is not a string
