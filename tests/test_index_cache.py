@@ -54,6 +54,14 @@ def test_page_round_trip_leaves_no_temp_files(cache: HttpCache) -> None:
     assert len(entry_files(cache, "pages")) == 1
 
 
+def test_entries_take_no_lock(cache: HttpCache) -> None:
+    """A whole entry is renamed into place, so writers need no lock file (nor filelock's
+    80 ms import on every cold plan); downloads still take one."""
+    cache.store_page(URL, page())
+    cache.store_metadata("ab" * 32, b"Metadata-Version: 2.1\n")
+    assert not (cache.root / "locks").exists()
+
+
 def test_metadata_round_trip(cache: HttpCache) -> None:
     cache.store_metadata("ab" * 32, b"Metadata-Version: 2.1\n")
     assert cache.load_metadata("ab" * 32) == b"Metadata-Version: 2.1\n"

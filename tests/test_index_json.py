@@ -117,3 +117,21 @@ def test_keep_drops_files_before_they_are_built_but_never_a_local_link() -> None
         keep=lambda filename: "win" not in filename,
     )
     assert [f.url for f in files] == [PAGE_URL + "b/foo-1.0-py3-none-any.whl", "file:///etc/passwd"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [["not", "an", "object"], {"url": "https://x.org/a.whl"}, {"filename": 7, "url": "https://x.org/a.whl"}],
+)
+def test_keep_still_refuses_a_malformed_entry(entry: object) -> None:
+    """Entries are sorted by filename before any is built; one that cannot be sorted is kept, so
+    the page is refused as it is without `keep`."""
+    with pytest.raises(PageFormatError, match="unreadable JSON"):
+        parse_page(
+            content_type=JSON_TYPE,
+            body=json.dumps({"meta": {"api-version": "1.1"}, "files": [entry]}).encode(),
+            page_url=PAGE_URL,
+            index_url="https://example.org/simple/",
+            project=canonicalize_name("foo"),
+            keep=lambda filename: False,
+        )

@@ -15,6 +15,7 @@ from support.packages import make_sdist, make_wheel
 
 from xbuild.errors import RefusedError
 from xbuild.index import HttpCache, IndexClient
+from xbuild.index.models import make_dist_file
 from xbuild.index.urls import project_url
 from xbuild.plan.candidate_cache import CandidateStore, JudgedKey, JudgedProjects, TagsFit
 from xbuild.plan.candidates import GroupedFiles, by_version, fitting, select
@@ -245,6 +246,38 @@ def test_tags_fit_keeps_what_fitting_keeps(index_server: IndexServer, page_forma
             kept = client.project_files("Zebra.Lib", TagsFit(target)).files
             assert fitting(kept, target) == fitting(files, target)
             assert len(kept) < len(files)
+
+
+ODD_NAMES = [
+    "foo-1.0-cp312-cp312-manylinux_2_17_x86_64.manylinux2014_x86_64.whl",
+    "foo-1.0-1build-cp312-cp312-manylinux2014_x86_64.whl",  # a build tag: four dashes before the tags
+    "foo-1.0-cp312-cp312-win_amd64.whl",
+    "foo-1.0-py2.py3-none-any.whl",
+    "foo-1.0-cp39-abi3-manylinux_2_28_aarch64.whl",
+    "foo-1.0.tar.gz",
+    "foo-1.0.zip",
+    "foo.whl",
+    "foo-1.0.whl",
+    "foo-1.0-py3.whl",
+    "-1.0-py3-none-any.whl",
+    "foo-1.0-py3-none-.whl",
+    "foo-1.0-not a tag-none-any.whl",
+    "README",
+]
+
+
+@pytest.mark.parametrize("target", [X86_312, ARM_312], ids=["x86_64", "aarch64"])
+def test_tags_fit_never_drops_what_fitting_keeps(target: Target) -> None:
+    """The filename test runs first and alone on the cold path: whatever it drops, `fitting`
+    must drop too, for every name a page may list (odd ones included)."""
+    fit = TagsFit(target)
+    for name in ODD_NAMES * 2:  # the second pass answers from the tags already judged
+        file = make_dist_file(filename=name, url=f"https://x.org/{name}", index_url="https://x.org/",
+                              project=None)
+        if file is not None and fitting([file], target):
+            assert fit(name), name
+    assert not fit("foo-1.0-cp312-cp312-win_amd64.whl")
+    assert fit("foo-1.0.tar.gz") and fit("README")
 
 
 def test_a_cold_judged_project_stores_no_parsed_page(index_server: IndexServer, tmp_path: Path) -> None:

@@ -116,13 +116,16 @@ def _kept_entries(entries: list[Any], keep: Keep, resolver: _Resolver) -> list[A
     kept = []
     for entry in entries:
         try:
-            if keep(entry["filename"]):
-                kept.append(entry)
-                continue
-            url = entry["url"]
-            if not (url.startswith(_REMOTE) or is_remote_url(resolver.join(url))):
-                kept.append(entry)
-        except (TypeError, KeyError, AttributeError):
+            filename, url = entry["filename"], entry["url"]
+        except (TypeError, KeyError):
+            kept.append(entry)
+            continue
+        if (
+            type(filename) is not str
+            or type(url) is not str
+            or keep(filename)
+            or not (url.startswith(_REMOTE) or is_remote_url(resolver.join(url)))
+        ):
             kept.append(entry)
     return kept
 
