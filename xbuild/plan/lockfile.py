@@ -10,13 +10,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
-from packaging.markers import Marker
-from packaging.specifiers import SpecifierSet
-from packaging.utils import NormalizedName
+from packaging.markers import InvalidMarker, Marker
+from packaging.specifiers import InvalidSpecifier, SpecifierSet
+from packaging.utils import InvalidName, NormalizedName
 
 from xbuild.index.models import Hashes
 
 UV_LOCK = "uv.lock"
+
+# What reading a lock of the wrong shape raises, in either format: the reader turns it into one
+# InputError naming the file.
+UNREADABLE = (KeyError, TypeError, ValueError, AttributeError, InvalidMarker, InvalidSpecifier, InvalidName)
 
 
 @dataclass(frozen=True, kw_only=True)

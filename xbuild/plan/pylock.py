@@ -6,13 +6,13 @@ import tomllib
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidName, canonicalize_name
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.utils import canonicalize_name
 
 from xbuild.errors import InputError
 from xbuild.index.models import normalize_hashes
-from xbuild.plan.lockfile import Lock, LockedFile, LockedPackage, file_url, filename_of
+from xbuild.plan.lockfile import UNREADABLE, Lock, LockedFile, LockedPackage, file_url, filename_of
 
 
 def read_pylock(path: Path) -> Lock:
@@ -37,15 +37,7 @@ def read_pylock(path: Path) -> Lock:
             target_python=target.get("python_version") or None,
             source_policy=xbuild.get("source-policy"),
         )
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        InvalidMarker,
-        InvalidSpecifier,
-        InvalidName,
-    ) as exc:
+    except UNREADABLE as exc:
         raise InputError(f"cannot read lock {path}: {exc!r}", hint="is it a valid PEP 751 file?") from exc
 
 

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from packaging.markers import InvalidMarker, Marker
-from packaging.specifiers import InvalidSpecifier, SpecifierSet
-from packaging.utils import InvalidName, NormalizedName, canonicalize_name
+from packaging.markers import Marker
+from packaging.specifiers import SpecifierSet
+from packaging.utils import NormalizedName, canonicalize_name
 
 from xbuild.errors import InputError, UsageError
-from xbuild.plan.lockfile import Lock, LockedFile, LockedPackage, file_url, filename_of
+from xbuild.plan.lockfile import UNREADABLE, Lock, LockedFile, LockedPackage, file_url, filename_of
 from xbuild.plan.pylock import load_toml
 
 Entry = dict[str, Any]
@@ -55,15 +55,7 @@ def read_uv_lock(
             if not _source(entries[i]).get("virtual")
         )
         requires_python = SpecifierSet(data["requires-python"]) if data.get("requires-python") else None
-    except (
-        KeyError,
-        TypeError,
-        ValueError,
-        AttributeError,
-        InvalidMarker,
-        InvalidSpecifier,
-        InvalidName,
-    ) as exc:
+    except UNREADABLE as exc:
         raise InputError(f"cannot read {path}: {exc!r}", hint="regenerate it with `uv lock`") from exc
     return Lock(
         path=path, created_by="uv", requires_python=requires_python, environments=(), packages=packages
