@@ -10,7 +10,9 @@ figures stay comparable across code changes. Each pass parses every page once, a
 (project known), as a find-links page (project=None), and read back from the parsed-files cache
 (what a warm run does when the body has not changed), and as a cold plan for
 x86_64-manylinux2014 / 3.12 parses it (judged: wheels whose tags miss the target are never
-built). Every pass runs in a new process, as `xbuild plan` does, so memoised filename parts and
+built), and as a cold plan then keeps it (judged, fitted and stored as the candidate cache's entry
+in a scratch directory: the per-page work a cold plan does before the resolver sees the files).
+Every pass runs in a new process, as `xbuild plan` does, so memoised filename parts and
 the like start cold; the best of --repeat passes (in CPU seconds of the parsing process) is shown.
 """
 
@@ -31,7 +33,8 @@ from packaging.utils import canonicalize_name
 
 from xbuild.index.cache import HttpCache, ParseKey
 from xbuild.index.pages import ACCEPT, PARSER_VERSION, parse_page
-from xbuild.plan.candidate_cache import TagsFit
+from xbuild.plan.candidate_cache import CandidateStore, JudgedKey, TagsFit, tags_digest
+from xbuild.plan.candidates import fitting
 from xbuild.target import parse_target
 
 PROJECTS = (
@@ -77,11 +80,29 @@ def parse_all(pages: list[Page], mode: str, cache: HttpCache | None) -> int:
     count = 0
     for project, content_type, url, body in pages:
         name = canonicalize_name(project) if mode != "find-links" else None
-        if mode == "judged":  # what a cold plan parses: files whose tags miss the target never built
-            keep = TagsFit(parse_target(JUDGED_TARGET, python_version="3.12", environ={}))
+        if mode in ("judged", "stored"):  # what a cold plan parses: files whose tags miss never built
+            target = parse_target(JUDGED_TARGET, python_version="3.12", environ={})
             files = parse_page(
-                content_type=content_type, body=body, page_url=url, index_url=PYPI, project=name, keep=keep
+                content_type=content_type,
+                body=body,
+                page_url=url,
+                index_url=PYPI,
+                project=name,
+                keep=TagsFit(target),
             )
+            if mode == "stored" and cache is not None and name is not None:
+                files = fitting(files, target)
+                store = CandidateStore(cache.root / "candidates")
+                store.store(
+                    JudgedKey(
+                        project=name,
+                        validator=hashlib.sha256(body).hexdigest(),
+                        tags=tags_digest(target),
+                        python_full="3.12.16",
+                        prerelease="bench",
+                    ),
+                    files,
+                )
         elif cache is None:
             files = parse_page(
                 content_type=content_type, body=body, page_url=url, index_url=PYPI, project=name
@@ -124,7 +145,7 @@ def one_pass(directory: Path, projects: list[str], mode: str, cache_root: Path) 
 
     CPU time, not wall time: the machines this runs on are shared, and parsing is one thread."""
     pages = load(directory, projects)
-    cache = HttpCache(cache_root) if mode == "cached" else None
+    cache = HttpCache(cache_root) if mode in ("cached", "stored") else None
     start = time.process_time()
     count = parse_all(pages, mode, cache)
     print(json.dumps([time.process_time() - start, count]))
@@ -140,6 +161,7 @@ MODES = {
     "find-links": "find-links (project=None)",
     "cached": "project pages, cache hit",
     "judged": f"judged for {JUDGED_TARGET}",
+    "stored": "judged, fitted and stored",
 }
 
 
