@@ -56,7 +56,7 @@ def fetch(directory: Path, projects: list[str], index_url: str) -> None:
     missing = [p for p in projects if not (directory / f"{p}.body").is_file()]
     if not missing:
         return
-    with httpx.Client(http2=True, follow_redirects=True, timeout=60) as client:
+    with httpx.Client(follow_redirects=True, timeout=60) as client:
         for project in missing:
             response = client.get(f"{index_url.rstrip('/')}/{project}/", headers={"Accept": ACCEPT})
             response.raise_for_status()
