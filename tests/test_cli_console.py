@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import warnings
 from collections.abc import Iterator
 
@@ -83,3 +84,23 @@ def test_log_lines_are_plain_and_unwrapped_when_not_a_terminal(capsys: pytest.Ca
     long = "chose manylinux_2_34_aarch64 wheel " + "x" * 300
     logging.getLogger("xbuild.plan").info(long)
     assert capsys.readouterr().err == f"INFO    {long}\n"
+
+
+@pytest.mark.parametrize(
+    "env",
+    [
+        {},
+        {"FORCE_COLOR": "1"},
+        {"FORCE_COLOR": ""},
+        {"TTY_COMPATIBLE": "0", "FORCE_COLOR": "1"},
+        {"TTY_COMPATIBLE": "1"},
+    ],
+)
+def test_is_terminal_agrees_with_rich(monkeypatch: pytest.MonkeyPatch, env: dict[str, str]) -> None:
+    """The log handler is chosen without importing rich: the answer must stay rich's own."""
+    for name in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with open(os.devnull, "w") as stream:  # not a tty: only the environment can say yes
+        assert console.is_terminal(stream) == Console(file=stream).is_terminal

@@ -40,4 +40,7 @@ def test_signal_while_the_cli_loads(tmp_path: Path, sig: signal.Signals, code: i
     assert process.returncode == code, err[-2000:]
     assert "Traceback" not in err
     said = [line for line in err.splitlines() if not line.startswith("import time:")]
-    assert said == ["interrupted"], err[-2000:]
+    # Mostly the entry point's own line; on a loaded machine the signal can land once `cli.main`
+    # has taken over (rich is no longer imported first), which says more on one line: both are
+    # the clean exit this test is about.
+    assert len(said) == 1 and said[0].startswith("interrupted"), err[-2000:]
