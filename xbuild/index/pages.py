@@ -124,13 +124,10 @@ def _kept_entries(entries: list[Any], keep: Keep, resolver: _Resolver) -> list[A
             type(filename) is not str
             or type(url) is not str
             or keep(filename)
-            or not (url.startswith(_REMOTE) or is_remote_url(resolver.join(url)))
+            or not (is_remote_url(url) or is_remote_url(resolver.join(url)))
         ):
             kept.append(entry)
     return kept
-
-
-_REMOTE = ("https://", "http://")  # the common spelling; is_remote_url judges the rest
 
 
 def _json_file(

@@ -39,13 +39,12 @@ from pathlib import Path
 from types import TracebackType
 from typing import Protocol
 
-from packaging.tags import parse_tag
 from packaging.utils import NormalizedName, canonicalize_name
 
 from xbuild.errors import InputError
 from xbuild.index import DistFile, ProjectPage
 from xbuild.index.client import _Memo
-from xbuild.plan.candidates import GroupedFiles, by_version, fitting
+from xbuild.plan.candidates import GroupedFiles, by_version, fitting, tags_text_fit
 from xbuild.target import Target
 from xbuild.util.atomic import write_bytes_atomic
 
@@ -109,11 +108,7 @@ class TagsFit:
         text = key[:-4]
         if not key.endswith(".whl") or text.count("-") != 2:
             return True  # not name-version-python-abi-platform: for `fitting` to judge
-        try:
-            tags = parse_tag(text)
-        except ValueError:
-            return True  # no tag set at all: the parser and `fitting` reject the file later
-        return self._target.tag_rank(tags) is not None
+        return tags_text_fit(text, self._target)
 
 
 class CandidateStore:

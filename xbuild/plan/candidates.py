@@ -134,7 +134,7 @@ def fitting(files: Iterable[DistFile], target: Target) -> tuple[DistFile, ...]:
             joined = "-".join(text)
             fit = tags_fit.get(joined)
             if fit is None:
-                fit = tags_fit[joined] = len(text) != 3 or _tags_fit(joined, target)
+                fit = tags_fit[joined] = len(text) != 3 or tags_text_fit(joined, target)
             if not fit:
                 continue
         if _python_ok(file, target):
@@ -142,7 +142,9 @@ def fitting(files: Iterable[DistFile], target: Target) -> tuple[DistFile, ...]:
     return tuple(kept)
 
 
-def _tags_fit(text: str, target: Target) -> bool:
+def tags_text_fit(text: str, target: Target) -> bool:
+    """Whether the target accepts a wheel's tag text (python-abi-platform); text that is no tag
+    set passes, for the filename parser to reject."""
     try:
         tags = parse_tag(text)
     except ValueError:
