@@ -34,6 +34,7 @@ import shutil
 import statistics
 import subprocess
 import sys
+import sysconfig
 import tempfile
 import time
 from collections.abc import Sequence
@@ -153,21 +154,32 @@ def _bin(venv: Path, name: str) -> Path:
     return venv / ("Scripts" if sys.platform == "win32" else "bin") / name
 
 
-def xbuild_argv() -> tuple[str, ...]:
-    # Not the venv's console script: it names an entry point of whatever tree was installed
-    # last, while PYTHONPATH picks the tree under test.
-    return (sys.executable, "-m", "xbuild")
-
-
-def compile_xbuild() -> None:
-    """Bytecode for the tree under test, as `pip install` writes it: with PYTHONDONTWRITEBYTECODE
-    set (this machine's shell sets it) a tree without __pycache__ would compile every module from
-    source on every run, which no installed xbuild does. `xbuild` is the tree PYTHONPATH picks."""
-    subprocess.run(
-        [sys.executable, "-m", "compileall", "-q", str(Path(xbuild.__file__).parent)],
-        check=True,
-        stdout=subprocess.DEVNULL,
+def install_xbuild(root: Path) -> tuple[str, ...]:
+    """The tree under test, installed as a user has it: a copy of the `xbuild` package (the one
+    PYTHONPATH picks, else the checkout) in the site-packages of root/xbuild-venv, compiled as
+    `pip install` compiles it, with this venv's site-packages on a plain .pth line for the
+    dependencies. Not this venv itself: its editable install imports a path finder (pathlib,
+    importlib.util, fnmatch, urllib.parse) at every interpreter start-up, 7-10 ms that no
+    installed xbuild pays, and a third of a replayed plan."""
+    venv = root / "xbuild-venv"
+    if not _bin(venv, "python").exists():
+        subprocess.run([sys.executable, "-m", "venv", "--without-pip", "--clear", str(venv)], check=True)
+    site = Path(
+        subprocess.run(
+            [str(_bin(venv, "python")), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            check=True,
+            capture_output=True,
+            text=True,
+        ).stdout.strip()
     )
+    (site / "xbuild-bench-deps.pth").write_text(sysconfig.get_paths()["purelib"] + "\n", encoding="utf-8")
+    copy = site / "xbuild"
+    shutil.rmtree(copy, ignore_errors=True)
+    shutil.copytree(Path(xbuild.__file__).parent, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run(
+        [sys.executable, "-m", "compileall", "-q", str(copy)], check=True, stdout=subprocess.DEVNULL
+    )
+    return (str(_bin(venv, "python")), "-m", "xbuild")
 
 
 def version_of(argv: Sequence[str]) -> str:
@@ -256,7 +268,9 @@ def command(setup: Setup, case: Case, run_dir: Path) -> list[str]:
 
 def environment(tool: str, cache: Path) -> dict[str, str]:
     env = {
-        k: v for k, v in os.environ.items() if k in KEPT_ENV or not k.startswith(("PIP_", "UV_", "XBUILD_"))
+        k: v
+        for k, v in os.environ.items()
+        if k in KEPT_ENV or not (k.startswith(("PIP_", "UV_", "XBUILD_")) or k == "PYTHONPATH")
     }
     env.update(
         PIP_CONFIG_FILE=os.devnull,
@@ -567,12 +581,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="run-", dir=root / "work"))
     for name, reqs in sets.items():
         (work / f"requirements-{name}.in").write_text("\n".join(reqs) + "\n", encoding="utf-8")
-    compile_xbuild()
     setup = Setup(
         python_version=args.python_version,
         index_url=args.index_url,
         work=work,
-        xbuild=xbuild_argv(),
+        xbuild=install_xbuild(root),
         venv=venv,
     )
     try:

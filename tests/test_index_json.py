@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 
 import pytest
 from packaging.utils import canonicalize_name
@@ -124,8 +125,8 @@ def test_keep_drops_files_before_they_are_built_but_never_a_local_link() -> None
     [["not", "an", "object"], {"url": "https://x.org/a.whl"}, {"filename": 7, "url": "https://x.org/a.whl"}],
 )
 def test_keep_still_refuses_a_malformed_entry(entry: object) -> None:
-    """Entries are sorted by filename before any is built; one that cannot be sorted is kept, so
-    the page is refused as it is without `keep`."""
+    """An entry without a string filename and url cannot be sorted by filename: the page is
+    refused as it is without `keep`, before any entry is judged."""
     with pytest.raises(PageFormatError, match="unreadable JSON"):
         parse_page(
             content_type=JSON_TYPE,
@@ -135,3 +136,95 @@ def test_keep_still_refuses_a_malformed_entry(entry: object) -> None:
             project=canonicalize_name("foo"),
             keep=lambda filename: False,
         )
+
+
+ODD_ENTRIES: list[dict[str, object]] = [
+    {"filename": "foo-1.0.tar.gz", "url": "https://x.org/foo-1.0.tar.gz"},  # nothing optional
+    {
+        "filename": "foo-1.1-py3-none-any.whl",
+        "url": "b/foo-1.1-py3-none-any.whl",
+        "hashes": {"SHA256": "AB", "Md5": "CD"},
+        "requires-python": 3,  # not a string: no Requires-Python, as pip reads it
+        "yanked": True,
+        "dist-info-metadata": {"sha256": "EF"},  # PEP 658's name, read when core-metadata is absent
+        "size": True,  # not an integer
+        "upload-time": "2024-01-01T00:00:00Z",
+    },
+    {
+        "filename": "foo-1.2-py3-none-any.whl",
+        "url": "https://x.org/foo-1.2-py3-none-any.whl",
+        "hashes": {},
+        "yanked": 'a reason [with] "quotes" and ünïcode',
+        "core-metadata": None,  # present but null wins over dist-info-metadata
+        "dist-info-metadata": True,
+        "size": 12,
+        "unknown": {"nested": [1, 2.5, None, {"deep": "x"}]},
+    },
+    {"filename": "foo-1.3-py3-none-any.whl", "url": "https://x.org/c.whl", "core-metadata": True, "size": -1},
+]
+
+
+@pytest.mark.parametrize(
+    "encode",
+    [
+        pytest.param(lambda text: text.encode(), id="utf-8"),
+        pytest.param(lambda text: b"\xef\xbb\xbf" + text.encode(), id="byte-order-mark"),
+        pytest.param(lambda text: text.encode("utf-16"), id="utf-16"),
+    ],
+)
+def test_every_encoding_json_reads_gives_the_same_files(encode: Callable[[str], bytes]) -> None:
+    """Pages are decoded into typed entries; one that the fast decoder will not read goes through
+    the stdlib's json, and both readings give the same files."""
+    text = json.dumps(page(*ODD_ENTRIES), ensure_ascii=False)
+    files = parse_page(
+        content_type=JSON_TYPE,
+        body=encode(text),
+        page_url=PAGE_URL,
+        index_url="https://example.org/simple/",
+        project=canonicalize_name("foo"),
+    )
+    assert [
+        (f.filename, f.url, f.hashes, f.requires_python, f.yanked, f.metadata_hashes, f.size) for f in files
+    ] == [
+        ("foo-1.0.tar.gz", "https://x.org/foo-1.0.tar.gz", (), None, None, None, None),
+        (
+            "foo-1.1-py3-none-any.whl",
+            PAGE_URL + "b/foo-1.1-py3-none-any.whl",
+            (("sha256", "ab"), ("md5", "cd")),
+            None,
+            "",
+            (("sha256", "ef"),),
+            None,
+        ),
+        (
+            "foo-1.2-py3-none-any.whl",
+            "https://x.org/foo-1.2-py3-none-any.whl",
+            (),
+            None,
+            'a reason [with] "quotes" and ünïcode',
+            None,
+            12,
+        ),
+        ("foo-1.3-py3-none-any.whl", "https://x.org/c.whl", (), None, None, (), -1),
+    ]
+
+
+def test_json_that_python_reads_but_strict_json_does_not() -> None:
+    """NaN is no JSON, but json reads it; the page is read as before (the size is just dropped)."""
+    body = b'{"files": [{"filename": "foo-1.0.tar.gz", "url": "https://x.org/a.tar.gz", "size": NaN}]}'
+    [file] = parse_page(
+        content_type=JSON_TYPE,
+        body=body,
+        page_url=PAGE_URL,
+        index_url=PAGE_URL,
+        project=canonicalize_name("foo"),
+    )
+    assert file.size is None
+
+
+def test_a_huge_number_in_a_key_nobody_reads_is_skipped_not_parsed() -> None:
+    body = b'{"files": [], "meta": {"api-version": "1.1"}, "n": 1' + b"0" * 100_000 + b"}"
+    assert (
+        parse_page(content_type=JSON_TYPE, body=body, page_url=PAGE_URL, index_url=PAGE_URL, project=None)
+        == ()
+    )

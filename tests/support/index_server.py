@@ -411,7 +411,8 @@ def _hostile_json(kind: HostilePage, file_link: str) -> _Reply:
     if kind == "deep-json":
         body = b"[" * 100_000 + b"]" * 100_000
     elif kind == "huge-number":
-        body = b'{"meta": {"api-version": "1.1"}, "files": [], "n": 1' + b"0" * 100_000 + b"}"
+        # In a key the client reads (meta is read whole): one it skips is never turned into an int.
+        body = b'{"files": [], "meta": {"api-version": "1.1", "n": 1' + b"0" * 100_000 + b"}}"
     else:
         filename = file_link.rstrip("/").rsplit("/", 1)[-1]
         body = json.dumps(
