@@ -5,14 +5,19 @@ from __future__ import annotations
 import io
 import os
 import zipfile
+from collections.abc import Callable
+from typing import Any
 
 import pytest
 from packaging.utils import canonicalize_name
 from support.index_server import parse_range
 
+from xbuild.errors import RefusedError
+from xbuild.index import remote_zip
 from xbuild.index.archives import find_metadata_member, find_pkg_info
 from xbuild.index.http import RangeReply, parse_content_range
 from xbuild.index.remote_zip import RangesUnsupported, metadata_over_ranges
+from xbuild.limits import DEFAULT_LIMITS
 
 FOO = canonicalize_name("foo")
 
@@ -39,6 +44,46 @@ def zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
             archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _zip_stored(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
+        for name, data in members:
+            archive.writestr(name, data)
+    return buffer.getvalue()
+
+
+def _zip64(members: list[tuple[str, bytes]]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, allowZip64=True) as archive:
+        for name, data in members:
+            with archive.open(name, "w", force_zip64=True) as stream:
+                stream.write(data)
+    return buffer.getvalue()
+
+
+def _zip64_end(members: list[tuple[str, bytes]]) -> bytes:
+    """An archive with a zip64 end record, as one of more than 65,535 entries has (zipfile is told
+    its entry limit is 0, so a test need not write 65,536 entries)."""
+    module = vars(zipfile)  # the constant is Final to type checkers; zipfile reads it per write
+    limit = module["ZIP_FILECOUNT_LIMIT"]
+    module["ZIP_FILECOUNT_LIMIT"] = 0
+    try:
+        data = zip_bytes(members)
+    finally:
+        module["ZIP_FILECOUNT_LIMIT"] = limit
+    assert b"PK\x06\x06" in data
+    return data
+
+
+def _commented(data: bytes) -> bytes:
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    buffer = io.BytesIO(data)
+    with zipfile.ZipFile(buffer, "a") as appended:
+        appended.comment = b'built by [a tool] "PK" 1.0'
+    archive.close()
     return buffer.getvalue()
 
 
@@ -73,6 +118,127 @@ def test_server_without_ranges() -> None:
 def test_not_a_zip_raises_bad_zip() -> None:
     with pytest.raises(zipfile.BadZipFile):
         metadata_over_ranges(Ranges(b"definitely not a zip file" * 10), FOO, "foo.whl")
+
+
+def _with_zipfile(data: bytes) -> bytes:
+    """What zipfile reads for the same archive: the reader the plain-layout one must agree with."""
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        member = find_metadata_member(archive.namelist(), FOO)
+        assert member is not None
+        return archive.read(member)
+
+
+def _unseekable_zip(members: list[tuple[str, bytes]], **options: Any) -> bytes:
+    """zipfile writing to a pipe-like stream: every entry gets a data descriptor (flag bit 3)."""
+
+    class Sink(io.RawIOBase):
+        def __init__(self) -> None:
+            self.data = bytearray()
+
+        def writable(self) -> bool:
+            return True
+
+        def write(self, chunk: Any) -> int:
+            self.data += bytes(chunk)
+            return len(chunk)
+
+    sink = Sink()
+    with zipfile.ZipFile(sink, "w", **options) as archive:
+        for name, data in members:
+            with archive.open(name, "w") as stream:
+                stream.write(data)
+    return bytes(sink.data)
+
+
+METADATA = 'Metadata-Version: 2.1\nName: foo\nSummary: ünïcode [brackets] "quotes"\n'.encode()
+
+
+PLAIN, ZIPFILE = "plain", "zipfile"
+
+
+@pytest.mark.parametrize(
+    ("data", "reader"),
+    [
+        pytest.param(
+            zip_bytes([("foo/a.py", b"x"), ("foo-1.0.dist-info/METADATA", METADATA)]), PLAIN, id="deflated"
+        ),
+        pytest.param(
+            _zip_stored([("foo-1.0.dist-info/METADATA", METADATA), ("foo/a.py", b"x")]),
+            PLAIN,
+            id="stored-first",
+        ),
+        pytest.param(
+            _unseekable_zip([("foo-1.0.dist-info/METADATA", METADATA), ("foo/b.py", b"y" * 5000)]),
+            PLAIN,
+            id="data-descriptors",
+        ),
+        pytest.param(_commented(zip_bytes([("foo-1.0.dist-info/METADATA", METADATA)])), PLAIN, id="comment"),
+        pytest.param(
+            zip_bytes([("foo-1.0.dist-info/METADATA", METADATA), ("fôo/ü [1].py", b"")]),
+            PLAIN,
+            id="utf-8-names",
+        ),
+        pytest.param(
+            _zip64([("foo-1.0.dist-info/METADATA", METADATA), ("foo/c.py", b"z")]),
+            PLAIN,
+            id="zip64-extra-fields",
+        ),
+        pytest.param(_zip64_end([("foo-1.0.dist-info/METADATA", METADATA)]), ZIPFILE, id="zip64-end-record"),
+        pytest.param(
+            b"#!/bin/sh\nexit 0\n" + zip_bytes([("foo-1.0.dist-info/METADATA", METADATA)]),
+            ZIPFILE,
+            id="prepended",
+        ),
+    ],
+)
+def test_plain_reader_agrees_with_zipfile(data: bytes, reader: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Big wheels' central directories are read without building a ZipInfo per entry; every
+    layout reads the same as through zipfile, which still takes any layout but the plain one."""
+    used: list[str] = []
+    with_zipfile = remote_zip._metadata_with_zipfile
+
+    def spy(*args: Any) -> bytes:
+        used.append(ZIPFILE)
+        return with_zipfile(*args)
+
+    monkeypatch.setattr(remote_zip, "_metadata_with_zipfile", spy)
+    assert metadata_over_ranges(Ranges(data), FOO, "foo.whl") == _with_zipfile(data) == METADATA
+    assert (used or [PLAIN]) == [reader]
+
+
+@pytest.mark.parametrize(
+    ("where", "make"),
+    [
+        (30 + len("foo-1.0.dist-info/METADATA") + 5, zip_bytes),  # in the deflated bytes
+        (30 + len("foo-1.0.dist-info/METADATA") + 5, _zip_stored),  # in the stored bytes: CRC
+        (30 + 3, zip_bytes),  # the local header's copy of the name
+    ],
+)
+def test_a_damaged_member_is_a_bad_zip(where: int, make: Callable[[list[tuple[str, bytes]]], bytes]) -> None:
+    data = bytearray(make([("foo-1.0.dist-info/METADATA", METADATA)]))
+    data[where] ^= 0xFF
+    with pytest.raises(zipfile.BadZipFile):
+        _with_zipfile(bytes(data))  # zipfile refuses it too
+    with pytest.raises(zipfile.BadZipFile):
+        metadata_over_ranges(Ranges(bytes(data)), FOO, "foo.whl")
+
+
+def test_a_metadata_bomb_stops_at_the_cap() -> None:
+    data = zip_bytes([("foo-1.0.dist-info/METADATA", b"A" * (DEFAULT_LIMITS.max_metadata_bytes + 10))])
+    assert len(data) < 100_000
+    with pytest.raises(RefusedError, match="larger than"):
+        metadata_over_ranges(Ranges(data), FOO, "foo.whl")
+
+
+@pytest.mark.parametrize("make", [_zip_stored, _zip64_end], ids=["plain", "zip64-end-record"])
+def test_an_encrypted_member_is_a_bad_zip(make: Callable[[list[tuple[str, bytes]]], bytes]) -> None:
+    """Both readers: zipfile's own RuntimeError (a password needed) would escape as a traceback."""
+    data = bytearray(make([("foo-1.0.dist-info/METADATA", METADATA)]))
+    for signature, flags_at in ((b"PK\x03\x04", 6), (b"PK\x01\x02", 8)):
+        at = bytes(data).index(signature) + flags_at
+        data[at] |= 0x1
+    with pytest.raises(zipfile.BadZipFile, match="encrypted"):
+        metadata_over_ranges(Ranges(bytes(data)), FOO, "foo.whl")
 
 
 def test_find_metadata_member_prefers_the_projects_own_dist_info() -> None:

@@ -41,11 +41,15 @@ def wheel_metadata(archive: zipfile.ZipFile, project: NormalizedName, filename: 
 
 def read_member(archive: zipfile.ZipFile, member: str | zipfile.ZipInfo, filename: str) -> bytes:
     """A metadata member, decompressed no further than the metadata cap (a zip bomb stops)."""
-    with archive.open(member) as stream:
-        return _bounded(stream.read(DEFAULT_LIMITS.max_metadata_bytes + 1), filename)
+    try:
+        with archive.open(member) as stream:
+            return bounded_metadata(stream.read(DEFAULT_LIMITS.max_metadata_bytes + 1), filename)
+    except (RuntimeError, NotImplementedError) as exc:  # encrypted, or a method zipfile lacks
+        raise zipfile.BadZipFile(f"{filename}: {exc}") from exc
 
 
-def _bounded(data: bytes, filename: str) -> bytes:
+def bounded_metadata(data: bytes, filename: str) -> bytes:
+    """The metadata read, refused when it is larger than the cap (read the cap plus one byte)."""
     if len(data) > DEFAULT_LIMITS.max_metadata_bytes:
         raise RefusedError(
             f"{filename}: its core metadata is larger than {DEFAULT_LIMITS.max_metadata_bytes:,} bytes",
