@@ -19,8 +19,10 @@ positional REQ arguments replace them with one set of their own. The last table 
 xbuild's pins equal uv's in every run.
 
 uv and pip live in a scratch venv under ~/.cache/xbuild-bench (XBUILD_BENCH_DIR to move it), made
-on first use and reused after. pip and uv read no config files here, and no index settings come
-from the environment, so a mirror configured for the machine does not make one tool look faster.
+on first use and reused after; xbuild runs from a copy of the package under test installed into a
+second one there (install_xbuild), as a user's install runs, without the editable finder. pip and
+uv read no config files here, and no index settings come from the environment, so a mirror
+configured for the machine does not make one tool look faster.
 pip (`--pip`, one cold and one warm run per set) evaluates markers for the interpreter running it,
 not for --python-version, so its pins can differ; uv is the reference for what the target gets.
 """
