@@ -39,20 +39,16 @@ class Ranges:
         return RangeReply(start, len(self.data), self.data[start : end + 1])
 
 
-def zip_bytes(members: list[tuple[str, bytes]]) -> bytes:
+def zip_bytes(members: list[tuple[str, bytes]], compression: int = zipfile.ZIP_DEFLATED) -> bytes:
     buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(buffer, "w", compression) as archive:
         for name, data in members:
             archive.writestr(name, data)
     return buffer.getvalue()
 
 
 def _zip_stored(members: list[tuple[str, bytes]]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_STORED) as archive:
-        for name, data in members:
-            archive.writestr(name, data)
-    return buffer.getvalue()
+    return zip_bytes(members, zipfile.ZIP_STORED)
 
 
 def _zip64(members: list[tuple[str, bytes]]) -> bytes:
