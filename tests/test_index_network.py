@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from packaging.utils import parse_wheel_filename
+from support.index_server import parse_range
 
 from xbuild.index import DistFile, HttpCache, IndexClient
 from xbuild.index.http import RangeReply
@@ -65,9 +66,7 @@ def test_plain_zip_reader_agrees_with_zipfile_on_pypi_wheels(tmp_path: Path) -> 
         project = parse_wheel_filename(wheel.name)[0]
 
         def serve(spec: str, data: bytes = data) -> RangeReply:
-            first, _, last = spec.removeprefix("bytes=").partition("-")
-            start = max(0, len(data) - int(last)) if not first else int(first)
-            end = len(data) - 1 if not first else min(int(last), len(data) - 1)
+            start, end = parse_range(spec, len(data)) or (0, -1)
             return RangeReply(start, len(data), data[start : end + 1])
 
         with zipfile.ZipFile(wheel) as archive:
