@@ -65,10 +65,6 @@ class RangeFile(io.RawIOBase):
         self._pos += count
         return count
 
-    def ensure(self, start: int, end: int) -> None:
-        """Fetch [start, end) in one request unless it is already held."""
-        self._read(start, min(end, self._size))
-
     def read_range(self, start: int, end: int) -> bytes:
         """Bytes [start, end) (fewer at the end of the file), fetched in one request if missing."""
         return self._read(start, min(end, self._size))
@@ -111,7 +107,7 @@ def _metadata_with_zipfile(remote: RangeFile, project: NormalizedName, filename:
         if member is None:
             raise KeyError(f"wheel {filename} has no .dist-info/METADATA")
         info = archive.getinfo(member)
-        remote.ensure(info.header_offset, _member_end(archive, info))
+        remote.read_range(info.header_offset, _member_end(archive, info))  # one request for the member
         return read_member(archive, info, filename)
 
 
