@@ -9,9 +9,10 @@ with the index client's Accept header (JSON when the index offers it) into DIR (
 figures stay comparable across code changes. Each pass parses every page once, as a project page
 (project known), as a find-links page (project=None), and read back from the parsed-files cache
 (what a warm run does when the body has not changed), and as a cold plan for
-x86_64-manylinux2014 / 3.12 parses it (judged: wheels whose tags miss the target are never
-built), and as a cold plan then keeps it (judged, fitted and stored as the candidate cache's entry
-in a scratch directory: the per-page work a cold plan does before the resolver sees the files).
+x86_64-manylinux2014 / 3.12 parses it (judged: rows for the files whose tags may fit the target,
+no DistFile built), and as a cold plan then keeps it (judged, fitted, grouped by version and
+stored as the candidate cache's entry in a scratch directory: the per-page work a cold plan does
+before the resolver sees the files).
 Every pass runs in a new process, as `xbuild plan` does, so memoised filename parts and
 the like start cold; the best of --repeat passes (in CPU seconds of the parsing process) is shown.
 """
@@ -31,10 +32,11 @@ from pathlib import Path
 import httpx
 from packaging.utils import canonicalize_name
 
+from xbuild.index import KeptRows
 from xbuild.index.cache import HttpCache, ParseKey
-from xbuild.index.pages import ACCEPT, PARSER_VERSION, parse_page
-from xbuild.plan.candidate_cache import CandidateStore, JudgedKey, TagsFit, tags_digest
-from xbuild.plan.candidates import fitting
+from xbuild.index.pages import ACCEPT, PARSER_VERSION, parse_page, parse_page_rows
+from xbuild.plan.candidate_cache import CandidateStore, Judged, JudgedKey, tags_digest
+from xbuild.plan.candidates import Fits
 from xbuild.target import parse_target
 
 PROJECTS = (
@@ -80,18 +82,14 @@ def parse_all(pages: list[Page], mode: str, cache: HttpCache | None) -> int:
     count = 0
     for project, content_type, url, body in pages:
         name = canonicalize_name(project) if mode != "find-links" else None
-        if mode in ("judged", "stored"):  # what a cold plan parses: files whose tags miss never built
+        if mode in ("judged", "stored"):  # what a cold plan parses: files whose tags miss never kept
             target = parse_target(JUDGED_TARGET, python_version="3.12", environ={})
-            files = parse_page(
-                content_type=content_type,
-                body=body,
-                page_url=url,
-                index_url=PYPI,
-                project=name,
-                keep=TagsFit(target),
+            fits = Fits(target)
+            rows = parse_page_rows(
+                content_type=content_type, body=body, page_url=url, project=name, keep=fits.tags
             )
+            count += len(rows)
             if mode == "stored" and cache is not None and name is not None:
-                files = fitting(files, target)
                 store = CandidateStore(cache.root / "candidates")
                 store.store(
                     JudgedKey(
@@ -101,8 +99,9 @@ def parse_all(pages: list[Page], mode: str, cache: HttpCache | None) -> int:
                         python_full="3.12.16",
                         prerelease="bench",
                     ),
-                    files,
+                    Judged.of(KeptRows((PYPI,), rows), fits),
                 )
+            continue
         elif cache is None:
             files = parse_page(
                 content_type=content_type, body=body, page_url=url, index_url=PYPI, project=name

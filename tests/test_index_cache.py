@@ -409,8 +409,8 @@ def test_a_page_read_twice_by_one_client_is_stored_once(
 
     monkeypatch.setattr(HttpCache, "store_page", store_page)
     with quick_client([no_validators.index_url], cache=cache) as client:
-        judged = client.project_files("foo", lambda filename: "win" not in filename)
+        judged = client.project_rows("foo", lambda filename: "win" not in filename)
         whole = client.project("foo")  # as the explain walk after a failed resolution reads it
-    assert [f.filename for f in judged.files] == ["foo-1.0-py3-none-any.whl"]
+    assert [row[1] for row in judged.rows] == ["foo-1.0-py3-none-any.whl"]
     assert len(whole.files) == 2
     assert stored == [f"{no_validators.index_url}foo/"]

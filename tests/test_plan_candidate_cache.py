@@ -14,11 +14,11 @@ from support.index_server import IndexServer
 from support.packages import make_sdist, make_wheel
 
 from xbuild.errors import RefusedError
-from xbuild.index import HttpCache, IndexClient
+from xbuild.index import DistFile, HttpCache, IndexClient, KeptRows
 from xbuild.index.models import make_dist_file
 from xbuild.index.urls import project_url
-from xbuild.plan.candidate_cache import CandidateStore, JudgedKey, JudgedProjects, TagsFit
-from xbuild.plan.candidates import GroupedFiles, by_version, fitting, select
+from xbuild.plan.candidate_cache import CandidateStore, Judged, JudgedKey, JudgedProjects
+from xbuild.plan.candidates import Fits, GroupedFiles, TagsFit, by_version, fitting, select
 from xbuild.plan.inputs import collect_inputs
 from xbuild.plan.model import Plan, SourcePolicy
 from xbuild.plan.planner import make_plan
@@ -160,11 +160,12 @@ def test_the_store_checks_its_key(tmp_path: Path, index_server: IndexServer) -> 
         files = client.project("zebra-lib").files
     store = CandidateStore(tmp_path / "candidates")
     key = JudgedKey(project="zebra-lib", validator="v1", tags="t", python_full="3.12.8", prerelease="allow")
-    store.store(key, files)
+    store.store(key, Judged.of(KeptRows.of_files(files), Fits(X86_312)))
     loaded = store.load(key)
-    assert loaded is not None and len(loaded) == len(files)
-    assert dict(by_version(loaded)) == dict(by_version(files))  # same groups, newest first
-    assert list(by_version(loaded)) == list(by_version(files))
+    fitted = fitting(files, X86_312)
+    assert loaded is not None and len(loaded) == len(fitted) < len(files)
+    assert dict(by_version(loaded)) == dict(by_version(fitted))  # same groups, newest first
+    assert list(by_version(loaded)) == list(by_version(fitted))
     other = JudgedKey(project="zebra-lib", validator="v2", tags="t", python_full="3.12.8", prerelease="allow")
     assert store.load(other) is None
 
@@ -204,13 +205,32 @@ def test_a_stored_entry_keeps_each_files_index_and_builds_versions_lazily(
     mixed = tuple(replace(f, index_url=other) if n % 2 else f for n, f in enumerate(files))
     store = CandidateStore(tmp_path / "candidates")
     key = JudgedKey(project="zebra-lib", validator="v", tags="t", python_full="3.12.8", prerelease="allow")
-    store.store(key, mixed)
+    store.store(key, Judged.of(KeptRows.of_files(mixed), _every_file))
     loaded = store.load(key)
     assert isinstance(loaded, GroupedFiles)
     first = next(select(NAME, loaded, X86_312, SpecifierSet(), policy=SourcePolicy.NEVER))
     assert first.version == Version("2.0")
     assert loaded.built_groups() == 2  # 3.0 (no wheel for the target) and 2.0, nothing older
     assert sorted(loaded, key=lambda f: f.filename) == sorted(mixed, key=lambda f: f.filename)
+
+
+def _every_file(filename: str, requires_python: str | None) -> bool:
+    return True
+
+
+def test_a_cold_judgement_builds_only_the_versions_reached(index_server: IndexServer) -> None:
+    a_world(index_server.dist_dir)
+    with quick_client([index_server.index_url], cache=None) as client:
+        files = client.project("zebra-lib").files
+    judged = Judged.of(KeptRows.of_files(files), Fits(X86_312)).files()
+    first = next(select(NAME, judged, X86_312, SpecifierSet(), policy=SourcePolicy.NEVER))
+    assert first.version == Version("2.0") and judged.built_groups() == 2  # 3.0 (an sdist) and 2.0
+    fitted = by_version(fitting(files, X86_312))
+    assert list(by_version(judged).items()) == list(fitted.items())  # the same files, version by version
+
+
+def _kept_files(kept: KeptRows) -> list[DistFile]:
+    return kept.files(range(len(kept.rows)))
 
 
 def test_a_wrong_guess_never_downloads_a_whole_wheel(index_server: IndexServer, tmp_path: Path) -> None:
@@ -243,7 +263,7 @@ def test_tags_fit_keeps_what_fitting_keeps(index_server: IndexServer, page_forma
     with quick_client([index_server.index_url], cache=None) as client:
         files = client.project("zebra-lib").files
         for target in (X86_312, ARM_312):
-            kept = client.project_files("Zebra.Lib", TagsFit(target)).files
+            kept = _kept_files(client.project_rows("Zebra.Lib", TagsFit(target)))
             assert fitting(kept, target) == fitting(files, target)
             assert len(kept) < len(files)
 

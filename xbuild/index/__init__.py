@@ -13,7 +13,7 @@ DistFile URLs, the cache or logs (see `redact_url`).
 
 from .cache import CachedPage, HttpCache
 from .client import IndexClient
-from .models import DistFile, ProjectPage
+from .models import DistFile, KeptRows, ProjectPage
 from .urls import index_urls_from_env, redact_url, strip_credentials
 
 __all__ = [
@@ -21,6 +21,7 @@ __all__ = [
     "DistFile",
     "HttpCache",
     "IndexClient",
+    "KeptRows",
     "ProjectPage",
     "index_urls_from_env",
     "redact_url",

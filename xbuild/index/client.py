@@ -32,8 +32,8 @@ from .hashing import copy_hashing, digest_bytes, mismatch
 from .http import Fetcher, RetryPolicy, not_cached
 from .local import directory_files, local_index_files
 from .metadata_match import metadata_differences
-from .models import DistFile, ProjectPage, canonical_project, merge_files
-from .pages import PARSER_VERSION, Keep, PageFormatError, parse_page
+from .models import DistFile, FileRow, KeptRows, ProjectPage, canonical_project, from_row, merge_files
+from .pages import PARSER_VERSION, Keep, PageFormatError, parse_page, parse_page_rows
 from .remote_zip import RangesUnsupported, metadata_over_ranges
 from .urls import (
     file_url_path,
@@ -177,11 +177,24 @@ class IndexClient:
         project = _project_name(name)
         return self._pages.get(project, lambda: self._load_project(project))
 
-    def project_files(self, name: str, keep: Keep) -> ProjectPage:
-        """project(name) with only the files whose filename `keep` accepts, asked before any
-        DistFile is built; neither memoised nor stored parsed, for a caller that keeps its own
-        judged copy (plan.candidate_cache). The page itself is fetched once, as for project()."""
-        return self._load_project(_project_name(name), keep)
+    def project_rows(self, name: str, keep: Keep) -> KeptRows:
+        """project(name)'s files whose filename `keep` accepts, as rows: asked before any
+        DistFile is built, neither memoised nor stored parsed, for a caller that keeps its own
+        judged copy (plan.candidate_cache). The page itself is fetched once, as for project().
+
+        With one remote index and no find-links, as most runs have, the page is read into rows
+        directly; otherwise the files are merged as project() merges them."""
+        project = _project_name(name)
+        if len(self._indexes) == 1 and not self._find_links and not is_file_url(self._indexes[0]):
+            index_url = self._indexes[0]
+            try:
+                rows = self._remote_index_rows(index_url, project, keep)
+            except PageFormatError as exc:
+                raise _unreadable_index(index_url, project, exc) from exc
+            if rows is None:
+                raise _not_found(project, self._indexes, self._find_links)
+            return KeptRows((index_url,), rows)
+        return KeptRows.of_files(self._load_project(project, keep).files)
 
     def prefetch(self, names: Iterable[str]) -> None:
         """Start fetching these pages in the background; errors surface from project()."""
@@ -252,26 +265,34 @@ class IndexClient:
                 return None if local is None else _kept(local, keep)
             return self._remote_index_files(index_url, project, keep)
         except PageFormatError as exc:
-            detail = f": {exc.detail}" if exc.detail else ""
-            raise InputError(
-                f"index {redact_url(index_url)} returned {exc.what} for project {project}{detail}",
-                hint="check that the URL points at a PEP 503/691 simple index",
-            ) from exc
+            raise _unreadable_index(index_url, project, exc) from exc
 
     def _remote_index_files(
         self, index_url: str, project: NormalizedName, keep: Keep | None
     ) -> tuple[DistFile, ...] | None:
+        if keep is not None:
+            rows = self._remote_index_rows(index_url, project, keep)
+            return None if rows is None else tuple(from_row(row, index_url) for row in rows)
         url = project_url(index_url, project)
         page = self._page(url)
-        files: tuple[DistFile, ...] | None = None
-        if page.status == 200 and keep is not None:
-            files = _parse_page(page, index_url, project, keep)
-        elif page.status == 200:
-            files = self._parse(url, page, index_url, project)
+        files = self._parse(url, page, index_url, project) if page.status == 200 else None
         if files is not None:
-            _refuse_local_links(files, url)
+            _refuse_local_links(((f.filename, f.url) for f in files), url)
         self._fetcher.store_page(url, page)
         return files
+
+    def _remote_index_rows(self, index_url: str, project: NormalizedName, keep: Keep) -> list[FileRow] | None:
+        """The index's kept files for the project as rows, or None when it answers 404."""
+        url = project_url(index_url, project)
+        page = self._page(url)
+        rows: list[FileRow] | None = None
+        if page.status == 200:
+            rows = parse_page_rows(
+                content_type=page.content_type, body=page.body, page_url=page.url, project=project, keep=keep
+            )
+            _refuse_local_links(((row[1], row[2]) for row in rows), url)
+        self._fetcher.store_page(url, page)
+        return rows
 
     def _parse(
         self, url: str, page: CachedPage, index_url: str, project: NormalizedName | None
@@ -320,7 +341,7 @@ class IndexClient:
         if page.status != 200:
             raise InputError(f"find-links page {redact_url(location)} answered HTTP 404")
         files = self._parse(location, page, location, None)
-        _refuse_local_links(files, location)
+        _refuse_local_links(((f.filename, f.url) for f in files), location)
         self._fetcher.store_page(location, page)
         return files
 
@@ -519,12 +540,20 @@ def _location_url(location: str) -> str:
     return url
 
 
-def _refuse_local_links(files: Iterable[DistFile], page_url: str) -> None:
-    """A remote page must not make xbuild read this machine's files."""
-    local = next((f for f in files if not is_remote_url(f.url)), None)
+def _unreadable_index(index_url: str, project: str, exc: PageFormatError) -> InputError:
+    detail = f": {exc.detail}" if exc.detail else ""
+    return InputError(
+        f"index {redact_url(index_url)} returned {exc.what} for project {project}{detail}",
+        hint="check that the URL points at a PEP 503/691 simple index",
+    )
+
+
+def _refuse_local_links(links: Iterable[tuple[str, str]], page_url: str) -> None:
+    """A remote page must not make xbuild read this machine's files (links: filename, URL)."""
+    local = next(((name, url) for name, url in links if not is_remote_url(url)), None)
     if local is not None:
         raise RefusedError(
-            f"remote page {redact_url(page_url)} links {local.filename} at {redact_url(local.url)}, "
+            f"remote page {redact_url(page_url)} links {local[0]} at {redact_url(local[1])}, "
             "which is not an http(s) URL",
             hint="file: links are accepted only from local indexes and find-links "
             "(a path or file:// URL given with -i or -f)",
@@ -535,16 +564,13 @@ def _all_files(body: bytes, content_type: str, page_url: str, source: str) -> tu
     return parse_page(content_type=content_type, body=body, page_url=page_url, index_url=source, project=None)
 
 
-def _parse_page(
-    page: CachedPage, index_url: str, project: NormalizedName | None, keep: Keep | None = None
-) -> tuple[DistFile, ...]:
+def _parse_page(page: CachedPage, index_url: str, project: NormalizedName | None) -> tuple[DistFile, ...]:
     return parse_page(
         content_type=page.content_type,
         body=page.body,
         page_url=page.url,
         index_url=index_url,
         project=project,
-        keep=keep,
     )
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 import logging
-from collections.abc import Iterable, Mapping
+import operator
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 
 from packaging.utils import (
@@ -144,6 +145,74 @@ def _sdist_name(name_part: str) -> NormalizedName | None:
         return None
 
 
+# A DistFile as a plain tuple: its fields but index_url, in this order. A page's kept files
+# are read into rows, and a DistFile is built only for a row someone looks at: a plan's
+# resolver reaches few of a project's versions. The candidate store keeps rows as they are.
+FileRow = tuple[NormalizedName, str, str, Hashes, str | None, str | None, Hashes | None, int | None]
+ROW_FIELDS = ("project", "filename", "url", "hashes", "requires_python", "yanked", "metadata_hashes", "size")
+file_row: Callable[[DistFile], FileRow] = operator.attrgetter(*ROW_FIELDS)
+
+
+def from_row(row: FileRow, index_url: str) -> DistFile:
+    return DistFile(
+        project=row[0],
+        filename=row[1],
+        url=row[2],
+        hashes=row[3],
+        requires_python=row[4],
+        yanked=row[5],
+        metadata_hashes=row[6],
+        size=row[7],
+        index_url=index_url,
+    )
+
+
+@dataclass(frozen=True)
+class KeptRows:
+    """A project's files as rows, merged over its sources (the first to list a filename wins);
+    sources[i] indexes the row's source in index_urls, None when every row is from the first."""
+
+    index_urls: tuple[str, ...]
+    rows: list[FileRow]
+    sources: list[int] | None = None
+
+    @classmethod
+    def of_files(cls, files: Iterable[DistFile]) -> KeptRows:
+        files = list(files)
+        urls = tuple(dict.fromkeys(f.index_url for f in files))
+        sources = [urls.index(f.index_url) for f in files] if len(urls) > 1 else None
+        return cls(urls, [file_row(f) for f in files], sources)
+
+    def files(self, positions: Iterable[int]) -> list[DistFile]:
+        """The DistFiles of the rows at these positions."""
+        rows, urls, sources = self.rows, self.index_urls, self.sources
+        if sources is None:
+            return [from_row(rows[i], urls[0]) for i in positions]
+        return [from_row(rows[i], urls[sources[i]]) for i in positions]
+
+
+def row_of(
+    *,
+    filename: str,
+    url: str,
+    project: NormalizedName | None,
+    hashes: Hashes = (),
+    requires_python: str | None = None,
+    yanked: str | None = None,
+    metadata_hashes: Hashes | None = None,
+    size: int | None = None,
+) -> FileRow | None:
+    """A file's row, or None when the name is not a wheel/sdist of `project` (None: any project)."""
+    parsed = project_of(filename)
+    if parsed is None:
+        logger.debug("ignoring %s: not a wheel or sdist filename", filename)
+        return None
+    if project is not None and parsed != project:
+        logger.debug("ignoring %s: belongs to %s, not %s", filename, parsed, project)
+        return None
+    return (parsed, filename, url, hashes, requires_python, yanked, metadata_hashes, size)
+
+
 def make_dist_file(
     *,
     filename: str,
@@ -157,24 +226,17 @@ def make_dist_file(
     size: int | None = None,
 ) -> DistFile | None:
     """A DistFile, or None when the name is not a wheel/sdist of `project` (None: any project)."""
-    parsed = project_of(filename)
-    if parsed is None:
-        logger.debug("ignoring %s: not a wheel or sdist filename", filename)
-        return None
-    if project is not None and parsed != project:
-        logger.debug("ignoring %s: belongs to %s, not %s", filename, parsed, project)
-        return None
-    return DistFile(
-        project=parsed,
+    row = row_of(
         filename=filename,
         url=url,
+        project=project,
         hashes=hashes,
         requires_python=requires_python,
         yanked=yanked,
         metadata_hashes=metadata_hashes,
         size=size,
-        index_url=index_url,
     )
+    return None if row is None else from_row(row, index_url)
 
 
 def merge_files(sources: Iterable[Iterable[DistFile]]) -> tuple[DistFile, ...]:

@@ -16,7 +16,7 @@ import msgspec
 import packaging
 from packaging.utils import NormalizedName
 
-from .models import DistFile, Hashes, make_dist_file, normalize_hashes
+from .models import DistFile, FileRow, Hashes, file_row, from_row, make_dist_file, normalize_hashes, row_of
 from .urls import is_remote_url
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,21 @@ def parse_page(
     raise PageFormatError(f"an unsupported content type {content_type!r}")
 
 
+def parse_page_rows(
+    *, content_type: str, body: bytes, page_url: str, project: NormalizedName | None, keep: Keep | None = None
+) -> list[FileRow]:
+    """parse_page's files as rows, no DistFile built: what a caller that looks at few of them
+    takes. JSON pages are read into rows directly; HTML ones (rare, and small) go through
+    parse_page."""
+    media_type, _ = _split_content_type(content_type)
+    if media_type == JSON_TYPE:
+        return json_page_rows(body, page_url=page_url, project=project, keep=keep)
+    files = parse_page(
+        content_type=content_type, body=body, page_url=page_url, index_url="", project=project, keep=keep
+    )
+    return [file_row(file) for file in files]
+
+
 def _split_content_type(content_type: str) -> tuple[str, str | None]:
     message = Message()
     message["content-type"] = content_type
@@ -87,7 +102,7 @@ def _check_api_version(version: object) -> None:
 
 class _JsonFile(msgspec.Struct, rename="kebab", gc=False):
     """One entry of a page's "files". filename and url must be strings, or the page is refused;
-    the other keys are read as any JSON value and judged by _json_file, which tolerates odd ones
+    the other keys are read as any JSON value and judged by _json_row, which tolerates odd ones
     as pip does. UNSET tells an absent metadata key from one that is null. Not tracked by the
     cycle collector: decoded JSON cannot form a cycle."""
 
@@ -112,13 +127,20 @@ _DECODER = msgspec.json.Decoder(_JsonPage)
 def parse_json_page(
     body: bytes, *, page_url: str, index_url: str, project: NormalizedName | None, keep: Keep | None = None
 ) -> tuple[DistFile, ...]:
+    rows = json_page_rows(body, page_url=page_url, project=project, keep=keep)
+    return tuple(from_row(row, index_url) for row in rows)
+
+
+def json_page_rows(
+    body: bytes, *, page_url: str, project: NormalizedName | None, keep: Keep | None = None
+) -> list[FileRow]:
     page = _decode_json_page(body)
     meta = page.meta
     _check_api_version(meta.get("api-version") if isinstance(meta, dict) else None)
     resolver = _Resolver(page_url)
     entries = page.files if keep is None else _kept_entries(page.files, keep, resolver)
-    files = (_json_file(entry, resolver, index_url, project) for entry in entries)
-    return tuple(file for file in files if file is not None)
+    rows = (_json_row(entry, resolver, project) for entry in entries)
+    return [row for row in rows if row is not None]
 
 
 def _decode_json_page(body: bytes) -> _JsonPage:
@@ -162,16 +184,13 @@ def _kept_entries(entries: list[_JsonFile], keep: Keep, resolver: _Resolver) -> 
     ]
 
 
-def _json_file(
-    entry: _JsonFile, resolver: _Resolver, index_url: str, project: NormalizedName | None
-) -> DistFile | None:
+def _json_row(entry: _JsonFile, resolver: _Resolver, project: NormalizedName | None) -> FileRow | None:
     requires_python, size, metadata = entry.requires_python, entry.size, entry.core_metadata
     if metadata is msgspec.UNSET:
         metadata = None if entry.dist_info_metadata is msgspec.UNSET else entry.dist_info_metadata
-    return make_dist_file(
+    return row_of(
         filename=entry.filename,
         url=resolver.join(entry.url),
-        index_url=index_url,
         project=project,
         hashes=_json_hashes(entry.hashes) or (),
         requires_python=requires_python if isinstance(requires_python, str) else None,

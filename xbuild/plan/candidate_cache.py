@@ -30,21 +30,21 @@ import hashlib
 import json
 import logging
 import marshal
-import operator
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass
 from pathlib import Path
 from types import TracebackType
-from typing import Protocol
+from typing import Any, Protocol
 
 from packaging.utils import NormalizedName, canonicalize_name
 
 from xbuild.errors import InputError
-from xbuild.index import DistFile, ProjectPage
+from xbuild.index import DistFile, KeptRows, ProjectPage
 from xbuild.index.client import _Memo
-from xbuild.plan.candidates import GroupedFiles, by_version, fitting, tags_text_fit
+from xbuild.index.models import ROW_FIELDS
+from xbuild.plan.candidates import Fits, GroupedFiles, fitting, positions_by_version
 from xbuild.target import Target
 from xbuild.util.atomic import write_bytes_atomic
 
@@ -66,7 +66,7 @@ class PageSource(Protocol):
 
     def page_validator(self, name: str) -> str | None: ...
 
-    def project_files(self, name: str, keep: Callable[[str], bool]) -> ProjectPage: ...
+    def project_rows(self, name: str, keep: Callable[[str], bool]) -> KeptRows: ...
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -83,32 +83,6 @@ class JudgedKey:
 
 def tags_digest(target: Target) -> str:
     return hashlib.sha256("\n".join(map(str, target.tags)).encode()).hexdigest()
-
-
-class TagsFit:
-    """Whether a filename may fit the target by its wheel tags: `fitting`'s tag test, asked of
-    the bare filename so that the index client builds no DistFile for a wheel it rules out.
-    Sdists and names that are no wheel pass, for `fitting` to judge with the rest."""
-
-    def __init__(self, target: Target) -> None:
-        self._target = target
-        self._known: dict[str, bool] = {}  # a project's releases share a few tag strings
-
-    def __call__(self, filename: str) -> bool:
-        # Asked of every file of every page (60,000 for the 10 set), so one slice and one lookup:
-        # a wheel's key is its last three dash-separated fields (the tags), found without
-        # splitting; any other name gets some suffix of itself, which _judge lets through.
-        key = filename[filename.rfind("-", 0, filename.rfind("-", 0, filename.rfind("-"))) + 1 :]
-        fit = self._known.get(key)
-        if fit is None:
-            fit = self._known[key] = self._judge(key)
-        return fit
-
-    def _judge(self, key: str) -> bool:
-        text = key[:-4]
-        if not key.endswith(".whl") or text.count("-") != 2:
-            return True  # not name-version-python-abi-platform: for `fitting` to judge
-        return tags_text_fit(text, self._target)
 
 
 class CandidateStore:
@@ -131,11 +105,11 @@ class CandidateStore:
             log.debug("%s is damaged or not for this key; judging the page again", path)
         return files
 
-    def store(self, key: JudgedKey, files: Sequence[DistFile]) -> None:
+    def store(self, key: JudgedKey, judged: Judged) -> None:
         path = self._path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_bytes_atomic(path, _encode(key, files))
+            write_bytes_atomic(path, _encode(key, judged))
         except OSError as exc:
             log.debug("cannot write %s (%s); continuing without it", path, exc)
 
@@ -147,31 +121,53 @@ class CandidateStore:
         return self.root / name[:2] / name
 
 
-def _encode(key: JudgedKey, files: Sequence[DistFile]) -> bytes:
+@dataclass(frozen=True)
+class Judged:
+    """A project's files that fit the target, as rows, and their positions by version, newest
+    first (texts: each version as the entry names it)."""
+
+    kept: KeptRows
+    groups: list[list[int]]
+    texts: list[str]
+
+    @classmethod
+    def of(cls, kept: KeptRows, fits: Callable[[str, str | None], bool]) -> Judged:
+        """The rows `fits` keeps (asked of a filename and its Requires-Python), grouped."""
+        rows, sources = kept.rows, kept.sources
+        fitted = [i for i, row in enumerate(rows) if fits(row[1], row[4])]
+        if len(fitted) < len(rows):
+            picked = None if sources is None else [sources[i] for i in fitted]
+            kept = KeptRows(kept.index_urls, [rows[i] for i in fitted], picked)
+        groups = positions_by_version(row[1] for row in kept.rows)
+        return cls(kept, list(groups.values()), list(map(str, groups)))
+
+    def files(self) -> GroupedFiles:
+        """The files, each version's DistFiles built when the resolver first reaches it."""
+        return GroupedFiles(self.texts, len(self.kept.rows), lambda i: self.kept.files(self.groups[i]))
+
+
+def _encode(key: JudgedKey, judged: Judged) -> bytes:
     """A sha256 line over the rest, a header line, then one chunk per version, newest first, so
     that a reader builds only the versions it reaches; the header holds each chunk's version,
     span and the index of each of its files (null: all from the first).
 
-    A chunk is the marshal of the version's rows (DistFile fields but index_url, in _ROW order):
-    a cold plan writes thousands of them, and marshal takes a tenth of json's time both ways.
-    Entries are only read after their sha256 checks, so marshal never sees damaged bytes."""
-    indexes = list(dict.fromkeys(f.index_url for f in files))
+    A chunk is the marshal of the version's rows (models.FileRow): a cold plan writes thousands
+    of them, and marshal takes a tenth of json's time both ways. Entries are only read after
+    their sha256 checks, so marshal never sees damaged bytes."""
+    rows, sources = judged.kept.rows, judged.kept.sources
     chunks: list[bytes] = []
     groups: list[list[object]] = []
     start = 0
-    for version, group in by_version(files).items():
-        chunk = marshal.dumps(list(map(_row, group)))
+    for text, positions in zip(judged.texts, judged.groups, strict=True):
+        chunk = marshal.dumps([rows[i] for i in positions])
         chunks.append(chunk)
-        index_of = [indexes.index(f.index_url) for f in group] if len(indexes) > 1 else []
-        groups.append([str(version), start, start + len(chunk), index_of if any(index_of) else None])
+        index_of = [] if sources is None else [sources[i] for i in positions]
+        groups.append([text, start, start + len(chunk), index_of if any(index_of) else None])
         start += len(chunk)
-    header = {"key": asdict(key), "indexes": indexes, "groups": groups, "count": len(files)}
+    indexes = list(judged.kept.index_urls)
+    header = {"key": asdict(key), "indexes": indexes, "groups": groups, "count": len(rows)}
     rest = json.dumps(header, sort_keys=True).encode() + b"\n" + b"".join(chunks)
     return _MAGIC + hashlib.sha256(rest).hexdigest().encode() + b"\n" + rest
-
-
-_ROW = ("project", "filename", "url", "hashes", "requires_python", "yanked", "metadata_hashes", "size")
-_row = operator.attrgetter(*_ROW)
 
 
 def _decode(raw: bytes, key: JudgedKey) -> GroupedFiles | None:
@@ -213,42 +209,28 @@ def _group(group: object, body: bytes, indexes: list[object]) -> list[DistFile] 
     _, start, end, index_of = group
     if not (isinstance(start, int) and isinstance(end, int)):
         return None
-    urls = [u for u in indexes if isinstance(u, str)]
-    files = _rows(body[start:end], urls[0] if urls else "")
-    if files is None or len(urls) != len(indexes):
+    urls = tuple(u for u in indexes if isinstance(u, str))
+    rows = _rows(body[start:end])
+    if rows is None or not urls or len(urls) != len(indexes):
         return None
-    if index_of is None:
-        return files
-    if not (isinstance(index_of, list) and len(index_of) == len(files)):
-        return None
-    if not all(isinstance(j, int) and 0 <= j < len(urls) for j in index_of):
-        return None
-    return [f if j == 0 else replace(f, index_url=urls[j]) for f, j in zip(files, index_of, strict=True)]
+    if index_of is not None:
+        if not (isinstance(index_of, list) and len(index_of) == len(rows)):
+            return None
+        if not all(isinstance(j, int) and 0 <= j < len(urls) for j in index_of):
+            return None
+    return KeptRows(urls, rows, index_of).files(range(len(rows)))
 
 
-def _rows(chunk: bytes, index_url: str) -> list[DistFile] | None:
-    """A chunk's DistFiles; None for a chunk of the wrong shape (a writer's bug: the entry's
-    sha256 already ruled out damage)."""
+def _rows(chunk: bytes) -> list[Any] | None:
+    """A chunk's rows; None for a chunk of the wrong shape (a writer's bug: the entry's sha256
+    already ruled out damage)."""
     try:
         rows = marshal.loads(chunk)
     except (EOFError, ValueError, TypeError):
         return None
-    if not isinstance(rows, list) or not all(type(row) is tuple and len(row) == len(_ROW) for row in rows):
-        return None
-    return [
-        DistFile(
-            project=r[0],
-            filename=r[1],
-            url=r[2],
-            hashes=r[3],
-            requires_python=r[4],
-            yanked=r[5],
-            metadata_hashes=r[6],
-            size=r[7],
-            index_url=index_url,
-        )
-        for r in rows
-    ]
+    if isinstance(rows, list) and all(type(row) is tuple and len(row) == len(ROW_FIELDS) for row in rows):
+        return rows
+    return None
 
 
 class JudgedProjects:
@@ -280,7 +262,7 @@ class JudgedProjects:
         self._lock = threading.Lock()
         self._closed = False
         self._tags = tags_digest(target) if store is not None else ""
-        self._tags_fit = TagsFit(target)
+        self._fits = Fits(target)
 
     def files(self, name: str) -> Sequence[DistFile]:
         """The project's files that fit the target (ProjectNotFound as the client raises it)."""
@@ -328,10 +310,11 @@ class JudgedProjects:
         if stored is not None:
             return stored
         # The entry stored here is what the next run reads, so the page's whole file list is
-        # neither built nor stored: most files miss the target (10 set: 43,000 of 57,000).
-        files = fitting(self._source.project_files(project, self._tags_fit).files, self._target)
-        self._store.store(key, files)
-        return files
+        # neither built nor stored: most files miss the target (10 set: 43,000 of 57,000). This
+        # run builds DistFiles only for the versions its resolver reaches, as the next run does.
+        judged = Judged.of(self._source.project_rows(project, self._fits.tags), self._fits)
+        self._store.store(key, judged)
+        return judged.files()
 
     def _key(self, project: NormalizedName) -> JudgedKey | None:
         if self._store is None:

@@ -28,7 +28,7 @@ from packaging.version import Version
 from resolvelib import AbstractProvider
 
 from xbuild.errors import InputError
-from xbuild.index import DistFile, ProjectPage
+from xbuild.index import DistFile, KeptRows, ProjectPage
 from xbuild.index.client import ProjectNotFound
 from xbuild.plan.candidate_cache import JudgedProjects
 from xbuild.plan.candidates import Candidate, Cause, Drop, PreAllow, select
@@ -54,7 +54,7 @@ class Finder(Protocol):
 
     def page_validator(self, name: str) -> str | None: ...
 
-    def project_files(self, name: str, keep: Callable[[str], bool]) -> ProjectPage: ...
+    def project_rows(self, name: str, keep: Callable[[str], bool]) -> KeptRows: ...
 
     @property
     def cache_root(self) -> Path | None: ...
