@@ -53,7 +53,11 @@ log = logging.getLogger(__name__)
 # marshal's version is part of the format: chunks are marshal data (see _encode).
 FORMAT = f"xbuild-candidates-4.{marshal.version}"
 _MAGIC = f"{FORMAT}\n".encode()
-_LOOKAHEAD_WORKERS = 8
+# Threads that fetch and judge ahead of the resolver. Each one's reads and judging take the GIL,
+# so more threads make every step of the dependency chain wait longer for it: a cold plan for
+# the 40-project set took 0.87x the time with 4 as with 8 (2 cores, an index 2 ms away; see
+# bench/README.md). 16 and 32 gained nothing before.
+_LOOKAHEAD_WORKERS = 4
 
 # What the lookahead asks about a project's judged files: the names its likely pick depends on.
 Lookahead = Callable[[NormalizedName, Sequence[DistFile]], Iterable[str]]
