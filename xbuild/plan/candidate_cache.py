@@ -44,7 +44,7 @@ from xbuild.errors import InputError
 from xbuild.index import DistFile, KeptRows, ProjectPage
 from xbuild.index.client import _Memo
 from xbuild.index.models import ROW_FIELDS
-from xbuild.plan.candidates import Fits, GroupedFiles, fitting, positions_by_version
+from xbuild.plan.candidates import Fits, GroupedFiles, fitting, positions_by_version, version_text
 from xbuild.target import Target
 from xbuild.util.atomic import write_bytes_atomic
 
@@ -142,8 +142,10 @@ class Judged:
         if len(fitted) < len(rows):
             picked = None if sources is None else [sources[i] for i in fitted]
             kept = KeptRows(kept.index_urls, [rows[i] for i in fitted], picked)
-        groups = positions_by_version(row[1] for row in kept.rows)
-        return cls(kept, list(groups.values()), list(map(str, groups)))
+        rows = kept.rows
+        groups = list(positions_by_version(row[1] for row in rows).values())
+        # Each version as its first file spells it: parsed already, where str(Version) is not.
+        return cls(kept, groups, [version_text(rows[positions[0]][1]) or "" for positions in groups])
 
     def files(self) -> GroupedFiles:
         """The files, each version's DistFiles built when the resolver first reaches it."""

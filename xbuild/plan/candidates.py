@@ -133,7 +133,9 @@ class Fits:
     """`fitting`'s test, asked of a file's name and Requires-Python."""
 
     def __init__(self, target: Target) -> None:
-        self.tags = TagsFit(target)
+        # The tag test alone, asked of every file of every page (60,000 for the 10 set): a bound
+        # method, which CPython calls faster than an instance's __call__.
+        self.tags: Callable[[str], bool] = TagsFit(target).__call__
         self._full = target.python_full
 
     def __call__(self, filename: str, requires_python: str | None) -> bool:
@@ -152,10 +154,11 @@ class TagsFit:
         self._known: dict[str, bool] = {}  # a project's releases share a few tag strings
 
     def __call__(self, filename: str) -> bool:
-        # Asked of every file of every page (60,000 for the 10 set), so one slice and one lookup:
-        # a wheel's key is its last three dash-separated fields (the tags), found without
-        # splitting; any other name gets some suffix of itself, which _judge lets through.
-        key = filename[filename.rfind("-", 0, filename.rfind("-", 0, filename.rfind("-"))) + 1 :]
+        # Asked of every file of every page (60,000 for the 10 set), so one split and one lookup:
+        # a wheel's key is its last three dash-separated fields (the tags); any other name gets
+        # some suffix of itself, which _judge lets through. (str.rfind with bounds parses its
+        # arguments the slow way: three of them cost half as much again as this split.)
+        key = filename[len(filename.rsplit("-", 3)[0]) + 1 :]
         fit = self._known.get(key)
         if fit is None:
             fit = self._known[key] = self._judge(key)
@@ -182,7 +185,7 @@ def is_pinned(specifier: SpecifierSet) -> bool:
     return any(s.operator in ("==", "===") and "*" not in s.version for s in specifier)
 
 
-def _version_text(filename: str) -> str | None:
+def version_text(filename: str) -> str | None:
     """The version field of a filename by plain splitting; full validation waits until it matters."""
     if filename.endswith(".whl"):
         parts = filename.split("-")
@@ -284,14 +287,24 @@ def by_version(files: Sequence[DistFile]) -> Mapping[Version, list[DistFile]]:
 
 
 def positions_by_version(filenames: Iterable[str]) -> dict[Version, list[int]]:
-    """The positions of each version's files, newest version first; names with no version are
-    left out. Every find_matches walks the versions in this order, so they are sorted once."""
-    groups: dict[Version, list[int]] = {}
+    """The positions of each version's files, in the given order, newest version first; names
+    with no version are left out. Every find_matches walks the versions in this order, so they
+    are sorted once. Files are grouped by their version text first: a page's files share a few
+    texts, and a str hashes in C where a Version hashes in Python."""
+    by_text: dict[str, list[int]] = {}
     for i, filename in enumerate(filenames):
-        text = _version_text(filename)
-        version = parse_version(text) if text else None
-        if version is not None:
-            groups.setdefault(version, []).append(i)
+        text = version_text(filename)
+        if text:
+            by_text.setdefault(text, []).append(i)
+    groups: dict[Version, list[int]] = {}
+    for text, positions in by_text.items():
+        version = parse_version(text)
+        if version is None:
+            continue
+        same = groups.setdefault(version, positions)
+        if same is not positions:  # another spelling of a version already met ("1.0", "1.0.0")
+            same.extend(positions)
+            same.sort()
     return dict(sorted(groups.items(), key=lambda item: item[0], reverse=True))
 
 
