@@ -89,6 +89,8 @@ class Fetcher:
         )
         self._connection: Connection | None = None
         self._connection_lock = threading.Lock()
+        if not offline:
+            threading.Thread(target=_load_tls, name="xbuild-tls", daemon=True).start()
 
     def cancel(self) -> None:
         """Make every transfer in flight fail at its next chunk (Ctrl-C must not wait for a
@@ -356,6 +358,13 @@ def _final_error(url: str, failure: Transient, tries: int) -> Exception:
         f"{shown} is unreachable after {tries} tries ({failure.why})",
         hint="check the index URL, your network and proxy settings; --offline plans from the cache alone",
     )
+
+
+def _load_tls() -> None:
+    """The TLS context's certificates, loaded while the caller goes on importing (see tls)."""
+    from .tls import load_quietly  # ssl: ~5 ms of imports, on this thread, and only online
+
+    load_quietly()
 
 
 def _connect(

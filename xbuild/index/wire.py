@@ -7,10 +7,8 @@ that runs served by the cache alone, and --offline runs, never import httpx (~80
 from __future__ import annotations
 
 import base64
-import functools
 import logging
 import netrc
-import ssl
 from collections.abc import Generator, Iterator, Mapping
 from pathlib import Path
 
@@ -18,19 +16,13 @@ import httpx
 
 from .. import __version__
 from ..errors import InputError
+from . import tls
 from .transient import Transient
 from .urls import redact_url
 
 logger = logging.getLogger(__name__)
 
 Credentials = Mapping[str, tuple[str, str]]  # "host" or "host:port" -> (user, password)
-
-
-@functools.cache
-def _ssl_context() -> ssl.SSLContext:
-    """Loading the CA bundle costs ~50 ms, so every client in the process shares one context.
-    trust_env keeps SSL_CERT_FILE/SSL_CERT_DIR working, as httpx does by default."""
-    return httpx.create_ssl_context(trust_env=True)
 
 
 def _user_agent() -> str:
@@ -62,7 +54,7 @@ class Connection:
             # HTTP/1.1: httpcore's HTTP/2 connection is not thread-safe (encode/httpcore#1062: two
             # prefetch threads got the same stream id, KeyError); forcing 1.1 measured no slower here.
             http2=False,
-            verify=_ssl_context(),
+            verify=tls.context(),
             transport=transport,
             timeout=timeout,
             follow_redirects=True,
