@@ -98,12 +98,26 @@ def test_metadata_far_from_the_end_needs_exactly_its_own_range() -> None:
     assert start == 0 and end < 20_000  # the member and a little slack, not the blob
 
 
-def test_huge_central_directory_is_fetched_on_demand() -> None:
+def test_a_directory_longer_than_the_tail_comes_with_the_metadata_before_it() -> None:
+    """As botocore's and pandas' wheels are laid out: the dist-info last, RECORD growing with the
+    directory; two requests, where the member used to take a third."""
     members = [(f"foo/{'x' * 80}{i}.py", b"") for i in range(2000)]
-    data = zip_bytes([*members, ("foo-1.0.dist-info/METADATA", b"ok")])
+    record = "".join(f"{name},sha256=abc,0\n" for name, _ in members).encode()
+    data = zip_bytes([*members, ("foo-1.0.dist-info/METADATA", b"ok"), ("foo-1.0.dist-info/RECORD", record)])
     ranges = Ranges(data)
     assert metadata_over_ranges(ranges, FOO, "foo.whl") == b"ok"
-    assert 2 <= len(ranges.asked) <= 4
+    assert len(ranges.asked) == 2
+
+
+def test_metadata_far_before_a_long_directory_takes_a_third_request() -> None:
+    """As numpy's wheel is laid out: the dist-info first, megabytes of libraries after it."""
+    members = [(f"foo/{'x' * 80}{i}.py", b"") for i in range(2000)]
+    data = zip_bytes([("foo-1.0.dist-info/METADATA", b"ok"), ("blob", os.urandom(400_000)), *members])
+    ranges = Ranges(data)
+    assert metadata_over_ranges(ranges, FOO, "foo.whl") == b"ok"
+    assert len(ranges.asked) == 3
+    start, end = parse_range(ranges.asked[2], len(data)) or (-1, -1)
+    assert start == 0 and end < 20_000  # the member, not the blob
 
 
 def test_server_without_ranges() -> None:

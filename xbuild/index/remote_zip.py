@@ -77,8 +77,18 @@ class RangeFile(io.RawIOBase):
         reply = self._get_range(f"bytes={start}-{fetch_end - 1}")
         if reply is None or reply.start != start or len(reply.body) != fetch_end - start:
             raise RangesUnsupported(f"bad reply to a range request for {start}-{fetch_end - 1}")
-        self._segments.append((start, reply.body))
+        self._keep(start, reply.body)
         return reply.body[: end - start]
+
+    def _keep(self, start: int, body: bytes) -> None:
+        """Keep a fetched span, joined to a kept span it reaches, so that a read across the
+        seam needs no request of its own."""
+        end = start + len(body)
+        for i, (seg_start, data) in enumerate(self._segments):
+            if start < seg_start <= end < seg_start + len(data):
+                self._segments[i] = (start, body + data[end - seg_start :])
+                return
+        self._segments.append((start, body))
 
 
 def metadata_over_ranges(get_range: GetRange, project: NormalizedName, filename: str) -> bytes:
@@ -155,6 +165,12 @@ def _plain_directory(remote: RangeFile, tail: RangeReply) -> tuple[list[int], li
         return None  # several disks, or a signature inside a comment
     if count == 0xFFFF or 0xFFFFFFFF in (size, start) or start + size != end_offset:
         return None  # zip64, or bytes before the archive: offsets would need shifting
+    if start < tail.start:
+        # The directory begins before the tail. Fetch it together with as many bytes again
+        # before it: METADATA is written just before the directory, with RECORD, which grows
+        # with the directory (botocore: 209 KB of directory, METADATA 79 KB before it). Then
+        # the member is already here, where it would have been a third request.
+        remote.read_range(max(0, start - size), tail.start)
     directory = remote.read_range(start, start + size)
     found = _entries(directory, count)
     return (*found, start) if found is not None else None
