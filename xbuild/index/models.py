@@ -86,7 +86,7 @@ def project_of(filename: str) -> NormalizedName | None:
     else:
         return None
     name, dash, version = stem.rpartition("-")
-    if not dash or not _valid_version(version):
+    if not dash or parse_version(version) is None:
         return None
     return _sdist_name(name)
 
@@ -96,7 +96,7 @@ def _wheel_project(stem: str) -> NormalizedName | None:
     if dashes not in (4, 5):
         return None
     parts = stem.split("-", dashes - 2)  # name, version, [build,] python-abi-platform
-    if not _valid_version(parts[1]) or not _valid_wheel_tags(parts[-1]):
+    if parse_version(parts[1]) is None or not _valid_wheel_tags(parts[-1]):
         return None
     if dashes == 5 and not _valid_build_tag(parts[2]):
         return None
@@ -107,12 +107,13 @@ def _wheel_project(stem: str) -> NormalizedName | None:
 
 
 @functools.lru_cache(maxsize=1 << 16)
-def _valid_version(text: str) -> bool:
+def parse_version(text: str) -> Version | None:
+    """The version a filename's version field names, or None. One cache for the process: the
+    filename check here and the planner's grouping parse the same texts (a cold plan: 7,500)."""
     try:
-        Version(text)
+        return Version(text)
     except InvalidVersion:
-        return False
-    return True
+        return None
 
 
 @functools.lru_cache(maxsize=1024)

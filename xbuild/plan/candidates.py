@@ -18,9 +18,10 @@ from packaging.utils import (
     parse_sdist_filename,
     parse_wheel_filename,
 )
-from packaging.version import InvalidVersion, Version
+from packaging.version import Version
 
 from xbuild.index import DistFile
+from xbuild.index.models import parse_version
 from xbuild.plan.model import Action, SourcePolicy
 from xbuild.target import Target
 
@@ -194,14 +195,6 @@ def version_text(filename: str) -> str | None:
         if filename.endswith(suffix):
             return filename[: -len(suffix)].rpartition("-")[2] or None
     return None
-
-
-@lru_cache(maxsize=65536)
-def parse_version(text: str) -> Version | None:
-    try:
-        return Version(text)
-    except InvalidVersion:
-        return None
 
 
 class GroupedFiles(Sequence[DistFile]):
