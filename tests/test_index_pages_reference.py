@@ -21,7 +21,7 @@ from packaging.utils import (
     parse_wheel_filename,
 )
 
-from xbuild.index.models import DistFile, make_dist_file, project_of
+from xbuild.index.models import DistFile, from_row, project_of, row_of
 from xbuild.index.pages import _fragment_hashes, _html_metadata_hashes, _Resolver, parse_html_page
 
 PAGE_URL = "https://example.org/simple/foo/"
@@ -53,18 +53,17 @@ def reference_parse(text: str, project: NormalizedName | None) -> tuple[DistFile
     for anchor in parser.anchors:
         url, fragment = urldefrag(urljoin(base, anchor["href"] or ""))
         metadata = anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata", "false"))
-        file = make_dist_file(
+        row = row_of(
             filename=unquote(url.rstrip("/").rsplit("/", 1)[-1]),
             url=url,
-            index_url=INDEX_URL,
             project=project,
             hashes=_fragment_hashes(fragment),
             requires_python=anchor.get("data-requires-python") or None,
             yanked=(anchor["data-yanked"] or "") if "data-yanked" in anchor else None,
             metadata_hashes=_html_metadata_hashes(metadata),
         )
-        if file is not None:
-            files.append(file)
+        if row is not None:
+            files.append(from_row(row, INDEX_URL))
     return tuple(files)
 
 

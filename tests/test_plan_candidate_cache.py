@@ -15,7 +15,7 @@ from support.packages import make_sdist, make_wheel
 
 from xbuild.errors import RefusedError
 from xbuild.index import DistFile, HttpCache, IndexClient, KeptRows
-from xbuild.index.models import make_dist_file
+from xbuild.index.models import from_row, row_of
 from xbuild.index.urls import project_url
 from xbuild.plan.candidate_cache import CandidateStore, Judged, JudgedKey, JudgedProjects
 from xbuild.plan.candidates import Fits, GroupedFiles, TagsFit, by_version, fitting, select
@@ -292,9 +292,8 @@ def test_tags_fit_never_drops_what_fitting_keeps(target: Target) -> None:
     must drop too, for every name a page may list (odd ones included)."""
     fit = TagsFit(target)
     for name in ODD_NAMES * 2:  # the second pass answers from the tags already judged
-        file = make_dist_file(filename=name, url=f"https://x.org/{name}", index_url="https://x.org/",
-                              project=None)
-        if file is not None and fitting([file], target):
+        row = row_of(filename=name, url=f"https://x.org/{name}", project=None)
+        if row is not None and fitting([from_row(row, "https://x.org/")], target):
             assert fit(name), name
     assert not fit("foo-1.0-cp312-cp312-win_amd64.whl")
     assert fit("foo-1.0.tar.gz") and fit("README")

@@ -9,7 +9,7 @@ from packaging.utils import NormalizedName, canonicalize_name
 
 from ..errors import InputError
 from .hashing import sha256_file
-from .models import DistFile, make_dist_file, project_of
+from .models import DistFile, from_row, project_of, row_of
 from .pages import PageFormatError, parse_html_page
 
 logger = logging.getLogger(__name__)
@@ -55,14 +55,13 @@ def directory_files(directory: Path, project: NormalizedName | None, index_url: 
             logger.debug("ignoring %s: not a wheel or sdist filename", path)
         if wanted is None or (project is not None and wanted != project):
             continue
-        file = make_dist_file(
+        row = row_of(
             filename=path.name,
             url=path.as_uri(),
-            index_url=index_url,
             project=wanted,
             hashes=(("sha256", sha256_file(path)),),
             size=path.stat().st_size,
         )
-        if file is not None:
-            files.append(file)
+        if row is not None:
+            files.append(from_row(row, index_url))
     return tuple(files)

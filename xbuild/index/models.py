@@ -214,32 +214,6 @@ def row_of(
     return (parsed, filename, url, hashes, requires_python, yanked, metadata_hashes, size)
 
 
-def make_dist_file(
-    *,
-    filename: str,
-    url: str,
-    index_url: str,
-    project: NormalizedName | None,
-    hashes: Hashes = (),
-    requires_python: str | None = None,
-    yanked: str | None = None,
-    metadata_hashes: Hashes | None = None,
-    size: int | None = None,
-) -> DistFile | None:
-    """A DistFile, or None when the name is not a wheel/sdist of `project` (None: any project)."""
-    row = row_of(
-        filename=filename,
-        url=url,
-        project=project,
-        hashes=hashes,
-        requires_python=requires_python,
-        yanked=yanked,
-        metadata_hashes=metadata_hashes,
-        size=size,
-    )
-    return None if row is None else from_row(row, index_url)
-
-
 def merge_files(sources: Iterable[Iterable[DistFile]]) -> tuple[DistFile, ...]:
     """Concatenate file lists; the first source to list a filename wins (index order matters)."""
     seen: dict[str, DistFile] = {}

@@ -16,7 +16,7 @@ import msgspec
 import packaging
 from packaging.utils import NormalizedName
 
-from .models import DistFile, FileRow, Hashes, file_row, from_row, make_dist_file, normalize_hashes, row_of
+from .models import DistFile, FileRow, Hashes, file_row, from_row, normalize_hashes, row_of
 from .urls import is_remote_url
 
 logger = logging.getLogger(__name__)
@@ -294,16 +294,16 @@ def _html_file(
     if keep is not None and is_remote_url(url) and not keep(unquote(filename)):
         return None
     metadata = anchor.get("data-core-metadata", anchor.get("data-dist-info-metadata", "false"))
-    return make_dist_file(
+    row = row_of(
         filename=unquote(filename),
         url=url,
-        index_url=index_url,
         project=project,
         hashes=_fragment_hashes(fragment),
         requires_python=anchor.get("data-requires-python") or None,
         yanked=(anchor["data-yanked"] or "") if "data-yanked" in anchor else None,
         metadata_hashes=_html_metadata_hashes(metadata),
     )
+    return None if row is None else from_row(row, index_url)
 
 
 # An absolute http(s) URL (and its fragment) that urljoin and urldefrag would hand back unchanged:
