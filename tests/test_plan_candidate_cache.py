@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from pathlib import Path
 
+import httpx
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
 from packaging.version import Version
-from support.clients import quick_client
-from support.index_server import IndexServer
+from support.clients import NO_NETRC, quick_client
+from support.index_server import JSON_TYPE, IndexServer
 from support.packages import make_sdist, make_wheel
 
 from xbuild.errors import RefusedError
@@ -306,3 +308,21 @@ def test_a_cold_judged_project_stores_no_parsed_page(index_server: IndexServer, 
     assert not list((tmp_path / "pages").rglob("*.files"))
     with quick_client([index_server.index_url], cache=HttpCache(tmp_path), offline=True) as client:
         assert pins(plan_with(client, ["zebra-lib"])) == pins(cold)
+
+
+def test_a_page_that_lists_a_file_twice_gives_it_once(tmp_path: Path) -> None:
+    """The first entry wins, as project() merges sources; the judged entry keeps one file."""
+    name = "twice_x-1.0-py3-none-any.whl"
+    entry = {"filename": name, "url": f"https://files.example/{name}", "hashes": {"sha256": "aa"}}
+    second = {**entry, "hashes": {"sha256": "bb"}}
+    body = json.dumps({"meta": {"api-version": "1.1"}, "files": [entry, second]}).encode()
+
+    def answer(request: httpx.Request) -> httpx.Response:
+        return httpx.Response(200, stream=httpx.ByteStream(body), headers={"Content-Type": JSON_TYPE})
+
+    client = IndexClient(["https://index.example/simple/"], cache=HttpCache(tmp_path), netrc_path=NO_NETRC,
+                         transport=httpx.MockTransport(answer))
+    with client:
+        kept = client.project_rows("twice-x", TagsFit(X86_312))
+        assert [(row[1], row[3]) for row in kept.rows] == [(name, (("sha256", "aa"),))]
+        assert [f.hashes for f in client.project("twice-x").files] == [(("sha256", "aa"),)]

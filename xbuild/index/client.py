@@ -32,7 +32,16 @@ from .hashing import copy_hashing, digest_bytes, mismatch
 from .http import Fetcher, RetryPolicy, not_cached
 from .local import directory_files, local_index_files
 from .metadata_match import metadata_differences
-from .models import DistFile, FileRow, KeptRows, ProjectPage, canonical_project, from_row, merge_files
+from .models import (
+    DistFile,
+    FileRow,
+    KeptRows,
+    ProjectPage,
+    canonical_project,
+    first_of_each_name,
+    from_row,
+    merge_files,
+)
 from .pages import PARSER_VERSION, Keep, PageFormatError, parse_page, parse_page_rows
 from .remote_zip import RangesUnsupported, metadata_over_ranges
 from .urls import (
@@ -193,7 +202,7 @@ class IndexClient:
                 raise _unreadable_index(index_url, project, exc) from exc
             if rows is None:
                 raise _not_found(project, self._indexes, self._find_links)
-            return KeptRows((index_url,), rows)
+            return KeptRows((index_url,), first_of_each_name(rows, _row_filename))
         return KeptRows.of_files(self._load_project(project, keep).files)
 
     def prefetch(self, names: Iterable[str]) -> None:
@@ -538,6 +547,10 @@ def _location_url(location: str) -> str:
             hint="give an http(s):// or file:// URL, or a local path",
         ) from exc
     return url
+
+
+def _row_filename(row: FileRow) -> str:
+    return row[1]
 
 
 def _unreadable_index(index_url: str, project: str, exc: PageFormatError) -> InputError:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import functools
+import itertools
 import logging
 import operator
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from typing import TypeVar
 
 from packaging.utils import (
     InvalidSdistFilename,
@@ -19,6 +21,8 @@ from packaging.utils import (
 from packaging.version import InvalidVersion, Version
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 Hashes = tuple[tuple[str, str], ...]
 
@@ -216,11 +220,19 @@ def row_of(
 
 def merge_files(sources: Iterable[Iterable[DistFile]]) -> tuple[DistFile, ...]:
     """Concatenate file lists; the first source to list a filename wins (index order matters)."""
-    seen: dict[str, DistFile] = {}
-    for files in sources:
-        for file in files:
-            seen.setdefault(file.filename, file)
-    return tuple(seen.values())
+    return tuple(first_of_each_name(itertools.chain.from_iterable(sources), _filename))
+
+
+def first_of_each_name(items: Iterable[T], name: Callable[[T], str]) -> list[T]:
+    """The first item listed under each filename, in order: a page or a set of sources that
+    lists a filename twice gives the first."""
+    seen: dict[str, T] = {}
+    for item in items:
+        seen.setdefault(name(item), item)
+    return list(seen.values())
+
+
+_filename: Callable[[DistFile], str] = operator.attrgetter("filename")
 
 
 def canonical_project(name: str) -> NormalizedName:
