@@ -428,7 +428,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
 @lru_cache(maxsize=1024)
 def parse_requires(raw: bytes) -> tuple[tuple[Requirement, ...], tuple[str, ...], tuple[str, ...]]:
     """(Requires-Dist, Provides-Extra, Requires-Dist lines that do not parse) of core metadata."""
-    parsed, _ = parse_email(raw)
+    parsed, _ = parse_email(_headers(raw))
     requires: list[Requirement] = []
     invalid: list[str] = []
     for line in parsed.get("requires_dist", []):
@@ -439,13 +439,21 @@ def parse_requires(raw: bytes) -> tuple[tuple[Requirement, ...], tuple[str, ...]
     return tuple(requires), tuple(parsed.get("provides_extra", [])), tuple(invalid)
 
 
+def _headers(raw: bytes) -> bytes:
+    """Core metadata up to the blank line that ends its headers, where the email parser stops
+    reading fields too. The description after it (a README: 16 KB on average over the 40 set's
+    96 wheels) was half of each parse. CRLF metadata is parsed whole."""
+    end = raw.find(b"\n\n")
+    return raw if end < 0 else raw[: end + 1]
+
+
 def _is_pin(specifier: SpecifierSet) -> bool:
     return any(s.operator in ("==", "===") for s in specifier)
 
 
 def static_requires_dist(pkg_info: bytes) -> bool:
     """PEP 643: Metadata-Version 2.2+ and Requires-Dist not declared Dynamic."""
-    parsed, _ = parse_email(pkg_info)
+    parsed, _ = parse_email(_headers(pkg_info))
     version = parsed.get("metadata_version", "1.0")
     try:
         new_enough = Version(version) >= Version("2.2")
