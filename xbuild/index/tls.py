@@ -1,6 +1,6 @@
 """The TLS context every connection of the process shares, loaded ahead of the first request.
 
-Loading a CA bundle parses each of its certificates: 25-45 ms here for 117-144 of them, inside
+Loading a CA bundle parses each of its certificates: 23-45 ms here for 117-144 of them, inside
 OpenSSL, which holds no GIL while it reads the file. A fetcher that may go online starts
 `load_quietly` on a thread when it is made, so the bundle loads on another core while the
 interpreter imports httpx and the planner; the first connection then takes the finished
