@@ -51,7 +51,9 @@ def run(argv: list[str], tree: Path, cache: Path) -> tuple[float, bytes]:
     env = plan_vs_uv.environment("xbuild", cache)
     env["PYTHONPATH"] = str(tree)
     start = time.perf_counter()
-    done = subprocess.run(argv, env=env, capture_output=True, check=False)
+    # Not from the caller's directory: `python -m` puts it first on sys.path, so in a checkout
+    # every tree would run the checkout's own xbuild package.
+    done = subprocess.run(argv, env=env, cwd=cache.parent, capture_output=True, check=False)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
         sys.exit(f"{tree}: exit {done.returncode}\n{done.stderr.decode(errors='replace')[-2000:]}")
