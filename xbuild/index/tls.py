@@ -61,8 +61,8 @@ def _load() -> ssl.SSLContext:
         if capath:
             return ssl.create_default_context(capath=capath)
         return ssl.create_default_context(cafile=certifi.where())
-    except (OSError, ssl.SSLError) as exc:
-        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+    except OSError as exc:  # ssl.SSLError is one too
+        reason = exc.strerror or str(exc)
         raise InputError(
             f"cannot load the CA certificates of {where}: {reason}",
             hint="point SSL_CERT_FILE at a PEM bundle (or SSL_CERT_DIR at a hashed directory), "
