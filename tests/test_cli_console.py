@@ -13,7 +13,7 @@ from rich.console import Console
 
 from xbuild.cli import console
 
-LOGGERS = ("xbuild", "httpx", "httpcore", "py.warnings")
+LOGGERS = ("xbuild", "xbuild.http", "py.warnings")
 
 
 @pytest.fixture(autouse=True)
@@ -60,8 +60,7 @@ def test_levels(verbose: int, decisions: bool, timings: bool, http: bool) -> Non
     console.setup_logging(verbose)
     assert logging.getLogger("xbuild.plan.planner").isEnabledFor(logging.INFO) is decisions
     assert logging.getLogger("xbuild.build").isEnabledFor(logging.DEBUG) is timings
-    assert logging.getLogger("httpcore.connection").isEnabledFor(logging.DEBUG) is http
-    assert logging.getLogger("httpx").isEnabledFor(logging.INFO) is http
+    assert logging.getLogger("xbuild.http").isEnabledFor(logging.DEBUG) is http
     assert not logging.getLogger("docker.api").isEnabledFor(logging.INFO)
     assert logging.getLogger("docker.api").isEnabledFor(logging.WARNING) is timings
     assert logging.getLogger("docker.api").isEnabledFor(logging.ERROR)

@@ -1,4 +1,4 @@
-"""The shared TLS context: the trust store httpx would pick, loaded once, and a clear error for a
+"""The shared TLS context: the trust store pip and httpx pick, loaded once, and a clear error for a
 bundle that cannot be read (it used to read "cannot write a file" or "internal error")."""
 
 from __future__ import annotations
@@ -8,6 +8,7 @@ import ssl
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from support.index_server import IndexServer
@@ -61,21 +62,23 @@ def test_the_file_wins_over_the_directory(monkeypatch: pytest.MonkeyPatch, tmp_p
 
 
 def test_a_plan_with_a_bad_bundle_says_so_and_exits_2(index_server: IndexServer, tmp_path: Path) -> None:
-    """In a new process: the context is shared by the whole process, and loaded on a thread."""
+    """In a new process: the context is shared by the whole process, and loaded on a thread.
+    A plain-http index needs no certificates, so the same bundle does not stop a plan there."""
     make_wheel(index_server.dist_dir, "six", "1.17.0")
     bundle = tmp_path / HOSTILE_DIR / "missing.pem"
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PIP_", "UV_", "XBUILD_"))}
     env.update(SSL_CERT_FILE=str(bundle), XBUILD_CACHE_DIR=str(tmp_path / "cache"))
     env.pop("SSL_CERT_DIR", None)
-    argv = ["plan", "six", "--index-url", index_server.index_url, "-p", "linux", "--python-version", "3.12"]
-    done = subprocess.run(
-        [sys.executable, "-m", "xbuild", *argv],
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+
+    def plan(index_url: str) -> subprocess.CompletedProcess[str]:
+        argv = ["plan", "six", "--index-url", index_url, "-p", "linux", "--python-version", "3.12"]
+        command = [sys.executable, "-m", "xbuild", *argv]
+        return subprocess.run(command, env=env, capture_output=True, text=True, timeout=120, check=False)
+
+    # The certificates load before any connection: the port need not be listening.
+    port = urlsplit(index_server.index_url).port
+    done = plan(index_server.index_url.replace(f"http://127.0.0.1:{port}", "https://127.0.0.1:9"))
     assert done.returncode == ExitCode.USAGE, done.stderr
     assert "CA certificates" in done.stderr and "SSL_CERT_FILE" in done.stderr
     assert "Traceback" not in done.stderr and "internal error" not in done.stderr
+    assert plan(index_server.index_url).returncode == ExitCode.OK

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import replace
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-import httpx
 import pytest
 from packaging.specifiers import SpecifierSet
 from packaging.utils import canonicalize_name
@@ -317,12 +320,38 @@ def test_a_page_that_lists_a_file_twice_gives_it_once(tmp_path: Path) -> None:
     second = {**entry, "hashes": {"sha256": "bb"}}
     body = json.dumps({"meta": {"api-version": "1.1"}, "files": [entry, second]}).encode()
 
-    def answer(request: httpx.Request) -> httpx.Response:
-        return httpx.Response(200, stream=httpx.ByteStream(body), headers={"Content-Type": JSON_TYPE})
-
-    client = IndexClient(["https://index.example/simple/"], cache=HttpCache(tmp_path), netrc_path=NO_NETRC,
-                         transport=httpx.MockTransport(answer))
-    with client:
+    with (
+        _answering(body) as index_url,
+        IndexClient([index_url], cache=HttpCache(tmp_path), netrc_path=NO_NETRC) as client,
+    ):
         kept = client.project_rows("twice-x", TagsFit(X86_312))
         assert [(row[1], row[3]) for row in kept.rows] == [(name, (("sha256", "aa"),))]
         assert [f.hashes for f in client.project("twice-x").files] == [(("sha256", "aa"),)]
+
+
+@contextmanager
+def _answering(body: bytes) -> Iterator[str]:
+    """A loopback index that answers every GET with `body` as a PEP 691 page; its index URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", JSON_TYPE)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()

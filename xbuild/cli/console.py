@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 # -v: decisions (INFO from xbuild); -vv: timings and debug; -vvv: also every HTTP exchange.
 DECISIONS, TIMINGS, HTTP = 1, 2, 3
-_HTTP_LOGGERS = ("httpx", "httpcore", "hpack", "h2")
+_HTTP_LOGGER = "xbuild.http"  # index/wire.py: one line per HTTP exchange
 _STARTED = time.time()
 
 
@@ -76,8 +76,7 @@ def setup_logging(verbose: int) -> None:
     logging.basicConfig(level=libraries, handlers=[_handler(verbose)], force=True)
     levels = {0: logging.WARNING, DECISIONS: logging.INFO}
     logging.getLogger("xbuild").setLevel(levels.get(verbose, logging.DEBUG))
-    for name in _HTTP_LOGGERS:
-        logging.getLogger(name).setLevel(logging.DEBUG if verbose >= HTTP else logging.NOTSET)
+    logging.getLogger(_HTTP_LOGGER).setLevel(logging.DEBUG if verbose >= HTTP else logging.WARNING)
     capture_warnings(verbose)
 
 

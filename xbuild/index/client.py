@@ -19,7 +19,7 @@ from collections.abc import Callable, Hashable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, InvalidStateError, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Generic, TypeVar, overload
+from typing import Generic, TypeVar, overload
 
 from packaging.utils import InvalidName, NormalizedName
 
@@ -54,9 +54,6 @@ from .urls import (
     strip_credentials,
     url_credentials,
 )
-
-if TYPE_CHECKING:
-    import httpx
 
 logger = logging.getLogger(__name__)
 
@@ -132,7 +129,6 @@ class IndexClient:
         offline: bool = False,
         max_workers: int = 16,
         timeout: float = 30,
-        transport: httpx.BaseTransport | None = None,
         retries: int = 3,
         retry_backoff: float = 0.5,
         netrc_path: Path | None = None,
@@ -146,11 +142,9 @@ class IndexClient:
             cache=cache,
             offline=offline,
             timeout=timeout,
-            transport=transport,
             retry=RetryPolicy(tries=retries, backoff=retry_backoff),
             credentials=dict(c for c in map(url_credentials, locations) if c is not None),
             netrc_path=netrc_path,
-            max_connections=max_workers + 4,  # the caller's own thread fetches too
             limits=limits,
         )
         self._pool = ThreadPoolExecutor(max_workers, thread_name_prefix="xbuild-index")
@@ -521,9 +515,9 @@ class IndexClient:
             _verify(file, copy_hashing(chunks, temp, file.hashes))
 
 
-# URLs that httpx.URL takes as they are, told apart without importing httpx: printable ASCII,
-# http(s) with a host name or a valid IPv4 address (httpx checks any host of digits and dots),
-# or file:///.
+# URLs that wire.check_url takes as they are, told apart without importing the socket half:
+# printable ASCII, http(s) with a host name or a valid IPv4 address (any host of digits and dots
+# is checked as one), or file:///.
 _OCTET = r"(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)"
 _PLAIN_URL = re.compile(
     rf"(?:https?://(?:[\w.~%!$&'()*+,;=:-]*@)?"
@@ -537,7 +531,7 @@ def _location_url(location: str) -> str:
     try:
         url = location_to_url(location)
         if len(url) > 2000 or not _PLAIN_URL.fullmatch(url):
-            from .wire import check_url  # anything unusual: ask httpx itself, as a request would
+            from .wire import check_url  # anything unusual: the parse a request would make
 
             check_url(url)  # the parse every request makes, done once up front
     except ValueError as exc:

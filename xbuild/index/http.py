@@ -1,7 +1,7 @@
 """The HTTP edge: retries, limits and page revalidation over one shared connection pool.
 
-Everything above this module sees CachedPage values, bytes and files on disk, never httpx; the
-pool itself and httpx's errors live in wire.py, imported when the first request is made.
+Everything above this module sees CachedPage values, bytes and files on disk, never a socket; the
+connections and a transfer's errors live in wire.py, imported when the first request is made.
 """
 
 from __future__ import annotations
@@ -27,9 +27,7 @@ from .transient import Transient
 from .urls import redact_url, strip_credentials
 
 if TYPE_CHECKING:
-    import httpx
-
-    from .wire import Connection, Credentials
+    from .wire import Connection, Credentials, Response
 
 logger = logging.getLogger(__name__)
 
@@ -65,11 +63,9 @@ class Fetcher:
         cache: HttpCache | None,
         offline: bool,
         timeout: float,
-        transport: httpx.BaseTransport | None,
         retry: RetryPolicy,
         credentials: Credentials,
         netrc_path: Path | None,
-        max_connections: int,
         limits: Limits = DEFAULT_LIMITS,
     ) -> None:
         self._cache = cache
@@ -82,15 +78,16 @@ class Fetcher:
         self._open_connection: Callable[[], Connection] = functools.partial(
             _connect,
             timeout=timeout,
-            transport=transport,
             credentials=credentials,
             netrc_path=netrc_path,
-            max_connections=max_connections,
         )
         self._connection: Connection | None = None
         self._connection_lock = threading.Lock()
         if not offline:
-            threading.Thread(target=_load_tls, name="xbuild-tls", daemon=True).start()
+            # Not a daemon: a run that fails before its first request would otherwise exit with
+            # the thread inside OpenSSL or an import, which can crash the interpreter's shutdown
+            # (seen: exit -11). Exit waits for it instead, at most the load's 23-45 ms.
+            threading.Thread(target=_load_tls, name="xbuild-tls").start()
 
     def cancel(self) -> None:
         """Make every transfer in flight fail at its next chunk (Ctrl-C must not wait for a
@@ -104,8 +101,8 @@ class Fetcher:
                 self._connection.close()
 
     def _pool(self, url: str) -> Connection:
-        """The connection pool, opened by the first request: a run the cache serves, and any
-        --offline run, never imports httpx."""
+        """The connections, opened by the first request: a run the cache serves, and any
+        --offline run, never imports the socket half (wire)."""
         with self._connection_lock:
             if self._cancelled.is_set():
                 raise UsageError(f"stopped fetching {redact_url(url)}: {_CLOSED}")
@@ -231,7 +228,7 @@ class Fetcher:
         if self.offline:
             raise not_cached(url)
 
-    def _read_bounded(self, response: httpx.Response, url: str, max_bytes: int) -> bytes:
+    def _read_bounded(self, response: Response, url: str, max_bytes: int) -> bytes:
         """The (decoded) body, within max_bytes and the page deadline."""
         budget = _Budget(url, max_bytes, self._limits.page_seconds, self._limits, self._cancelled)
         chunks = []
@@ -242,7 +239,7 @@ class Fetcher:
         _check_length(response, url, len(body))
         return body
 
-    def _stream(self, url: str, headers: Mapping[str, str]) -> AbstractContextManager[httpx.Response]:
+    def _stream(self, url: str, headers: Mapping[str, str]) -> AbstractContextManager[Response]:
         logger.debug("GET %s (streamed, %s)", redact_url(url), headers.get("Range", "whole"))
         return self._pool(url).stream(url, headers)
 
@@ -259,7 +256,7 @@ class Fetcher:
         raise _final_error(url, failure, self._retry.tries)
 
 
-def _chunks_or_transient(response: httpx.Response, url: str) -> Iterator[bytes]:
+def _chunks_or_transient(response: Response, url: str) -> Iterator[bytes]:
     from .wire import chunks  # loaded with the pool that made this response
 
     return chunks(response, url)
@@ -313,16 +310,16 @@ class _Budget:
             )
 
 
-def _check_length(response: httpx.Response, url: str, received: int) -> None:
+def _check_length(response: Response, url: str, received: int) -> None:
     if response.headers.get("Content-Encoding", "identity") != "identity":
-        return  # Content-Length then counts encoded bytes, which iter_bytes has already decoded
+        return  # Content-Length then counts encoded bytes, which chunks() has already decoded
     expected = response.headers.get("Content-Length")
     if expected is not None and expected.isdigit() and int(expected) != received:
         why = f"{redact_url(url)} was truncated: got {received} of {expected} bytes"
         raise Transient(why, truncated=True)
 
 
-def _check_status(response: httpx.Response, url: str) -> None:
+def _check_status(response: Response, url: str) -> None:
     status = response.status_code
     if status >= 500 or status == 429:
         raise Transient(f"HTTP {status}")
@@ -367,23 +364,10 @@ def _load_tls() -> None:
     load_quietly()
 
 
-def _connect(
-    *,
-    timeout: float,
-    transport: httpx.BaseTransport | None,
-    credentials: Credentials,
-    netrc_path: Path | None,
-    max_connections: int,
-) -> Connection:
-    from .wire import Connection  # httpx: ~80 ms of imports, paid only by a run that fetches
+def _connect(*, timeout: float, credentials: Credentials, netrc_path: Path | None) -> Connection:
+    from .wire import Connection  # http.client and ssl, paid only by a run that fetches
 
-    return Connection(
-        timeout=timeout,
-        transport=transport,
-        credentials=credentials,
-        netrc_path=netrc_path,
-        max_connections=max_connections,
-    )
+    return Connection(timeout=timeout, credentials=credentials, netrc_path=netrc_path)
 
 
 def not_cached(url: str) -> InputError:

@@ -3,11 +3,11 @@
 Loading a CA bundle parses each of its certificates: 23-45 ms here for 117-144 of them, inside
 OpenSSL, which holds no GIL while it reads the file. A fetcher that may go online starts
 `load_quietly` on a thread when it is made, so the bundle loads on another core while the
-interpreter imports httpx and the planner; the first connection then takes the finished
+interpreter imports the planner; the first connection then takes the finished
 context instead of waiting for it.
 
-The trust store is the one httpx picks by default (trust_env): SSL_CERT_FILE, else SSL_CERT_DIR,
-else certifi's bundle.
+The trust store is the one pip and httpx pick: SSL_CERT_FILE, else SSL_CERT_DIR, else certifi's
+bundle.
 """
 
 from __future__ import annotations

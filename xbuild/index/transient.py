@@ -1,5 +1,5 @@
-"""A failure worth retrying: raised by the httpx half of the HTTP edge (wire.py), retried by the
-other half (http.py), which must not import httpx before a request is made."""
+"""A failure worth retrying: raised by the socket half of the HTTP edge (wire.py), retried by the
+other half (http.py), which must not import the socket half before a request is made."""
 
 from __future__ import annotations
 
