@@ -3,11 +3,7 @@
 from __future__ import annotations
 
 import json
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import replace
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
@@ -16,6 +12,7 @@ from packaging.utils import canonicalize_name
 from packaging.version import Version
 from support.clients import NO_NETRC, quick_client
 from support.index_server import JSON_TYPE, IndexServer
+from support.loopback import send, serving
 from support.packages import make_sdist, make_wheel
 
 from xbuild.errors import RefusedError
@@ -321,37 +318,10 @@ def test_a_page_that_lists_a_file_twice_gives_it_once(tmp_path: Path) -> None:
     body = json.dumps({"meta": {"api-version": "1.1"}, "files": [entry, second]}).encode()
 
     with (
-        _answering(body) as index_url,
-        IndexClient([index_url], cache=HttpCache(tmp_path), netrc_path=NO_NETRC) as client,
+        serving(lambda handler: send(handler, body, Content_Type=JSON_TYPE)) as (base, _),
+        IndexClient([f"{base}/simple/"], cache=HttpCache(tmp_path), netrc_path=NO_NETRC) as client,
     ):
         kept = client.project_rows("twice-x", TagsFit(X86_312))
         assert [(row[1], row[3]) for row in kept.rows] == [(name, (("sha256", "aa"),))]
         assert [f.hashes for f in client.project("twice-x").files] == [(("sha256", "aa"),)]
 
-
-@contextmanager
-def _answering(body: bytes) -> Iterator[str]:
-    """A loopback index that answers every GET with `body` as a PEP 691 page; its index URL."""
-
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", JSON_TYPE)
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, format: str, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/simple/"
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
