@@ -32,7 +32,7 @@ ACCEPT = "application/vnd.pypi.simple.v1+json"
 def fetch_httpx(urls: list[str]) -> int:
     import httpx
 
-    from xbuild.index import tls
+    from xbuild.util import tls
 
     total = 0
     with httpx.Client(http2=False, verify=tls.context(), follow_redirects=True, timeout=60) as client:
@@ -58,7 +58,7 @@ def fetch_wire(urls: list[str]) -> int:
 
 CLIENTS = {"httpx": fetch_httpx, "wire": fetch_wire}
 # What each client's first request imports, after the index package (imported by every plan).
-IMPORTS = {"httpx": "import httpx, xbuild.index.tls", "wire": "import xbuild.index.wire"}
+IMPORTS = {"httpx": "import httpx, xbuild.util.tls", "wire": "import xbuild.index.wire"}
 
 
 def import_seconds(client: str) -> float:

@@ -21,8 +21,8 @@ from typing import Any
 
 import httpx
 
-from xbuild.index import tls
 from xbuild.index.remote_zip import TAIL_BYTES
+from xbuild.util import tls
 
 _END = struct.Struct("<4s4H2LH")
 _ENTRY = struct.Struct("<4s4xHH4xLLLHHH8xL")

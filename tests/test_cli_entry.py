@@ -7,6 +7,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -44,3 +45,32 @@ def test_signal_while_the_cli_loads(tmp_path: Path, sig: signal.Signals, code: i
     # has taken over (rich is no longer imported first), which says more on one line: both are
     # the clean exit this test is about.
     assert len(said) == 1 and said[0].startswith("interrupted"), err[-2000:]
+
+
+@pytest.mark.parametrize(
+    ("argv", "preloads"),
+    [
+        (["plan", "-r", "requirements [x].txt"], True),
+        (["-vv", "bundle", "-r", "r.txt", "-o", "f.zip"], True),
+        (["build", "--project", "."], True),
+        (["plan", "six", "--offline"], False),
+        (["plan", "--help"], False),
+        (["bundle", "-h"], False),
+        (["verify", "dist/"], False),
+        (["--version"], False),
+        ([], False),
+        (["plan", "six", "--", "--offline"], True),  # after "--" it is no flag
+    ],
+)
+def test_the_tls_context_loads_early_only_for_runs_that_may_fetch(
+    monkeypatch: pytest.MonkeyPatch, argv: list[str], preloads: bool
+) -> None:
+    from xbuild.cli import entry
+
+    started: list[str] = []
+    monkeypatch.setattr(entry, "_load_tls", lambda: started.append("load"))
+    entry._preload_tls(argv)
+    for thread in threading.enumerate():
+        if thread.name == "xbuild-tls-early":
+            thread.join()
+    assert started == (["load"] if preloads else [])

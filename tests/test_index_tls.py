@@ -15,7 +15,7 @@ from support.index_server import IndexServer
 from support.packages import make_wheel
 
 from xbuild.errors import ExitCode, InputError
-from xbuild.index import tls
+from xbuild.util import tls
 
 HOSTILE_DIR = "certs [x] 'q' ü"
 

@@ -359,7 +359,7 @@ def _final_error(url: str, failure: Transient, tries: int) -> Exception:
 
 def _load_tls() -> None:
     """The TLS context's certificates, loaded while the caller goes on importing (see tls)."""
-    from .tls import load_quietly  # ssl: ~5 ms of imports, on this thread, and only online
+    from ..util.tls import load_quietly  # ssl: ~5 ms of imports, on this thread, and only online
 
     load_quietly()
 

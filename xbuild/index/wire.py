@@ -27,7 +27,7 @@ from urllib.parse import SplitResult, quote, unquote, urljoin, urlsplit
 
 from .. import __version__
 from ..errors import InputError
-from . import tls
+from ..util import tls
 from .transient import Transient
 from .urls import redact_url
 
