@@ -5,17 +5,22 @@ from __future__ import annotations
 
 import base64
 import gzip
+import shutil
+import ssl
+import subprocess
 import zlib
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from support.loopback import send, serving
+from support.loopback import send, serving, tunnelling
 
 from xbuild.errors import InputError
 from xbuild.index.transient import Transient
 from xbuild.index.wire import Connection, _Proxies, check_url, chunks
+from xbuild.util import tls
 
 BODY = "[x] «ünïcödé» 'q' \"qq\"\n".encode() * 2000
 
@@ -180,3 +185,57 @@ def test_a_path_beyond_ascii_goes_percent_encoded() -> None:
     with serving(lambda h: send(h, b"ok")) as (base, seen):
         fetch(f"{base}/simple/«ü»/?q=[x]")
     assert seen.lines == ["GET /simple/%C2%AB%C3%BC%C2%BB/?q=[x] HTTP/1.1"]
+
+
+@pytest.fixture(scope="module")
+def loopback_tls(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, ssl.SSLContext]:
+    """A self-signed certificate for 127.0.0.1 (in a directory named with hostile text) and a
+    server context holding it."""
+    openssl = shutil.which("openssl")
+    if openssl is None:
+        pytest.skip("openssl is not installed: no certificate for the loopback TLS server")
+    where = tmp_path_factory.mktemp("tls [ü] 'q'")
+    key, cert = where / "key.pem", where / "cert.pem"
+    subject = ["-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1"]
+    command = [openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", *subject]
+    subprocess.run([*command, "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    return cert, context
+
+
+def _trusting(monkeypatch: pytest.MonkeyPatch, bundle: Path | None) -> None:
+    """A new process-wide TLS context that trusts `bundle` (certifi's bundle when None), and no
+    proxy from the machine's environment."""
+    for name in ("SSL_CERT_FILE", "SSL_CERT_DIR", "NO_PROXY", "no_proxy", "HTTPS_PROXY", "https_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    if bundle is not None:
+        monkeypatch.setenv("SSL_CERT_FILE", str(bundle))
+    monkeypatch.setattr(tls, "_SHARED", tls._Shared())
+
+
+def test_https_through_a_connect_proxy(
+    monkeypatch: pytest.MonkeyPatch, loopback_tls: tuple[Path, ssl.SSLContext]
+) -> None:
+    cert, server_context = loopback_tls
+    _trusting(monkeypatch, cert)
+    with serving(lambda h: send(h, BODY), tls=server_context) as (base, seen), tunnelling() as (proxy, asked):
+        monkeypatch.setenv("HTTPS_PROXY", proxy.replace("://", "://u:p@"))
+        assert fetch(f"{base}/simple/[x]/") == (200, BODY)
+    # http.client says HTTP/1.0 on Python 3.11 and 1.1 from 3.12; proxies take either.
+    assert [line.rsplit(" ", 1)[0] for line in asked.lines] == [f"CONNECT {base.removeprefix('https://')}"]
+    assert asked.headers[0]["Proxy-Authorization"] == "Basic dTpw"  # u:p
+    assert seen.lines == ["GET /simple/[x]/ HTTP/1.1"]  # inside the tunnel: the origin's form
+
+
+def test_a_certificate_the_trust_store_lacks_is_refused(
+    monkeypatch: pytest.MonkeyPatch, loopback_tls: tuple[Path, ssl.SSLContext]
+) -> None:
+    _, server_context = loopback_tls
+    _trusting(monkeypatch, None)
+    with (
+        serving(lambda h: send(h, BODY), tls=server_context) as (base, seen),
+        pytest.raises(Transient, match="CERTIFICATE_VERIFY_FAILED"),
+    ):
+        fetch(f"{base}/simple/a/")
+    assert seen.lines == []

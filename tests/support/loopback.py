@@ -1,7 +1,10 @@
-"""A loopback HTTP/1.1 server whose every GET a test answers itself, and what it was asked."""
+"""A loopback HTTP/1.1 server (plain or TLS) whose every GET a test answers itself, a CONNECT
+proxy in front of such servers, and what each was asked."""
 
 from __future__ import annotations
 
+import socket
+import ssl
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +25,8 @@ Answer = Callable[[BaseHTTPRequestHandler], None]
 
 
 @contextmanager
-def serving(answer: Answer) -> Iterator[tuple[str, Seen]]:
+def serving(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[tuple[str, Seen]]:
+    """The server's base URL (https:// with `tls`, a server context) and what it is asked."""
     seen = Seen()
 
     class Handler(BaseHTTPRequestHandler):
@@ -38,14 +42,71 @@ def serving(answer: Answer) -> Iterator[tuple[str, Seen]]:
             pass
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    if tls is not None:  # the handshake runs in accept(); a failed one drops that connection only
+        server.socket = tls.wrap_socket(server.socket, server_side=True)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", seen
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}", seen
     finally:
         server.shutdown()
         server.server_close()
         thread.join()
+
+
+@contextmanager
+def tunnelling() -> Iterator[tuple[str, Seen]]:
+    """An HTTP proxy that answers CONNECT only, piping bytes both ways: its URL, what it was asked."""
+    seen = Seen()
+    listener = socket.create_server(("127.0.0.1", 0))
+    listener.settimeout(0.2)
+    stop = threading.Event()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                client, _ = listener.accept()
+            except TimeoutError:
+                continue
+            threading.Thread(target=_tunnel, args=(client, seen), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+    finally:
+        stop.set()
+        thread.join()
+        listener.close()
+
+
+def _tunnel(client: socket.socket, seen: Seen) -> None:
+    with client:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            data = client.recv(4096)
+            if not data:
+                return
+            head += data
+        line, *fields = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+        seen.lines.append(line)
+        seen.headers.append(dict(f.split(": ", 1) for f in fields if ": " in f))
+        host, _, port = line.split(" ")[1].rpartition(":")
+        with socket.create_connection((host, int(port))) as upstream:
+            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+            pipe = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+            pipe.start()
+            _pipe(client, upstream)
+            pipe.join()
+
+
+def _pipe(source: socket.socket, sink: socket.socket) -> None:
+    try:
+        while data := source.recv(65536):
+            sink.sendall(data)
+        sink.shutdown(socket.SHUT_WR)
+    except OSError:
+        pass
 
 
 def send(handler: BaseHTTPRequestHandler, body: bytes, status: int = 200, **headers: str) -> None:
