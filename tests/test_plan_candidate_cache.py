@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
@@ -16,7 +18,7 @@ from support.loopback import send, serving
 from support.packages import make_sdist, make_wheel
 
 from xbuild.errors import RefusedError
-from xbuild.index import DistFile, HttpCache, IndexClient, KeptRows
+from xbuild.index import DistFile, HttpCache, IndexClient, KeptRows, ProjectPage
 from xbuild.index.models import from_row, row_of
 from xbuild.index.urls import project_url
 from xbuild.plan.candidate_cache import CandidateStore, Judged, JudgedKey, JudgedProjects
@@ -195,6 +197,35 @@ def test_judged_projects_stop_when_closed(index_server: IndexServer, tmp_path: P
         with judged:
             assert judged.files("Zebra_Lib") == fitting(client.project("zebra-lib").files, X86_312)
         judged.prefetch(["tiny-dep"])  # after close: ignored, no thread left behind
+
+
+class _RecordingSource:
+    """A page source that records which projects were asked for, in order, and has no files."""
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+
+    def project(self, name: str) -> ProjectPage:
+        self.asked.append(name)
+        return ProjectPage(name=canonicalize_name(name), files=(), index_url="https://index.example/")
+
+    def page_validator(self, name: str) -> str | None:
+        return None
+
+    def project_rows(self, name: str, keep: Callable[[str], bool]) -> KeptRows:
+        raise AssertionError("no store: whole pages only")
+
+
+def test_prefetch_keeps_the_order_given_and_asks_once() -> None:
+    """The resolver asks in this order; one worker shows the order the pages are fetched in."""
+    source = _RecordingSource()
+    with JudgedProjects(source, X86_312, prerelease="allow", store=None, workers=1) as judged:
+        judged.prefetch(["Zeta_Pkg", "alpha", "zeta-pkg", "Beta.X"])
+        judged.prefetch(["alpha", "gamma"])
+        deadline = time.monotonic() + 30  # leaving the block cancels what has not started
+        while len(source.asked) < 4 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    assert source.asked == ["zeta-pkg", "alpha", "beta-x", "gamma"]
 
 
 def test_a_stored_entry_keeps_each_files_index_and_builds_versions_lazily(

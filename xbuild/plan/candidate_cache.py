@@ -276,13 +276,17 @@ class JudgedProjects:
         return self._memo.get(project, lambda: self._judged(project))
 
     def prefetch(self, names: Iterable[str]) -> None:
-        """Judge these projects on worker threads, then look ahead at their dependencies."""
+        """Judge these projects on worker threads, then look ahead at their dependencies.
+
+        In the order given, which is the order the resolver asks in (requirements as written,
+        dependencies as their metadata lists them): the workers then start on what it needs
+        first. Alphabetical order measured 2-4% slower on a cold plan (bench/README.md)."""
         with self._lock:
             if self._closed:
                 return
-            fresh = {canonicalize_name(n) for n in names} - self._visited
-            self._visited |= fresh
-            for project in sorted(fresh):
+            fresh = [n for n in dict.fromkeys(map(canonicalize_name, names)) if n not in self._visited]
+            self._visited.update(fresh)
+            for project in fresh:
                 self._pool.submit(self._visit, project)
 
     def close(self) -> None:

@@ -125,7 +125,7 @@ def _log_decision(dist: PlannedDist, dropped: Sequence[Drop]) -> None:
 def _resolve(provider: TargetProvider, roots: list[Req]) -> Any:
     """resolvelib's result, or RefusedError saying why there is none (ResolutionImpossible
     itself when the provider read judged files, which lack the reasons: see make_plan)."""
-    provider.prefetch({r.name for r in roots})
+    provider.prefetch([r.name for r in roots])  # in their order: see JudgedProjects.prefetch
     resolver: Resolver[Req, Candidate, str] = Resolver(provider, BaseReporter())
     try:
         return resolver.resolve(roots, max_rounds=5000)

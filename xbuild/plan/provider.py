@@ -244,7 +244,7 @@ class TargetProvider(AbstractProvider[Req, Candidate, str]):
         for req in requires:
             if marker_holds(req.marker, self.environment, candidate.extras):
                 deps.append(to_req(req, f"{candidate.name} {candidate.version}"))
-        self.prefetch({d.name for d in deps})
+        self.prefetch([d.name for d in deps])
         return deps
 
     # lookahead ---------------------------------------------------------------------------------
