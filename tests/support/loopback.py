@@ -4,6 +4,7 @@ proxy in front of such servers, and what each was asked."""
 from __future__ import annotations
 
 import socket
+import socketserver
 import ssl
 import threading
 from collections.abc import Callable, Iterator
@@ -44,60 +45,59 @@ def serving(answer: Answer, tls: ssl.SSLContext | None = None) -> Iterator[tuple
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     if tls is not None:  # the handshake runs in accept(); a failed one drops that connection only
         server.socket = tls.wrap_socket(server.socket, server_side=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"{'https' if tls else 'http'}://127.0.0.1:{server.server_address[1]}", seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
+    with _served(server) as port:
+        yield f"{'https' if tls else 'http'}://127.0.0.1:{port}", seen
 
 
 @contextmanager
 def tunnelling() -> Iterator[tuple[str, Seen]]:
     """An HTTP proxy that answers CONNECT only, piping bytes both ways: its URL, what it was asked."""
     seen = Seen()
-    listener = socket.create_server(("127.0.0.1", 0))
-    listener.settimeout(0.2)
-    stop = threading.Event()
 
-    def serve() -> None:
-        while not stop.is_set():
-            try:
-                client, _ = listener.accept()
-            except TimeoutError:
-                continue
-            threading.Thread(target=_tunnel, args=(client, seen), daemon=True).start()
+    class Handler(socketserver.BaseRequestHandler):
+        def handle(self) -> None:
+            _tunnel(self.request, seen)
 
-    thread = threading.Thread(target=serve, daemon=True)
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    server.daemon_threads = True
+    with _served(server) as port:
+        yield f"http://127.0.0.1:{port}", seen
+
+
+@contextmanager
+def _served(server: socketserver.TCPServer) -> Iterator[int]:
+    """The server answering on a thread until the block ends; its port."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{listener.getsockname()[1]}", seen
+        host_port = server.server_address
+        assert isinstance(host_port, tuple)
+        yield int(host_port[1])
     finally:
-        stop.set()
+        server.shutdown()
+        server.server_close()
         thread.join()
-        listener.close()
 
 
 def _tunnel(client: socket.socket, seen: Seen) -> None:
-    with client:
-        head = b""
-        while b"\r\n\r\n" not in head:
-            data = client.recv(4096)
-            if not data:
-                return
-            head += data
-        line, *fields = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
-        seen.lines.append(line)
-        seen.headers.append(dict(f.split(": ", 1) for f in fields if ": " in f))
-        host, _, port = line.split(" ")[1].rpartition(":")
-        with socket.create_connection((host, int(port))) as upstream:
-            client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
-            pipe = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
-            pipe.start()
-            _pipe(client, upstream)
-            pipe.join()
+    """One CONNECT: read its head, dial the target, pipe until both sides are done (the server
+    closes `client`)."""
+    head = b""
+    while b"\r\n\r\n" not in head:
+        data = client.recv(4096)
+        if not data:
+            return
+        head += data
+    line, *fields = head.split(b"\r\n\r\n", 1)[0].decode("latin-1").split("\r\n")
+    seen.lines.append(line)
+    seen.headers.append(dict(f.split(": ", 1) for f in fields if ": " in f))
+    host, _, port = line.split(" ")[1].rpartition(":")
+    with socket.create_connection((host, int(port))) as upstream:
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        pipe = threading.Thread(target=_pipe, args=(upstream, client), daemon=True)
+        pipe.start()
+        _pipe(client, upstream)
+        pipe.join()
 
 
 def _pipe(source: socket.socket, sink: socket.socket) -> None:

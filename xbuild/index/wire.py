@@ -41,6 +41,7 @@ _MAX_URL = 65_536  # as httpx and browsers: longer is no index's URL
 _REDIRECTS = frozenset({301, 302, 303, 307, 308})
 # A read hands back what one TLS record holds (16 KB) or what the socket has; this only bounds it.
 _READ = 1 << 18
+_READ_COMPRESSED = 1 << 16
 _DEFAULT_PORTS = {"http": 80, "https": 443}
 _ACCEPT_ENCODING = "gzip, deflate"
 # zlib's window bits per Content-Encoding: gzip's header, or zlib's (deflate, raw tried as well).
@@ -371,8 +372,11 @@ def chunks(response: Response, url: str) -> Iterator[bytes]:
     """The body as it arrives, decoded by its Content-Encoding, with transfer errors as Transient."""
     raw = response.raw
     decoders = _decoders(response.headers.get("Content-Encoding", ""), url)
+    # zlib inflates up to ~1,000 times: a compressed read is kept small, so that one read of a
+    # bomb is at most ~64 MB before the caller's byte budget sees it.
+    size = _READ_COMPRESSED if decoders else _READ
     try:
-        while data := raw.read1(_READ):
+        while data := raw.read1(size):
             for decoder in decoders:
                 data = decoder.decompress(data)
             yield data
