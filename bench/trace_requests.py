@@ -9,7 +9,8 @@ another commit), with the fetcher's single attempts at a page and at a byte rang
 one line per request: seconds since this script started, duration, kind, what was asked, and the
 thread. The plan's own output goes to /dev/null. The timeline shows what waits on what in a cold
 plan (bench/README.md, "plan, cold: fifth pass"): when the first request leaves, which project's
-page sits in the lookahead queue, how many range requests a wheel's metadata takes.
+page sits in the lookahead queue, how many range requests a wheel's metadata takes, and ("tls"
+lines) how long a connection waited for the CA bundle to finish loading.
 
 xbuild's modules are imported before the clock's first request, so start-up reads a little
 shorter than in a plain run.
@@ -47,6 +48,32 @@ def traced(events: list[Event], kind: str, method: Callable[..., Any]) -> Callab
     return run
 
 
+def traced_wait(events: list[Event], context: Callable[[], Any]) -> Callable[[], Any]:
+    """The TLS context's getter, with each wait of over a millisecond for its loading recorded."""
+
+    @functools.wraps(context)
+    def run() -> Any:
+        began = time.perf_counter()
+        try:
+            return context()
+        finally:
+            took = time.perf_counter() - began
+            if took > 0.001:
+                events.append(
+                    (began - START, took, "tls", "waited for the CA bundle", threading.current_thread().name)
+                )
+
+    return run
+
+
+def _tls_module() -> Any:
+    try:
+        from xbuild.util import tls
+    except ImportError:  # a tree from before 2026-12-03's third session kept it in the index package
+        from xbuild.index import tls  # type: ignore[attr-defined,no-redef]
+    return tls
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -56,15 +83,22 @@ def main() -> None:
     args = parser.parse_args()
     if args.tree is not None:
         sys.path.insert(0, str(args.tree.resolve()))
-    from xbuild.cli.main import main as xbuild_main  # after the path: the tree under test
+    from xbuild.cli import entry  # after the path: the tree under test
     from xbuild.index.http import Fetcher
 
     events: list[Event] = []
     Fetcher._page_once = traced(events, "page", Fetcher._page_once)  # type: ignore[method-assign]
     Fetcher._range_once = traced(events, "range", Fetcher._range_once)  # type: ignore[method-assign]
+    tls = _tls_module()
+    tls.context = traced_wait(events, tls.context)
     argv = args.argv[1:] if args.argv[:1] == ["--"] else args.argv
+    sys.argv = ["xbuild", *argv]
     with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink):
-        code = xbuild_main(argv)
+        try:  # the console script's path: the replay check and the early TLS load come first
+            entry._run(argv)
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
     ended = time.perf_counter() - START
     for began, took, kind, what, thread in sorted(events):
         print(f"{began:7.3f} {took:6.3f}  {kind:5}  {what[:60]:60}  {thread}")
