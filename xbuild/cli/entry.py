@@ -54,8 +54,7 @@ def _preload_tls(argv: list[str]) -> None:
     first request finds it ready instead of waiting for it (a cold plan's first connections
     waited 19-20 ms). The index's Fetcher starts the same load for library callers; it runs once.
     A run that never connects spends that CPU on the other core; exit waits for the thread."""
-    end = argv.index("--") if "--" in argv else len(argv)
-    args = argv[:end]
+    args = replay.before_dashes(argv)
     if replay.command_of(args) in _MAY_FETCH and not _NO_FETCH.intersection(args):
         threading.Thread(target=_load_tls, name="xbuild-tls-early").start()
 

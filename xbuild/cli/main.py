@@ -117,9 +117,9 @@ def __getattr__(name: str) -> typer.Typer:
 def _verbosity_first(argv: list[str]) -> list[str]:
     """`xbuild plan ... -v` means `xbuild -v plan ...`, as with pip: -v is only a root option, and
     no command has a -v of its own. Nothing after `--` moves."""
-    end = argv.index("--") if "--" in argv else len(argv)
-    flags = [a for a in argv[:end] if a in replay.VERBOSE_FLAGS]
-    return [*flags, *(a for a in argv[:end] if a not in replay.VERBOSE_FLAGS), *argv[end:]]
+    head = replay.before_dashes(argv)
+    flags = [a for a in head if a in replay.VERBOSE_FLAGS]
+    return [*flags, *(a for a in head if a not in replay.VERBOSE_FLAGS), *argv[len(head) :]]
 
 
 # Every ERROR carries a TIP: these stand in when the error itself has none.

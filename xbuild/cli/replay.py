@@ -67,8 +67,7 @@ def eligible(argv: list[str]) -> bool:
     unless XBUILD_REPLAY=0 asks for planning every time."""
     if os.environ.get("XBUILD_REPLAY", "").strip() == "0":
         return False
-    end = argv.index("--") if "--" in argv else len(argv)
-    args = argv[:end]
+    args = before_dashes(argv)
     if (
         command_of(args) != "plan"
         or "--offline" not in args
@@ -77,6 +76,11 @@ def eligible(argv: list[str]) -> bool:
     ):
         return False
     return not any(_isatty(stream) for stream in (sys.stdout, sys.stderr))
+
+
+def before_dashes(argv: list[str]) -> list[str]:
+    """The command line up to `--`: what is read as the command and its flags."""
+    return argv[: argv.index("--")] if "--" in argv else argv
 
 
 def command_of(argv: list[str]) -> str | None:
