@@ -50,10 +50,11 @@ def _run(argv: list[str]) -> None:
 
 def _preload_tls(argv: list[str]) -> None:
     """Start loading the TLS context now, for a run that may go online: OpenSSL parses the CA
-    bundle (23-45 ms) on the other core, without the GIL, while the CLI's modules import, and the
-    first request finds it ready instead of waiting for it (a cold plan's first connections
-    waited 19-20 ms). The index's Fetcher starts the same load for library callers; it runs once.
-    A run that never connects spends that CPU on the other core; exit waits for the thread."""
+    bundle on the other core, without the GIL, while the CLI's modules import, and the first
+    request finds it ready instead of waiting for it (a cold plan's first connection waited
+    10-14 ms: bench/trace_requests.py's "tls" lines). The index's Fetcher starts the same load
+    for library callers; it runs once. A run that never connects spends that CPU on the other
+    core; exit waits for the thread."""
     args = replay.before_dashes(argv)
     if replay.command_of(args) in _MAY_FETCH and not _NO_FETCH.intersection(args):
         threading.Thread(target=_load_tls, name="xbuild-tls-early").start()
